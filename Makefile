@@ -1,0 +1,44 @@
+# The two commands: `make run` (web + worker + broker) and `make test` (the whole suite).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+export FLASK_APP := wsgi.py
+
+.PHONY: run test test-unit test-integration test-browser lint bench demo clean
+
+run: $(VENV)/.runtime
+	$(BIN)/python -m webapp.launcher
+
+test: $(VENV)/.dev
+	$(BIN)/python -m pytest
+
+test-unit: $(VENV)/.dev
+	$(BIN)/python -m pytest tests/unit tests/generators
+
+test-integration: $(VENV)/.dev
+	$(BIN)/python -m pytest -m integration
+
+test-browser: $(VENV)/.dev
+	$(BIN)/python -m pytest -m browser
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check .
+
+demo: $(VENV)/.runtime
+	$(BIN)/flask db upgrade && $(BIN)/flask demo-data --orders 200
+
+$(VENV)/bin/python:
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ needed"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.runtime: requirements.txt | $(VENV)/bin/python
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements.txt requirements-dev.txt | $(VENV)/bin/python
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $(VENV)/.runtime $@
+
+clean:
+	rm -rf $(VENV) instance/broker reports/*.pdf reports/*.csv reports/.*.tmp

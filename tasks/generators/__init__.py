@@ -1,0 +1,49 @@
+"""File generators: plain functions from report rows to a file.
+
+They know nothing of Flask, Celery or the database session, so they are tested
+by feeding them tuples and reading the file back.
+
+Contract shared by every generator::
+
+    write_xxx(rows, meta, path, progress=None) -> int   # number of rows written
+
+* ``rows`` is an iterable of :data:`Row` tuples, ordered by order id then item
+  id, so per-order subtotals can be computed while streaming.
+* ``path`` is where to write; the caller chooses a temporary name and renames it
+  into place afterwards, so a generator never has to care about partial files.
+* ``progress(done)`` is called every ``PROGRESS_EVERY`` rows (and not per row);
+  it may raise to abort the run (cancellation).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Callable, Iterable, NamedTuple, Optional
+
+PROGRESS_EVERY = 2000
+
+
+class Row(NamedTuple):
+    order_id: int
+    order_date: dt.datetime  # UTC, naive or aware
+    customer: str
+    status: str  # "open" | "completed" | "cancelled"
+    product: str
+    quantity: int
+    unit_price: Decimal
+    line_total: Decimal
+
+
+@dataclass(frozen=True)
+class ReportMeta:
+    kind: str  # "order" | "summary"
+    title: str  # e.g. "Order #42" or "Completed orders"
+    scope: list[str] = field(default_factory=list)  # human lines: "Customer: ACME", "From 2026-11-01 to 2026-11-28"
+    generated_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
+    currency: str = "USD"
+    total_rows: Optional[int] = None  # known row count, if the caller counted
+
+
+Progress = Optional[Callable[[int], None]]
+Rows = Iterable[Row]

@@ -1,0 +1,202 @@
+"""Fixtures: an app on SQLite and on PostgreSQL, a client, and a real Celery
+worker process on the real Redis for integration tests.
+
+PostgreSQL (127.0.0.1:5432) and Redis (127.0.0.1:6379) must be running: a
+missing service fails the run instead of skipping tests silently."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import psycopg
+import pytest
+import redis
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test")
+PG_TEST_DB = os.environ.get("TEST_PG_DB", "reportgen_test")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+SESSION = uuid.uuid4().hex[:8]
+TABLES = ("report_events", "report_jobs", "order_items", "orders")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "integration: needs a real worker, Redis and PostgreSQL")
+    config.addinivalue_line("markers", "browser: drives headless Chromium")
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        pytest.fail(f"Redis is not reachable at {REDIS_URL}: {exc}. Start it (see README).")
+    return REDIS_URL
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> str:
+    try:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3) as conn:
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
+                                  (PG_TEST_DB,)).fetchone()
+            if not exists:
+                conn.execute(f'CREATE DATABASE "{PG_TEST_DB}"')
+    except psycopg.Error as exc:
+        pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN_URL}: {exc}. Start it (see README).")
+    base = PG_ADMIN_URL.rsplit("/", 1)[0]
+    return f"{base.replace('postgresql://', 'postgresql+psycopg://')}/{PG_TEST_DB}"
+
+
+def _migrate_fresh(app) -> None:
+    from flask_migrate import upgrade
+
+    from webapp.extensions import db
+
+    with app.app_context():
+        with db.engine.begin() as conn:
+            for table in (*TABLES, "alembic_version"):
+                conn.execute(sa.text(f"DROP TABLE IF EXISTS {table} CASCADE"
+                                     if conn.dialect.name == "postgresql"
+                                     else f"DROP TABLE IF EXISTS {table}"))
+        upgrade(directory=str(ROOT / "migrations"))
+
+
+def _empty_tables(app) -> None:
+    from webapp.extensions import db
+
+    with app.app_context(), db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+        else:
+            for table in TABLES:
+                conn.execute(sa.text(f"DELETE FROM {table}"))
+
+
+def build_app(db_url: str, reports_dir: Path, queue: str, broker_url: str, **overrides):
+    from webapp import create_app
+
+    config = {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": db_url,
+        "REPORTS_DIR": str(reports_dir),
+        "REPORTS_QUEUE": queue,
+        "CELERY_BROKER_URL": broker_url,
+        "WTF_CSRF_ENABLED": False,
+        "STATUS_POLL_SECONDS": 1,
+    }
+    config.update(overrides)
+    return create_app(config)
+
+
+@pytest.fixture(scope="session")
+def pg_app_session(pg_url, redis_url, tmp_path_factory):
+    app = build_app(pg_url, tmp_path_factory.mktemp("pg-reports"), f"unit-{SESSION}", redis_url)
+    _migrate_fresh(app)
+    return app
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def app(request, tmp_path, redis_url):
+    """The app on each database, with an empty schema built by the migrations."""
+    if request.param == "sqlite":
+        application = build_app(f"sqlite:///{tmp_path / 'test.sqlite3'}", tmp_path / "reports",
+                                f"unit-{SESSION}", redis_url)
+        _migrate_fresh(application)
+    else:
+        application = request.getfixturevalue("pg_app_session")
+        _empty_tables(application)
+        for f in Path(application.config["REPORTS_DIR"]).iterdir():
+            f.unlink()
+    with application.app_context():
+        yield application
+        from webapp.extensions import db
+        db.session.remove()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def sent(monkeypatch):
+    """Record enqueued job ids instead of publishing them (unit tests only)."""
+    calls: list[int] = []
+    from webapp.reports import services
+
+    monkeypatch.setattr(services, "enqueue", lambda job_id: calls.append(job_id) or True)
+    return calls
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_test_queues(redis_url):
+    yield
+    r = redis.Redis.from_url(redis_url)
+    for key in r.scan_iter(f"*{SESSION}*"):
+        r.delete(key)
+
+
+class Worker:
+    """A real `celery worker` process for one database and one queue."""
+
+    def __init__(self, db_url: str, reports_dir: Path, queue: str, broker_url: str, log: Path):
+        self.db_url, self.reports_dir, self.queue = db_url, reports_dir, queue
+        self.broker_url, self.log_path = broker_url, log
+        self.proc: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 60) -> None:
+        env = {**os.environ, "DATABASE_URL": self.db_url, "CELERY_BROKER_URL": self.broker_url,
+               "REPORTS_QUEUE": self.queue, "REPORTS_DIR": str(self.reports_dir),
+               "PYTHONUNBUFFERED": "1"}
+        self.log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "tasks.worker", "worker", "-Q", self.queue,
+             "--concurrency=1", "--loglevel=INFO", "--without-gossip", "--without-mingle",
+             "-n", f"{self.queue}@%h"],
+            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
+            start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"worker exited early:\n{self.log_path.read_text()[-3000:]}")
+            if b" ready." in self.log_path.read_bytes():
+                return
+            time.sleep(0.2)
+        raise RuntimeError(f"worker not ready in {timeout}s:\n{self.log_path.read_text()[-3000:]}")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        self.log.close()
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+@pytest.fixture(scope="session")
+def worker_factory(tmp_path_factory, redis_url):
+    started: list[Worker] = []
+
+    def start(db_url: str, reports_dir: Path, name: str) -> Worker:
+        queue = f"it-{name}-{SESSION}"
+        worker = Worker(db_url, reports_dir, queue, redis_url,
+                        tmp_path_factory.mktemp("logs") / f"worker-{name}.log")
+        worker.start()
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop()

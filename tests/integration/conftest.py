@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.conftest import SESSION, _empty_tables, _migrate_fresh, build_app
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def live(request, tmp_path_factory, redis_url, worker_factory):
+    """(app, worker) sharing one database, one reports folder and one Redis queue."""
+    reports = tmp_path_factory.mktemp(f"live-{request.param}-reports")
+    if request.param == "sqlite":
+        db_url = f"sqlite:///{tmp_path_factory.mktemp('live-db') / 'live.sqlite3'}"
+    else:
+        db_url = request.getfixturevalue("pg_url")
+    name = f"{request.param}-{request.module.__name__.rsplit('.', 1)[-1]}"
+    app = build_app(db_url, reports, f"it-{name}-{SESSION}", redis_url)
+    if request.param == "sqlite":
+        _migrate_fresh(app)
+    else:
+        request.getfixturevalue("pg_app_session")  # schema built once per session
+    worker = worker_factory(db_url, reports, name)
+    return app, worker
+
+
+@pytest.fixture
+def live_app(live):
+    app, worker = live
+    _empty_tables(app)
+    with app.app_context():
+        yield app
+        from webapp.extensions import db
+        db.session.remove()
+
+
+def wait_for(predicate, timeout: float = 30, interval: float = 0.05, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")

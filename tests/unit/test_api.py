@@ -1,0 +1,201 @@
+"""Every status code of the JSON API, on SQLite and PostgreSQL."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from webapp.extensions import db
+from webapp.models import JobStatus, ReportJob
+
+ITEM = {"product": "Tea", "quantity": 2, "unit_price": "12.50"}
+
+
+@pytest.fixture
+def order(client):
+    return client.post("/api/orders", json={"customer": "ACME", "items": [ITEM]}).get_json()
+
+
+def test_create_order_answers_201_with_the_order_and_exact_totals(client):
+    resp = client.post("/api/orders", json={"customer": "Café", "items": [
+        ITEM, {"product": "日本茶", "quantity": 3, "unit_price": 0.1}]})
+    assert resp.status_code == 201
+    body = resp.get_json()
+    assert resp.headers["Location"] == f"/api/orders/{body['id']}"
+    assert body["customer"] == "Café" and body["status"] == "open"
+    assert body["total"] == "25.30"  # 0.1 × 3 is exact: JSON numbers are read as Decimal
+    assert [i["line_total"] for i in body["items"]] == ["25.00", "0.30"]
+    assert body["created_at"].endswith("Z")
+
+
+@pytest.mark.parametrize("payload,field", [
+    ({"customer": "", "items": [ITEM]}, "customer"),
+    ({"customer": "A", "items": []}, "items"),
+    ({"customer": "A"}, "items"),
+    ({"customer": "A", "items": [ITEM] * 501}, "items"),
+    ({"customer": "A", "items": [{**ITEM, "quantity": "3"}]}, None),
+    ({"customer": "A", "items": [{**ITEM, "quantity": 1.5}]}, "items[0].quantity"),
+    ({"customer": "A", "items": [{**ITEM, "quantity": True}]}, "items[0].quantity"),
+    ({"customer": "A", "items": [{**ITEM, "quantity": 0}]}, "items[0].quantity"),
+    ({"customer": "A", "items": [{**ITEM, "unit_price": "1.005"}]}, "items[0].unit_price"),
+    ({"customer": "A", "items": [{**ITEM, "unit_price": "sNaN"}]}, "items[0].unit_price"),
+    ({"customer": "A", "items": [{**ITEM, "unit_price": "-1"}]}, "items[0].unit_price"),
+    ({"customer": "A", "items": [{**ITEM, "extra": 1}]}, "items[0]"),
+    ({"customer": "A", "items": ["x"]}, "items[0]"),
+    ({"customer": 5, "items": [ITEM]}, "customer"),
+    ({"customer": "A", "items": [ITEM], "note": "x"}, "note"),
+])
+def test_invalid_order_answers_400_with_field_errors_and_saves_nothing(client, payload, field):
+    resp = client.post("/api/orders", json=payload)
+    if field is None:  # a numeric string is accepted for quantity
+        assert resp.status_code == 201
+        return
+    assert resp.status_code == 400, resp.get_json()
+    assert field in resp.get_json()["errors"]
+    assert client.get("/api/orders").get_json()["total"] == 0
+
+
+@pytest.mark.parametrize("body,content_type", [
+    ("{bad json", "application/json"), ("[1, 2]", "application/json"), ("", "application/json"),
+    ('{"customer": "A", "items": [{"product": "T", "quantity": 1, "unit_price": NaN}]}',
+     "application/json"),
+    ('{"customer": "A", "items": [{"product": "T", "quantity": 1, "unit_price": 1E+999999}]}',
+     "application/json"),
+    ("customer=A", "application/x-www-form-urlencoded"),
+    ("[" * 100_000 + "]" * 100_000, "application/json"),
+])
+def test_malformed_bodies_answer_400_not_500(client, body, content_type):
+    resp = client.post("/api/orders", data=body, content_type=content_type)
+    assert resp.status_code == 400
+    assert "error" in resp.get_json()
+
+
+def test_get_patch_delete_order(client, order):
+    oid = order["id"]
+    assert client.get(f"/api/orders/{oid}").status_code == 200
+    resp = client.patch(f"/api/orders/{oid}", json={"status": "completed"})
+    assert resp.status_code == 200 and resp.get_json()["status"] == "completed"
+    resp = client.patch(f"/api/orders/{oid}", json={"customer": "New", "items": [
+        {"product": "Cake", "quantity": 4, "unit_price": "2.00"}]})
+    assert resp.get_json()["customer"] == "New" and resp.get_json()["total"] == "8.00"
+    assert client.patch(f"/api/orders/{oid}", json={"status": "shipped"}).status_code == 400
+    assert client.patch(f"/api/orders/{oid}", json={"items": []}).status_code == 400
+    assert client.patch(f"/api/orders/{oid}", json={"id": 3}).status_code == 400
+    assert client.get(f"/api/orders/{oid}").get_json()["customer"] == "New"  # nothing half-saved
+    assert client.delete(f"/api/orders/{oid}").status_code == 204
+    assert client.delete(f"/api/orders/{oid}").status_code == 404
+
+
+@pytest.mark.parametrize("path", ["/api/orders/0", "/api/orders/999999", "/api/orders/-1",
+                                  "/api/orders/abc", "/api/orders/99999999999999999999",
+                                  "/api/reports/0", "/api/reports/77", "/api/reports/2147483648",
+                                  "/api/reports/77/download", "/api/nothing"])
+def test_unknown_ids_answer_404_json(client, path):
+    resp = client.get(path)
+    assert resp.status_code == 404
+    assert "error" in resp.get_json()
+
+
+def test_patch_and_delete_unknown_order_answer_404(client):
+    assert client.patch("/api/orders/4242", json={"status": "open"}).status_code == 404
+    assert client.delete("/api/orders/4242").status_code == 404
+    assert client.delete("/api/reports/4242").status_code == 404
+
+
+def test_wrong_method_answers_405_json(client):
+    resp = client.put("/api/orders")
+    assert resp.status_code == 405 and "error" in resp.get_json()
+
+
+def test_report_request_answers_202_then_200_for_the_same_pending_job(client, order, sent):
+    body = {"kind": "order", "order_id": order["id"], "format": "csv"}
+    first = client.post("/api/reports", json=body)
+    assert first.status_code == 202
+    job = first.get_json()
+    assert job["status"] == "PENDING" and job["progress"] == 0 and job["download_url"] is None
+    assert job["status_url"] == f"/api/reports/{job['id']}"
+    assert set(job) >= {"id", "kind", "format", "params", "status", "progress", "error",
+                        "created_at", "started_at", "finished_at", "size", "status_url",
+                        "download_url"}
+    second = client.post("/api/reports", json=body)
+    assert second.status_code == 200 and second.get_json()["id"] == job["id"]
+    assert sent == [job["id"]]
+
+
+def test_summary_request_answers_202(client, sent):
+    resp = client.post("/api/reports", json={"kind": "summary", "format": "pdf",
+                                             "date_from": "2026-11-01", "date_to": "2026-11-28",
+                                             "customer": "ACME"})
+    assert resp.status_code == 202
+    assert resp.get_json()["params"] == {"date_from": "2026-11-01", "date_to": "2026-11-28",
+                                         "customer": "ACME"}
+
+
+@pytest.mark.parametrize("body,code", [
+    ({"kind": "order", "format": "csv"}, 400),
+    ({"kind": "order", "order_id": "7", "format": "csv"}, 400),
+    ({"kind": "order", "order_id": -3, "format": "csv"}, 400),
+    ({"kind": "order", "order_id": 2**63, "format": "csv"}, 400),
+    ({"kind": "order", "order_id": True, "format": "csv"}, 400),
+    ({"kind": "order", "order_id": 999999, "format": "csv"}, 404),
+    ({"kind": "order", "order_id": 1, "format": "xlsx"}, 400),
+    ({"kind": "weekly", "format": "csv"}, 400),
+    ({"kind": "summary", "format": "csv", "date_from": "2026-13-01", "date_to": "2026-12-01"}, 400),
+    ({"kind": "summary", "format": "csv", "date_from": "2026-12-05", "date_to": "2026-12-01"}, 400),
+    ({"kind": "summary", "format": "csv", "date_from": "20261201", "date_to": "2026-12-01"}, 400),
+    ({"kind": "summary", "format": "csv", "date_from": 20261201, "date_to": "2026-12-01"}, 400),
+    ({"kind": "summary", "format": "csv", "date_to": "2026-12-01"}, 400),
+    ({"kind": "summary", "format": "csv", "date_from": "2026-12-01", "date_to": "2026-12-01",
+      "customer": ["x"]}, 400),
+    ({"kind": "summary", "format": "csv", "date_from": "2026-12-01", "date_to": "2026-12-01",
+      "order_id": 1}, 400),
+])
+def test_bad_report_requests_answer_400_or_404(client, sent, body, code):
+    resp = client.post("/api/reports", json=body)
+    assert resp.status_code == code, resp.get_json()
+    assert "error" in resp.get_json()
+    assert sent == []
+
+
+def test_download_answers_409_until_completed_and_report_delete_answers_204(client, order, sent):
+    job = client.post("/api/reports", json={"kind": "order", "order_id": order["id"],
+                                            "format": "csv"}).get_json()
+    resp = client.get(f"/api/reports/{job['id']}/download")
+    assert resp.status_code == 409 and "PENDING" in resp.get_json()["error"]
+    assert client.get(f"/reports/{job['id']}/download").status_code == 409
+    assert client.delete(f"/api/reports/{job['id']}").status_code == 204
+    assert client.get(f"/api/reports/{job['id']}").status_code == 404
+
+
+def test_completed_report_downloads_as_attachment_with_its_name(app, client, order, sent):
+    job = client.post("/api/reports", json={"kind": "order", "order_id": order["id"],
+                                            "format": "pdf"}).get_json()
+    stored = db.session.get(ReportJob, job["id"])
+    (Path(app.config["REPORTS_DIR"]) / "f.pdf").write_bytes(b"%PDF-1.4 test")
+    stored.status, stored.file_name, stored.size = JobStatus.COMPLETED, "f.pdf", 13
+    db.session.commit()
+    resp = client.get(f"/api/reports/{job['id']}/download")
+    assert resp.status_code == 200 and resp.data == b"%PDF-1.4 test"
+    assert resp.headers["Content-Type"] == "application/pdf"
+    described = client.get(f"/api/reports/{job['id']}").get_json()
+    assert described["file_name"] == f"order-{order['id']}-{stored.created_at:%Y%m%d-%H%M}.pdf"
+    assert resp.headers["Content-Disposition"] == f"attachment; filename={described['file_name']}"
+    assert resp.headers["X-Content-Type-Options"] == "nosniff"
+    assert "f.pdf" not in str(described)  # the stored path is never shown
+
+
+def test_lists_are_newest_first_and_paginated(client, sent):
+    for n in range(3):
+        client.post("/api/orders", json={"customer": f"C{n}", "items": [ITEM]})
+    page = client.get("/api/orders?per_page=2").get_json()
+    assert [o["customer"] for o in page["items"]] == ["C2", "C1"]
+    assert page["total"] == 3 and page["pages"] == 2
+    assert client.get("/api/orders?page=2&per_page=2").get_json()["items"][0]["customer"] == "C0"
+    for bad in ("page=0", "page=x", "per_page=1000", "per_page=-1"):
+        assert client.get(f"/api/orders?{bad}").status_code == 400
+        assert client.get(f"/api/reports?{bad}").status_code == 400
+
+
+def test_oversized_body_answers_413_json(client):
+    resp = client.post("/api/orders", data="x" * (3 * 1024 * 1024), content_type="application/json")
+    assert resp.status_code == 413 and "error" in resp.get_json()

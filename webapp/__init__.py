@@ -1,0 +1,133 @@
+"""The Flask application factory."""
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from flask import Flask, redirect, url_for
+from sqlalchemy import event
+from sqlalchemy.engine import Engine, make_url
+
+from .config import Config, choose_broker
+from .extensions import csrf, db, migrate
+
+log = logging.getLogger(__name__)
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder="../templates",
+        static_folder="../static",
+    )
+    app.config.from_object(Config)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_prefixed_env()
+    if config:
+        app.config.update(config)
+
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    Path(app.config["REPORTS_DIR"]).mkdir(parents=True, exist_ok=True)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
+    csrf.init_app(app)
+
+    from tasks import celery_init_app
+
+    celery_init_app(app)
+
+    from . import filters
+    from .api.views import bp as api_bp
+    from .errors import register_error_handlers
+    from .orders.views import bp as orders_bp
+    from .reports.views import bp as reports_bp
+
+    app.register_blueprint(orders_bp)
+    app.register_blueprint(reports_bp)
+    app.register_blueprint(api_bp)
+    csrf.exempt(api_bp)  # scripts send JSON, not forms; authentication comes with accounts
+    filters.register(app)
+    register_error_handlers(app)
+
+    from .cli import register_cli
+
+    register_cli(app)
+
+    @app.get("/")
+    def index():
+        return redirect(url_for("orders.index"))
+
+    _log_setup(app)
+    return app
+
+
+def _log_setup(app: Flask) -> None:
+    if app.testing:
+        return
+    db_url = make_url(app.config["SQLALCHEMY_DATABASE_URI"]).render_as_string(hide_password=True)
+    log.warning(
+        "database=%s broker=%s (%s) reports=%s",
+        db_url, app.config["CELERY"]["broker_url"].split("@")[-1],
+        app.config["BROKER_DESCRIPTION"], app.config["REPORTS_DIR"],
+    )
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record):
+    # Web and worker write the same SQLite file: WAL lets readers run beside a
+    # writer, busy_timeout waits for a lock instead of failing, and foreign
+    # keys are off in SQLite unless asked for.
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cur = dbapi_connection.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA busy_timeout=10000")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
+
+
+def broker_settings(app_config: dict) -> dict:
+    """Celery settings chosen for report jobs (the job row is the truth, not a result backend)."""
+    url, description = (
+        (app_config["CELERY_BROKER_URL"], "configured")
+        if app_config.get("CELERY_BROKER_URL") else choose_broker(os.environ)
+    )
+    app_config["BROKER_DESCRIPTION"] = description
+    settings = {
+        "broker_url": url,
+        "task_ignore_result": True,
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "task_soft_time_limit": 30 * 60,
+        "task_time_limit": 35 * 60,
+        "broker_connection_retry_on_startup": True,
+        "task_default_queue": app_config.get("REPORTS_QUEUE", "reports"),
+        # A request must never hang on a dead broker: give up publishing quickly;
+        # the job stays PENDING and is sent again later.
+        "task_publish_retry_policy": {
+            "max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.3,
+        },
+        "broker_connection_timeout": 1,
+    }
+    if url.startswith("filesystem://"):
+        folder = Path(app_config["BROKER_DIR"])
+        for sub in ("queue", "processed", "control"):
+            (folder / sub).mkdir(parents=True, exist_ok=True)
+        settings["broker_transport_options"] = {
+            "data_folder_in": str(folder / "queue"),
+            "data_folder_out": str(folder / "queue"),
+            "processed_folder": str(folder / "processed"),
+            "control_folder": str(folder / "control"),
+            "store_processed": False,
+        }
+    elif url.startswith(("redis://", "rediss://")):
+        settings["broker_transport_options"] = {
+            # Above the hard time limit, so a running task is not handed out twice.
+            "visibility_timeout": 40 * 60,
+            "socket_connect_timeout": 1,
+            "socket_timeout": 5,
+        }
+    return settings

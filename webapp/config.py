@@ -1,0 +1,61 @@
+"""Configuration: safe defaults for a bare laptop, overridden by instance/config.py
+and then by environment variables (``DATABASE_URL``, ``CELERY_BROKER_URL``/``REDIS_URL``,
+``REPORTS_DIR``, ``CURRENCY``, ``SECRET_KEY``, or any ``FLASK_<NAME>``)."""
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+INSTANCE_DIR = ROOT / "instance"
+
+
+def _normalise_db_url(url: str) -> str:
+    # Heroku-style URLs and bare postgresql:// would pick psycopg2; we ship psycopg 3.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def redis_answers(host: str = "127.0.0.1", port: int = 6379, timeout: float = 0.3) -> bool:
+    """True when something speaks Redis on host:port (a PING gets +PONG)."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as sock:
+            sock.settimeout(timeout)
+            sock.sendall(b"PING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def choose_broker(env: dict[str, str] | os._Environ = os.environ) -> tuple[str, str]:
+    """Return (broker_url, human description) following the documented order:
+    CELERY_BROKER_URL, REDIS_URL, a local Redis that answers, else the embedded broker."""
+    for name in ("CELERY_BROKER_URL", "REDIS_URL"):
+        if env.get(name):
+            return env[name], f"{name}"
+    if redis_answers():
+        return "redis://127.0.0.1:6379/0", "Redis found on localhost:6379"
+    return "filesystem://", "embedded filesystem broker (one machine only)"
+
+
+class Config:
+    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-change-me")
+    SQLALCHEMY_DATABASE_URI = _normalise_db_url(
+        os.environ.get("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'orders.sqlite3'}")
+    )
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    REPORTS_DIR = os.environ.get("REPORTS_DIR", str(ROOT / "reports"))
+    BROKER_DIR = os.environ.get("BROKER_DIR", str(INSTANCE_DIR / "broker"))
+    CURRENCY = os.environ.get("CURRENCY", "USD")
+    REPORTS_QUEUE = os.environ.get("REPORTS_QUEUE", "reports")
+    ORDERS_PER_PAGE = 20
+    REPORTS_PER_PAGE = 20
+    MAX_ITEMS_PER_ORDER = 500
+    MAX_CONTENT_LENGTH = 2 * 1024 * 1024
+    # How often the status badge polls while a job is not final.
+    STATUS_POLL_SECONDS = 2
+    WTF_CSRF_TIME_LIMIT = None  # a page left open all day still submits
+    CELERY = {}  # filled by create_app (broker chosen at start-up)

@@ -1,0 +1,79 @@
+"""Domain errors raised by services, and how the app answers them.
+
+Services raise these; pages turn them into a message, the API into JSON with
+the matching status code. Nothing here knows about a particular view."""
+from __future__ import annotations
+
+from flask import Flask, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+
+class DomainError(Exception):
+    status_code = 400
+
+    def __init__(self, message: str, errors: dict[str, list[str]] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.errors = errors
+
+
+class InvalidInput(DomainError):
+    status_code = 400
+
+
+class NotFound(DomainError):
+    status_code = 404
+
+
+class OrderNotFound(NotFound):
+    def __init__(self, order_id):
+        super().__init__(f"Order {order_id} does not exist.")
+
+
+class JobNotFound(NotFound):
+    def __init__(self, job_id):
+        super().__init__(f"Report {job_id} does not exist.")
+
+
+class Conflict(DomainError):
+    status_code = 409
+
+
+class ReportNotReady(Conflict):
+    def __init__(self, job):
+        super().__init__(f"Report {job.id} is {job.status.value}, not ready for download.")
+        self.job = job
+
+
+class ReportGone(DomainError):
+    status_code = 410
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(DomainError)
+    def domain_error(exc: DomainError):
+        if wants_json():
+            body = {"error": exc.message}
+            if exc.errors:
+                body["errors"] = exc.errors
+            return jsonify(body), exc.status_code
+        return render_template("error.html", code=exc.status_code, message=exc.message), \
+            exc.status_code
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        if wants_json():
+            return jsonify({"error": exc.description}), exc.code
+        return render_template("error.html", code=exc.code, message=exc.description), exc.code
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        message = "Something went wrong on our side; it has been logged."
+        if wants_json():
+            return jsonify({"error": message}), 500
+        return render_template("error.html", code=500, message=message), 500

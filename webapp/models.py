@@ -1,0 +1,215 @@
+"""Orders, their line items, and report jobs with their event log."""
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .extensions import db
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class UTCDateTime(sa.TypeDecorator):
+    """Always UTC and always timezone-aware in Python, whatever the backend.
+
+    PostgreSQL stores timestamptz; SQLite has no time zones, so the value is
+    stored as naive UTC text and made aware again on the way out."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.timezone.utc)
+        value = value.astimezone(dt.timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.timezone.utc)
+        return value.astimezone(dt.timezone.utc)
+
+
+# Numeric(12, 2) for prices; order totals get more room (500 items × 10,000 × price).
+# On SQLite the driver hands back floats; SQLAlchemy rounds them to 2 places into
+# Decimal, which is exact for values of this size (< 15 significant digits).
+Money = sa.Numeric(12, 2, asdecimal=True)
+MoneyTotal = sa.Numeric(16, 2, asdecimal=True)
+
+
+class OrderStatus(str, enum.Enum):
+    OPEN = "open"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+    @property
+    def label(self) -> str:
+        return self.value.capitalize()
+
+
+class JobStatus(str, enum.Enum):
+    PENDING = "PENDING"
+    PROCESSING = "PROCESSING"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+
+    @property
+    def is_final(self) -> bool:
+        return self in FINAL_STATUSES
+
+
+FINAL_STATUSES = frozenset({JobStatus.COMPLETED, JobStatus.FAILED})
+ACTIVE_STATUSES = (JobStatus.PENDING, JobStatus.PROCESSING)
+
+
+class ReportKind(str, enum.Enum):
+    ORDER = "order"
+    SUMMARY = "summary"
+
+
+class ReportFormat(str, enum.Enum):
+    CSV = "csv"
+    PDF = "pdf"
+
+    @property
+    def mimetype(self) -> str:
+        return {"csv": "text/csv", "pdf": "application/pdf"}[self.value]
+
+
+def _enum(cls):
+    # Stored as plain strings (values), so SQL written by hand and other
+    # languages read the same words the API shows.
+    return sa.Enum(cls, native_enum=False, length=20, validate_strings=True,
+                   values_callable=lambda e: [m.value for m in e])
+
+
+class Order(db.Model):
+    __tablename__ = "orders"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer: Mapped[str] = mapped_column(sa.String(200))
+    status: Mapped[OrderStatus] = mapped_column(_enum(OrderStatus), default=OrderStatus.OPEN)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Denormalised from the items by the service that writes them, so lists
+    # and filters never sum items on the fly.
+    item_count: Mapped[int] = mapped_column(default=0)
+    total: Mapped[Decimal] = mapped_column(MoneyTotal, default=Decimal("0.00"))
+
+    items: Mapped[list[OrderItem]] = relationship(
+        back_populates="order", cascade="all, delete-orphan", order_by="OrderItem.id",
+        passive_deletes=True,
+    )
+
+    __table_args__ = (
+        sa.Index("ix_orders_status_created_at", "status", "created_at"),
+        sa.Index("ix_orders_created_at", "created_at"),
+    )
+
+    def recompute_totals(self) -> None:
+        self.item_count = len(self.items)
+        self.total = sum((i.line_total for i in self.items), Decimal("0.00"))
+
+
+class OrderItem(db.Model):
+    __tablename__ = "order_items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    product: Mapped[str] = mapped_column(sa.String(200))
+    quantity: Mapped[int] = mapped_column()
+    unit_price: Mapped[Decimal] = mapped_column(Money)
+
+    order: Mapped[Order] = relationship(back_populates="items")
+
+    __table_args__ = (
+        sa.CheckConstraint("quantity >= 1 AND quantity <= 10000", name="quantity_range"),
+        sa.CheckConstraint("unit_price > 0", name="unit_price_positive"),
+    )
+
+    @property
+    def line_total(self) -> Decimal:
+        return self.quantity * self.unit_price
+
+
+class ReportJob(db.Model):
+    __tablename__ = "report_jobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[ReportKind] = mapped_column(_enum(ReportKind))
+    format: Mapped[ReportFormat] = mapped_column(_enum(ReportFormat))
+    params: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    # Kept when the order is deleted: the report is a record of what it was.
+    order_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("orders.id", ondelete="SET NULL"), index=True, nullable=True)
+    # Same kind + parameters + format → same key; at most one active job per key
+    # (partial unique index below), which is how concurrent requests dedupe.
+    dedupe_key: Mapped[str] = mapped_column(sa.String(300))
+    status: Mapped[JobStatus] = mapped_column(_enum(JobStatus), default=JobStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(default=0)
+    rows_total: Mapped[int | None] = mapped_column(nullable=True)
+    rows_done: Mapped[int] = mapped_column(default=0)
+    error: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+    file_name: Mapped[str | None] = mapped_column(sa.String(200), nullable=True)
+    size: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    events: Mapped[list[ReportEvent]] = relationship(
+        back_populates="job", cascade="all, delete-orphan", order_by="ReportEvent.id",
+        passive_deletes=True,
+    )
+
+    __table_args__ = (
+        sa.Index(
+            "uq_report_jobs_active_dedupe_key", "dedupe_key", unique=True,
+            sqlite_where=sa.text("status IN ('PENDING', 'PROCESSING')"),
+            postgresql_where=sa.text("status IN ('PENDING', 'PROCESSING')"),
+        ),
+    )
+
+    @property
+    def is_final(self) -> bool:
+        return self.status.is_final
+
+    @property
+    def progress(self) -> int:
+        """Percent of rows written, 0-100."""
+        if self.status is JobStatus.COMPLETED:
+            return 100
+        if not self.rows_total:
+            return 0
+        return min(99, int(self.rows_done * 100 / self.rows_total))
+
+    @property
+    def duration(self) -> dt.timedelta | None:
+        if self.started_at and self.finished_at:
+            return self.finished_at - self.started_at
+        return None
+
+
+class ReportEvent(db.Model):
+    """Append-only history of a job: requested, started, completed, failed, …"""
+
+    __tablename__ = "report_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("report_jobs.id", ondelete="CASCADE"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    event: Mapped[str] = mapped_column(sa.String(30))
+    detail: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+
+    job: Mapped[ReportJob] = relationship(back_populates="events")

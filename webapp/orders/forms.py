@@ -1,0 +1,69 @@
+"""The order form. Fields are text so whatever the user typed comes back
+verbatim with the error; the parsing rules live in validation.py."""
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import FieldList, Form, FormField, StringField
+from wtforms.validators import StopValidation
+
+from .services import ItemInput
+from .validation import MAX_ITEMS, parse_name, parse_price, parse_quantity
+
+
+def _rule(parser):
+    def validate(form, field):
+        try:
+            field.clean = parser(field.data)
+        except ValueError as exc:
+            raise StopValidation(str(exc)) from None
+    return validate
+
+
+class ItemForm(Form):
+    product = StringField("Product", validators=[_rule(lambda v: parse_name(v, "Product"))])
+    quantity = StringField("Quantity", validators=[_rule(parse_quantity)])
+    unit_price = StringField("Unit price", validators=[_rule(parse_price)])
+
+
+class OrderForm(FlaskForm):
+    customer = StringField("Customer", validators=[_rule(lambda v: parse_name(v, "Customer"))])
+    items = FieldList(FormField(ItemForm), min_entries=1)
+
+    def validate_items(self, field):
+        if not field.entries:
+            raise StopValidation("Add at least one item.")
+        if len(field.entries) > MAX_ITEMS:
+            raise StopValidation(f"An order can have at most {MAX_ITEMS} items "
+                                 f"(this one has {len(field.entries)}).")
+
+    def item_inputs(self) -> list[ItemInput]:
+        return [ItemInput(product=e.form.product.clean, quantity=e.form.quantity.clean,
+                          unit_price=e.form.unit_price.clean) for e in self.items.entries]
+
+    def raw_items(self) -> list[dict]:
+        return [{"product": e.form.product.data or "", "quantity": e.form.quantity.data or "",
+                 "unit_price": e.form.unit_price.data or ""} for e in self.items.entries]
+
+    @classmethod
+    def for_order(cls, order) -> OrderForm:
+        return cls(data={
+            "customer": order.customer,
+            "items": [{"product": i.product, "quantity": str(i.quantity),
+                       "unit_price": f"{i.unit_price:.2f}"} for i in order.items],
+        })
+
+    @classmethod
+    def with_rows(cls, customer: str, items: list[dict]) -> OrderForm:
+        """A form holding exactly these rows (after adding or removing one), unvalidated."""
+        form = cls(formdata=None, data={"customer": customer, "items": items or [{}]})
+        return form
+
+
+def edit_rows(form: OrderForm, add: bool, remove: str | None) -> OrderForm:
+    """Add an empty row or remove row `remove` (its index), keeping what was typed."""
+    items = form.raw_items()
+    if add and len(items) < MAX_ITEMS:
+        items.append({"product": "", "quantity": "", "unit_price": ""})
+    if remove is not None and remove.isdigit() and int(remove) < len(items):
+        del items[int(remove)]
+    return OrderForm.with_rows(form.customer.data or "", items)

@@ -1,0 +1,121 @@
+"""Order business rules. Each public function is one transaction."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from ..errors import InvalidInput, OrderNotFound
+from ..extensions import db
+from ..models import Order, OrderItem, OrderStatus
+from .validation import MAX_ITEMS
+
+
+@dataclass(frozen=True)
+class ItemInput:
+    product: str
+    quantity: int
+    unit_price: Decimal
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+
+def _check_items(items: list[ItemInput]) -> None:
+    if not items:
+        raise InvalidInput("An order needs at least one item.",
+                           {"items": ["Add at least one item."]})
+    if len(items) > MAX_ITEMS:
+        raise InvalidInput(f"An order can have at most {MAX_ITEMS} items.",
+                           {"items": [f"At most {MAX_ITEMS} items per order."]})
+
+
+def _replace_items(order: Order, items: list[ItemInput]) -> None:
+    order.items = [OrderItem(product=i.product, quantity=i.quantity, unit_price=i.unit_price)
+                   for i in items]
+    order.recompute_totals()
+
+
+def create_order(customer: str, items: list[ItemInput]) -> Order:
+    _check_items(items)
+    order = Order(customer=customer, status=OrderStatus.OPEN)
+    _replace_items(order, items)
+    db.session.add(order)
+    db.session.commit()
+    return order
+
+
+MAX_ID = 2**31 - 1  # ids are 32-bit in PostgreSQL; larger ones cannot exist
+
+
+def get_order(order_id: int) -> Order:
+    order = db.session.get(Order, order_id) if 0 < order_id <= MAX_ID else None
+    if order is None:
+        raise OrderNotFound(order_id)
+    return order
+
+
+def update_order(order_id: int, *, customer: str | None = None,
+                 items: list[ItemInput] | None = None,
+                 status: OrderStatus | None = None) -> Order:
+    order = get_order(order_id)
+    if customer is not None:
+        order.customer = customer
+    if items is not None:
+        _check_items(items)
+        _replace_items(order, items)
+    if status is not None:
+        order.status = status
+    db.session.commit()
+    return order
+
+
+def set_status(order_id: int, status: OrderStatus) -> Order:
+    return update_order(order_id, status=status)
+
+
+def delete_order(order_id: int) -> None:
+    order = get_order(order_id)
+    db.session.delete(order)
+    db.session.commit()
+
+
+def list_orders(*, search: str = "", page: int = 1, per_page: int = 20,
+                status: OrderStatus | None = None) -> Page:
+    query = sa.select(Order)
+    if search:
+        # Case-insensitive "contains", with LIKE wildcards in the search taken literally.
+        escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where(Order.customer.ilike(f"%{escaped}%", escape="\\"))
+    if status is not None:
+        query = query.where(Order.status == status)
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
+    rows = db.session.scalars(
+        query.order_by(Order.created_at.desc(), Order.id.desc())
+        .limit(per_page).offset((page - 1) * per_page)
+    ).all()
+    return Page(items=list(rows), page=page, per_page=per_page, total=total or 0)
+
+
+def customer_names(limit: int = 200) -> list[str]:
+    """Distinct customers, for the report form's suggestions."""
+    return list(db.session.scalars(
+        sa.select(Order.customer).distinct().order_by(Order.customer).limit(limit)))

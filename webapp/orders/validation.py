@@ -1,0 +1,77 @@
+"""The rules for order input, shared by the HTML form and the JSON API.
+
+Each parser takes what the user sent and returns a clean value or raises
+ValueError with a message fit to show next to the field."""
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+
+MAX_NAME = 200
+MAX_QUANTITY = 10_000
+MAX_PRICE = Decimal("1000000.00")
+MAX_ITEMS = 500
+
+# ASCII digits only: Python's int() and Decimal() also accept "٣" and other
+# scripts' digits, and Decimal accepts NaN, Infinity and exponents.
+_QUANTITY = re.compile(r"[0-9]{1,6}", re.ASCII)
+_PRICE = re.compile(r"[0-9]{1,9}(?:\.[0-9]{1,2})?|\.[0-9]{1,2}", re.ASCII)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def parse_name(value, what: str) -> str:
+    if value is None:
+        raise ValueError(f"{what} is required.")
+    if not isinstance(value, str):
+        raise ValueError(f"{what} must be text.")
+    text = " ".join(value.split())  # tabs, newlines and runs of spaces become one space
+    if _CONTROL.search(text):
+        raise ValueError(f"{what} contains control characters.")
+    if not text:
+        raise ValueError(f"{what} is required.")
+    if len(text) > MAX_NAME:
+        raise ValueError(f"{what} must be at most {MAX_NAME} characters (got {len(text)}).")
+    return text
+
+
+def parse_quantity(value) -> int:
+    if isinstance(value, bool):
+        raise ValueError("Quantity must be a whole number from 1 to 10,000.")
+    if isinstance(value, int):
+        number = value
+    else:
+        text = value.strip() if isinstance(value, str) else None
+        if not text:
+            raise ValueError("Quantity is required." if text == "" or value is None
+                             else "Quantity must be a whole number from 1 to 10,000.")
+        if not _QUANTITY.fullmatch(text):
+            raise ValueError("Quantity must be a whole number from 1 to 10,000.")
+        number = int(text)
+    if not 1 <= number <= MAX_QUANTITY:
+        raise ValueError("Quantity must be a whole number from 1 to 10,000.")
+    return number
+
+
+def parse_price(value) -> Decimal:
+    """A positive amount with at most 2 decimals, e.g. "12.50"."""
+    message = "Unit price must be a positive amount with at most 2 decimals, like 12.50."
+    if isinstance(value, bool) or value is None:
+        raise ValueError("Unit price is required." if value is None else message)
+    if isinstance(value, (int, Decimal)):
+        value = str(value)
+    if not isinstance(value, str):
+        raise ValueError(message)
+    text = value.strip()
+    if not text:
+        raise ValueError("Unit price is required.")
+    if not _PRICE.fullmatch(text):
+        raise ValueError(message)
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:  # pragma: no cover - the pattern admits only valid numbers
+        raise ValueError(message) from None
+    if amount <= 0:
+        raise ValueError(message)
+    if amount > MAX_PRICE:
+        raise ValueError("Unit price must be at most 1,000,000.00.")
+    return amount.quantize(Decimal("0.01"))

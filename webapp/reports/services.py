@@ -1,0 +1,166 @@
+"""Report jobs: request (with dedupe), look up, list, download, delete.
+
+A request only records a job and enqueues its id after the commit; the
+worker (tasks/reports.py) does the rest."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.exc import IntegrityError
+
+from ..errors import InvalidInput, JobNotFound, ReportGone, ReportNotReady
+from ..extensions import db
+from ..models import (
+    ACTIVE_STATUSES,
+    JobStatus,
+    ReportEvent,
+    ReportFormat,
+    ReportJob,
+    ReportKind,
+)
+from ..orders.services import MAX_ID, Page, get_order
+
+log = logging.getLogger(__name__)
+
+TASK_NAME = "reports.generate"
+
+
+def enqueue(job_id: int) -> bool:
+    """Hand the job id to the broker. A failure is logged, not raised: the job is
+    committed and stays PENDING, so nothing the user asked for is lost."""
+    try:
+        current_app.extensions["celery"].send_task(TASK_NAME, args=[job_id])
+        return True
+    except Exception:  # any broker/transport error
+        log.exception("could not enqueue report job %s; it stays PENDING", job_id)
+        return False
+
+
+def _dedupe_key(kind: ReportKind, fmt: ReportFormat, params: dict) -> str:
+    canonical = json.dumps([kind.value, fmt.value, params], sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _active_job(key: str) -> ReportJob | None:
+    return db.session.scalar(
+        sa.select(ReportJob).where(ReportJob.dedupe_key == key,
+                                   ReportJob.status.in_(ACTIVE_STATUSES)))
+
+
+def _request(kind: ReportKind, fmt: ReportFormat, params: dict,
+             order_id: int | None = None) -> tuple[ReportJob, bool]:
+    """Return (job, created). An equal job still PENDING/PROCESSING is returned
+    instead of a new one; the partial unique index makes this hold even for
+    requests that arrive at the same instant."""
+    key = _dedupe_key(kind, fmt, params)
+    for _ in range(3):
+        existing = _active_job(key)
+        if existing is not None:
+            return existing, False
+        job = ReportJob(kind=kind, format=fmt, params=params, order_id=order_id,
+                        dedupe_key=key, status=JobStatus.PENDING)
+        job.events.append(ReportEvent(event="requested"))
+        db.session.add(job)
+        try:
+            db.session.commit()
+        except IntegrityError:
+            # Another request inserted the same active job between our check and
+            # our insert: take theirs.
+            db.session.rollback()
+            continue
+        enqueue(job.id)
+        return job, True
+    existing = _active_job(key)
+    if existing is None:  # pragma: no cover - would need three races in a row
+        raise RuntimeError("could not record the report request")
+    return existing, False
+
+
+def request_order_report(order_id: int, fmt: ReportFormat) -> tuple[ReportJob, bool]:
+    order = get_order(order_id)
+    return _request(ReportKind.ORDER, fmt, {"order_id": order.id}, order_id=order.id)
+
+
+def request_summary_report(date_from: dt.date, date_to: dt.date, customer: str | None,
+                           fmt: ReportFormat) -> tuple[ReportJob, bool]:
+    if date_from > date_to:
+        raise InvalidInput("The start date is after the end date.",
+                           {"date_to": ["Must be on or after the start date."]})
+    params = {"date_from": date_from.isoformat(), "date_to": date_to.isoformat(),
+              "customer": customer or None}
+    return _request(ReportKind.SUMMARY, fmt, params)
+
+
+def get_job(job_id: int) -> ReportJob:
+    job = db.session.get(ReportJob, job_id) if 0 < job_id <= MAX_ID else None
+    if job is None:
+        raise JobNotFound(job_id)
+    return job
+
+
+def list_jobs(*, page: int = 1, per_page: int = 20, order_id: int | None = None) -> Page:
+    query = sa.select(ReportJob)
+    if order_id is not None:
+        query = query.where(ReportJob.order_id == order_id)
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
+    jobs = db.session.scalars(
+        query.order_by(ReportJob.created_at.desc(), ReportJob.id.desc())
+        .limit(per_page).offset((page - 1) * per_page)).all()
+    return Page(items=list(jobs), page=page, per_page=per_page, total=total or 0)
+
+
+def reports_dir() -> Path:
+    return Path(current_app.config["REPORTS_DIR"])
+
+
+def _slug(text: str) -> str:
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:40]
+
+
+def download_name(job: ReportJob) -> str:
+    ext = job.format.value
+    if job.kind is ReportKind.ORDER:
+        return f"order-{job.params['order_id']}-{job.created_at:%Y%m%d-%H%M}.{ext}"
+    customer = _slug(job.params.get("customer") or "")
+    who = f"-{customer}" if customer else ""
+    return (f"completed-orders{who}-{job.params['date_from']}-to-{job.params['date_to']}"
+            f".{ext}")
+
+
+@dataclass(frozen=True)
+class Download:
+    path: Path
+    name: str
+    mimetype: str
+
+
+def get_download(job_id: int) -> Download:
+    job = get_job(job_id)
+    if job.status is not JobStatus.COMPLETED or not job.file_name:
+        raise ReportNotReady(job)
+    path = reports_dir() / job.file_name
+    if not path.is_file():
+        raise ReportGone(f"The file of report {job.id} is no longer on the server.")
+    return Download(path=path, name=download_name(job), mimetype=job.format.mimetype)
+
+
+def delete_job(job_id: int) -> None:
+    job = get_job(job_id)
+    file_name = job.file_name
+    db.session.delete(job)
+    db.session.commit()
+    # After the commit: a failed unlink leaves an orphan file, never a job
+    # that points at nothing. A job deleted while PROCESSING is cleaned up by
+    # the worker, whose final update then matches no row.
+    if file_name:
+        (reports_dir() / file_name).unlink(missing_ok=True)

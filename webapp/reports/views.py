@@ -1,0 +1,104 @@
+"""Report pages: request, status partial, download, delete."""
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+
+from ..models import ReportFormat
+from ..orders.services import customer_names
+from ..pagination import page_arg
+from . import services
+from .forms import OrderReportForm, SummaryReportForm
+
+bp = Blueprint("reports", __name__, url_prefix="/reports")
+
+
+def _is_htmx() -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def _safe_next(default: str) -> str:
+    target = request.form.get("next", "")
+    return target if target.startswith("/") and not target.startswith("//") else default
+
+
+@bp.get("/")
+def index():
+    form = SummaryReportForm()
+    return _render_index(form)
+
+
+def _render_index(form, status: int = 200):
+    page = services.list_jobs(page=page_arg(), per_page=current_app.config["REPORTS_PER_PAGE"])
+    return render_template("reports/index.html", page=page, form=form,
+                           customers=customer_names()), status
+
+
+@bp.post("/")
+def request_summary():
+    form = SummaryReportForm()
+    if not form.validate_on_submit():
+        return _render_index(form, 422)
+    job, created = services.request_summary_report(
+        form.date_from.data, form.date_to.data, (form.customer.data or "").strip() or None,
+        ReportFormat(form.format.data))
+    flash("Report requested; it is being generated." if created
+          else f"The same report is already in progress (report #{job.id}).",
+          "success" if created else "info")
+    return redirect(url_for(".index"), 303)
+
+
+@bp.post("/order/<int:order_id>")
+def request_order(order_id: int):
+    form = OrderReportForm()
+    if not form.validate_on_submit():
+        flash("Pick CSV or PDF.", "error")
+        return redirect(url_for("orders.show", order_id=order_id), 303)
+    job, created = services.request_order_report(order_id, ReportFormat(form.format.data))
+    if _is_htmx():
+        jobs = services.list_jobs(order_id=order_id, per_page=50).items
+        return render_template("reports/_job_table.html", jobs=jobs, highlight=job.id,
+                               back=url_for("orders.show", order_id=order_id),
+                               notice=None if created else
+                               f"The same {job.format.value.upper()} is already in progress.")
+    flash("Report requested." if created else "The same report is already in progress.",
+          "success" if created else "info")
+    return redirect(url_for("orders.show", order_id=order_id), 303)
+
+
+@bp.get("/<int:job_id>")
+def show(job_id: int):
+    return render_template("reports/show.html", job=services.get_job(job_id))
+
+
+@bp.get("/<int:job_id>/status")
+def status(job_id: int):
+    return render_template("reports/_status.html", job=services.get_job(job_id))
+
+
+@bp.get("/<int:job_id>/download")
+def download(job_id: int):
+    return send_download(job_id)
+
+
+def send_download(job_id: int):
+    dl = services.get_download(job_id)
+    response = send_file(dl.path, mimetype=dl.mimetype, as_attachment=True,
+                         download_name=dl.name, max_age=0)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@bp.post("/<int:job_id>/delete")
+def delete(job_id: int):
+    services.delete_job(job_id)
+    flash(f"Report #{job_id} deleted.", "success")
+    return redirect(_safe_next(url_for(".index")), 303)
