@@ -5,25 +5,29 @@ whose header row is repeated on every page; ``Page X of Y`` in the footer.
 For ``meta.kind == "summary"`` a subtotal line follows each order and a grand
 total closes the report; for ``meta.kind == "order"`` an order total closes it.
 
-Speed
------
-fpdf2's ``table()`` (and even ``cell()``, ~30-50 us per call) is far too slow
-for 100k rows, so data rows are written straight into the page content stream:
-one ``BT ... ET`` text object per row, wrapped in ``q ... Q`` so that fpdf2's
-own idea of the current font/colour is never disturbed.  Text is encoded with
-the font's own ``encode_text()`` one character at a time (which also registers
-the glyph in fpdf2's subset, so subsetting and the ToUnicode map stay correct)
-and then reused through ``str.translate``.  Widths come from the same per-glyph
-widths fpdf2 uses (no kerning, no text shaping).  Rendered cells are cached by
-value, since customer/product names, dates, quantities and prices repeat.
+How it stays fast
+-----------------
+fpdf2's ``table()`` (~900 rows/s) and even ``cell()`` (30-50 us per call) are
+too slow for 100k rows, so data rows are written straight into the page's
+content stream: consecutive rows share one ``q 0 g BT ... ET Q`` text object
+(wrapped in q/Q so fpdf2's own notion of current font and colour is never
+disturbed), and each row is a single ``TJ`` whose numeric kerning adjustments
+move the pen to the next column.  All positions are integers in text-space
+thousandths, so no float formatting happens per row.
 
-Text that DejaVu Sans cannot draw (CJK, ...) takes the slow, public path:
-``cell()`` with fpdf2's fallback-font machinery (Droid Sans Fallback), which
-is only loaded when such text first appears.
+Glyph encoding uses the font's own ``encode_text()`` one character at a time
+(which registers the glyph in fpdf2's subset, so subsetting and the ToUnicode
+map stay correct) and is then applied with ``str.translate``.  Widths are the
+per-glyph advances fpdf2 itself uses (no kerning, no text shaping).  Rendered
+cells are cached by value: names, dates, quantities and prices repeat.
 
-The only private fpdf2 API relied upon is ``FPDF._out`` (append to the current
-page's content stream); fpdf2 is pinned in requirements.txt and the unit tests
-read the produced text back.
+Text that DejaVu Sans cannot draw (CJK, ...) takes the slow public path,
+``cell()`` with fpdf2's fallback-font machinery (Droid Sans Fallback); that
+font is only loaded when such text first appears (loading it costs ~0.2 s).
+
+The only private fpdf2 API used is ``FPDF._out`` (append to the current page's
+content stream).  fpdf2 is pinned in requirements.txt and the unit tests read
+the text back from the produced file.
 """
 from __future__ import annotations
 
@@ -49,19 +53,23 @@ FONT_FILES = {
     (FALLBACK_FAMILY, ""): "DroidSansFallbackFull.ttf",
 }
 
-# Geometry, in mm (A4 landscape: 297 x 210).
-MARGIN = 10.0
-PAD = 1.0  # horizontal padding inside a cell (same as fpdf2's default c_margin)
-ROW_H = 4.6
-HEADER_H = 6.0
-FONT_PT = 8.0
-FOOTER_Y = -10.0  # footer line, from the bottom edge
-BOTTOM = 210.0 - 14.0  # rows must end above this y
-ELLIPSIS = "\u2026"
-# Total-page alias: fpdf2 reserves room for len(alias) digits; "{nb}" only for 3.
+# fpdf2 reserves room for len(alias) digits ("{nb}" leaves room for only 3).
 NB_ALIAS = "{pages}"
+ELLIPSIS = "\u2026"
 
-# (label, width mm, right-aligned)
+# Geometry.  A4 landscape is 297 x 210 mm; the PDF unit is the point (1/72 in).
+PT_PER_MM = 72 / 25.4
+MARGIN = 10.0  # mm
+PAD = 1.0  # mm, horizontal padding inside a cell (fpdf2's default c_margin)
+FONT_PT = 8.0
+ROW_PT = 12.5  # row pitch in points (4.41 mm): a round number keeps Td exact
+ROW_H = ROW_PT / PT_PER_MM  # mm
+HEADER_H = 6.0  # mm
+FOOTER_Y = -10.0  # mm from the bottom edge
+BOTTOM = 210.0 - 14.0  # mm: rows must end above this
+UNITS = 1000 / FONT_PT  # text-space thousandths per point, for TJ adjustments
+
+# (label, width mm, right-aligned); widths add up to 297 - 2 * MARGIN.
 COLUMNS = (
     ("Order", 16.0, False),
     ("Date", 20.0, False),
@@ -72,8 +80,20 @@ COLUMNS = (
     ("Unit price", 30.0, True),
     ("Line total", 32.0, True),
 )
-TABLE_W = sum(c[1] for c in COLUMNS)  # 277 = 297 - 2 * MARGIN
+TABLE_W = sum(c[1] for c in COLUMNS)
+_LEFT_MM = tuple(itertools.accumulate((c[1] for c in COLUMNS[:-1]), initial=MARGIN))
+# In TJ units (thousandths of the font size): left text edges, right text edges.
+_X = tuple(round((x + PAD) * PT_PER_MM * UNITS) for x in _LEFT_MM)
+_R = tuple(
+    round((x + c[1] - PAD) * PT_PER_MM * UNITS) for x, c in zip(_LEFT_MM, COLUMNS, strict=True)
+)
 
+_NUMERIC_CHARS = "0123456789.,-"
+
+# A rendered left-aligned cell: (TJ fragment: the string literal followed by the pen
+# move to the next column; text for the fallback path or None; the literal alone;
+# that pen move alone).  A TJ number n moves the pen left by n/1000 of the font size.
+_Cell = tuple[str, str | None, str, int]
 _CACHE_LIMIT = 50_000  # entries per value cache before it is reset
 
 
@@ -82,6 +102,7 @@ def _money(value: Decimal) -> str:
 
 
 def _utc(value: dt.datetime) -> dt.datetime:
+    """Naive UTC datetime (naive input is taken to be UTC already)."""
     if value.tzinfo is None:
         return value
     return value.astimezone(dt.UTC).replace(tzinfo=None)
@@ -105,39 +126,37 @@ class _ReportPDF(FPDF):
 
 
 class _RawFont:
-    """Encodes text for one TTF font/size without going through ``cell()``."""
+    """Encodes text for one TTF font/size for direct use in a content stream."""
 
-    def __init__(self, pdf: FPDF, family: str, style: str, size_pt: float) -> None:
-        pdf.set_font(family, style, size_pt)
+    def __init__(self, pdf: FPDF, family: str, style: str) -> None:
+        pdf.set_font(family, style, FONT_PT)
         self.font = pdf.current_font
-        self.size_pt = size_pt
-        self.tf = f"/F{self.font.i} {size_pt:.2f} Tf"
+        self.tf = f"/F{self.font.i} {FONT_PT:.2f} Tf"
         self.cmap = self.font.cmap
-        self._enc: dict[int, str] = {}
-        self._w: dict[str, float] = {}
+        self.enc: dict[int, str] = {}  # str.translate table: char -> escaped glyph id
+        self.w: dict[str, int] = {}  # char -> advance in font units (1/1000 em)
+        self.learn(_NUMERIC_CHARS)
 
     def covers(self, text: str) -> bool:
         cmap = self.cmap
         return all(ord(c) in cmap for c in text)
 
-    def _learn(self, text: str) -> None:
-        w = self._w
+    def learn(self, text: str) -> None:
+        w, font = self.w, self.font
         for c in set(text):
             if c not in w:
-                # "(<escaped glyph ids>) Tj": keep what is between the parentheses.
-                self._enc[ord(c)] = self.font.encode_text(c)[1:-4]
-                w[c] = self.font.get_text_width(c, self.size_pt, None)[1]
+                # encode_text() gives "(<escaped glyph ids>) Tj"; keep the inside.
+                self.enc[ord(c)] = font.encode_text(c)[1:-4]
+                w[c] = round(font.get_text_width(c, 1000, None)[1])
 
-    def encode(self, text: str) -> str:
-        """The PDF string literal (with parentheses) for ``text``."""
-        self._learn(text)
-        return "(" + text.translate(self._enc) + ")"
+    def literal(self, text: str) -> tuple[str, int]:
+        """(PDF string literal, width in font units); learns unseen characters."""
+        self.learn(text)
+        return "(" + text.translate(self.enc) + ")", sum(map(self.w.__getitem__, text))
 
-    def width(self, text: str) -> float:
-        """Width of ``text`` in points."""
-        self._learn(text)
-        w = self._w
-        return sum(map(w.__getitem__, text))
+    def width_mm(self, text: str) -> float:
+        self.learn(text)
+        return sum(map(self.w.__getitem__, text)) * FONT_PT / 1000 / PT_PER_MM
 
 
 class _Writer:
@@ -154,34 +173,22 @@ class _Writer:
             if family == FAMILY:
                 pdf.add_font(family, style, str(self.fonts_dir / name))
         self.fallback_loaded = False
-        self.bold = _RawFont(pdf, FAMILY, "B", FONT_PT)
-        self.reg = _RawFont(pdf, FAMILY, "", FONT_PT)  # leaves the regular font current
-        self.k = pdf.k
+        self.bold = _RawFont(pdf, FAMILY, "B")
+        self.reg = _RawFont(pdf, FAMILY, "")  # leaves the regular font current
         self.page_h_pt = pdf.h * pdf.k
-
-        # Column geometry in points: left text x, right text edge.
-        self.col_x_mm = []
-        x = MARGIN
-        for _label, width, _right in COLUMNS:
-            self.col_x_mm.append(x)
-            x += width
-        k = self.k
-        self.text_x = [(x + PAD) * k for x in self.col_x_mm]
-        self.right_x = [(x + w - PAD) * k for x, (_, w, _r) in zip(self.col_x_mm, COLUMNS)]
-        self.max_w = [(w - 2 * PAD) * k for _l, w, _r in COLUMNS]
-        self.baseline = (ROW_H / 2 + 0.3 * FONT_PT / k) * k  # from row top, in points
-        self.y = 0.0  # top of the next row, mm
-        self.stripe = False
-
-        # Per-column caches of rendered cell fragments.
-        self.text_cache: list[dict[str, tuple[str, str | None]]] = [{} for _ in COLUMNS]
-        # Numeric cells, keyed by value (quantities and money apart: 3 == Decimal("3")).
-        self.qty_cache: dict[object, tuple[str, float]] = {}
-        self.money_cache: dict[object, tuple[str, float]] = {}
+        self.y = 0.0  # mm, top of the next table line
+        self.header_raw = self._header_raw()
+        # Subtotal rule: a thin grey line under the subtotal; "{y}" filled per use.
+        x1, x2 = MARGIN * PT_PER_MM, (MARGIN + TABLE_W) * PT_PER_MM
+        self.rule = f"q 0.6 G 0.4 w {x1:.2f} {{y:.2f}} m {x2:.2f} {{y:.2f}} l S Q"
+        # Per-column caches of rendered text cells: value -> (TJ fragment, fallback text).
+        self.text_cache: list[dict[str, _Cell]] = [{} for _ in COLUMNS]
         self.fit_cache: dict[tuple[str, int], str] = {}
+        # Rows of the currently open text object (flushed as one _out call).
+        self.buf: list[str] = []
 
-    # -- fonts ---------------------------------------------------------------
-    def _ensure_fallback(self, text: str) -> None:
+    # -- fonts -----------------------------------------------------------------
+    def ensure_fallback(self, text: str) -> None:
         """Load the CJK fallback font the first time text needs it."""
         if self.fallback_loaded or self.reg.covers(text):
             return
@@ -192,82 +199,112 @@ class _Writer:
         pdf.set_font(family, style, size)
         self.fallback_loaded = True
 
-    def _public_cell(self, w: float, h: float, text: str, **kwargs) -> None:
-        self._ensure_fallback(text)
+    def public_cell(self, w: float, h: float, text: str, **kwargs) -> None:
+        self.ensure_fallback(text)
         self.pdf.cell(w, h, text, **kwargs)
 
-    # -- page furniture --------------------------------------------------------
+    # -- raw text objects --------------------------------------------------------
+    def flush(self) -> None:
+        """Close the open text object; must run before anything else is drawn."""
+        if self.buf:
+            self.pdf._out("".join(self.buf) + " ET Q")  # noqa: SLF001 - see module docstring
+            self.buf = []
+
+    def open_text(self, top: float) -> None:
+        """Start a text object whose line start is one row above the row at ``top``."""
+        ys = self.page_h_pt - top * PT_PER_MM - self.baseline_pt() + ROW_PT
+        x0 = _X[0] / UNITS
+        self.buf.append(f"q 0 g BT {self.reg.tf} 1 0 0 1 {x0:.2f} {ys:.2f} Tm")
+
+    @staticmethod
+    def baseline_pt() -> float:
+        """Baseline offset below a row's top, in points (as fpdf2's cell() puts it)."""
+        return ROW_PT / 2 + 0.3 * FONT_PT
+
+    # -- page furniture ----------------------------------------------------------
+    def _header_raw(self) -> tuple[str, str]:
+        """(first label, text-object tail drawing the other labels after the first)."""
+        bold, currency = self.bold, self.meta.currency
+        parts = []
+        prev_x = _X[0]
+        for i, (label, _w, right) in enumerate(COLUMNS[1:], start=1):
+            if i >= 6:
+                label = f"{label} ({currency})"
+            lit, w = bold.literal(label)
+            x = (_R[i] - w) if right else _X[i]
+            parts.append(f"{(x - prev_x) / UNITS:.2f} 0 Td {lit} Tj")
+            prev_x = x
+        return COLUMNS[0][0], " ".join(parts) + " ET Q"
+
     def first_page(self) -> None:
         pdf, meta = self.pdf, self.meta
         pdf.add_page()
         pdf.set_xy(MARGIN, MARGIN)
         pdf.set_font(FAMILY, "B", 15)
-        self._public_cell(0, 8, _clean(meta.title), new_x="LMARGIN", new_y="NEXT")
+        self.public_cell(0, 8, _clean(meta.title), new_x="LMARGIN", new_y="NEXT")
         pdf.set_font(FAMILY, "", 10)
         for line in meta.scope:
-            self._public_cell(0, 5, _clean(line), new_x="LMARGIN", new_y="NEXT")
-        gen = _utc(meta.generated_at).strftime("%Y-%m-%d %H:%M")
+            self.public_cell(0, 5, _clean(line), new_x="LMARGIN", new_y="NEXT")
+        generated = _utc(meta.generated_at).strftime("%Y-%m-%d %H:%M")
         pdf.set_font(FAMILY, "", 9)
         pdf.set_text_color(90)
-        pdf.cell(0, 5, f"Generated {gen} UTC", new_x="LMARGIN", new_y="NEXT")
+        pdf.cell(0, 5, f"Generated {generated} UTC", new_x="LMARGIN", new_y="NEXT")
         pdf.set_text_color(0)
+        pdf.set_font(FAMILY, "", FONT_PT)
         self.y = pdf.get_y() + 3
 
     def next_page(self) -> None:
+        self.flush()
         pdf = self.pdf
         pdf.add_page()
         pdf.set_font(FAMILY, "", 7)
         pdf.set_text_color(90)
-        title = _clean(self.meta.title)
+        title = f"{_clean(self.meta.title)} (continued)"
         if self.reg.covers(title):
-            pdf.text(MARGIN, MARGIN + 2, f"{title} (continued)")
+            pdf.text(MARGIN, MARGIN + 2, title)  # also puts the regular font on the page
         else:
             pdf.set_xy(MARGIN, MARGIN - 1)
-            self._public_cell(0, 4, f"{title} (continued)")
+            self.public_cell(0, 4, title)
         pdf.set_text_color(0)
         self.y = MARGIN + 5
         self.table_header()
 
     def table_header(self) -> None:
         pdf = self.pdf
-        currency = self.meta.currency
         pdf.set_fill_color(225)
         pdf.rect(MARGIN, self.y, TABLE_W, HEADER_H, style="F")
-        pdf.set_font(FAMILY, "B", FONT_PT)  # pdf.text() registers the bold font on the page
-        base = self.y + HEADER_H / 2 + 0.3 * FONT_PT / self.k
-        for i, (label, _w, right) in enumerate(COLUMNS):
-            if i >= 6:
-                label = f"{label} ({currency})"
-            if right:
-                x = self.right_x[i] / self.k - pdf.get_string_width(label)
-            else:
-                x = self.text_x[i] / self.k
-            pdf.text(x, base, label)
-        pdf.set_font(FAMILY, "", FONT_PT)  # data rows: regular font is current
+        base = self.y + HEADER_H / 2 + 0.3 * FONT_PT / PT_PER_MM
+        first, tail = self.header_raw
+        # One public text() call: it also registers the bold font on this page.
+        pdf.set_font(FAMILY, "B", FONT_PT)
+        pdf.text(MARGIN + PAD, base, first)
+        y_pt = self.page_h_pt - base * PT_PER_MM
+        pdf._out(  # noqa: SLF001
+            f"q 0 g BT {self.bold.tf} 1 0 0 1 {_X[0] / UNITS:.2f} {y_pt:.2f} Tm {tail}"
+        )
+        pdf.set_font(FAMILY, "", FONT_PT)  # cells on the fallback path use the regular font
         self.y += HEADER_H
-        self.stripe = False
 
-    def room_for(self, height: float) -> None:
-        if self.y + height > BOTTOM:
-            self.next_page()
-
-    # -- cells -----------------------------------------------------------------
-    def _fit(self, text: str, col: int) -> str:
+    # -- cells -------------------------------------------------------------------
+    def fit(self, text: str, col: int) -> str:
         """``text`` cut with an ellipsis so that it fits column ``col``."""
         key = (text, col)
         fitted = self.fit_cache.get(key)
         if fitted is not None:
             return fitted
-        max_w = self.max_w[col] / self.k
-        self._ensure_fallback(text)
-        gsw = self.pdf.get_string_width
-        if gsw(text) <= max_w:
+        max_w = COLUMNS[col][1] - 2 * PAD
+        if self.reg.covers(text):
+            width = self.reg.width_mm
+        else:
+            self.ensure_fallback(text)
+            width = self.pdf.get_string_width  # knows about fallback fonts
+        if width(text) <= max_w:
             fitted = text
         else:
-            lo, hi = 0, len(text)  # longest prefix that fits, with the ellipsis
+            lo, hi = 0, len(text)  # longest prefix that fits with the ellipsis
             while lo < hi:
                 mid = (lo + hi + 1) // 2
-                if gsw(text[:mid].rstrip() + ELLIPSIS) <= max_w:
+                if width(text[:mid].rstrip() + ELLIPSIS) <= max_w:
                     lo = mid
                 else:
                     hi = mid - 1
@@ -277,94 +314,73 @@ class _Writer:
         self.fit_cache[key] = fitted
         return fitted
 
-    def text_fragment(self, text, col: int) -> tuple[str, str | None]:
-        """(content-stream fragment, text needing the fallback path or None)."""
+    def text_cell(self, value, col: int) -> _Cell:
+        """A left-aligned cell: see :data:`_Cell`."""
         cache = self.text_cache[col]
-        hit = cache.get(text)
+        hit = cache.get(value)
         if hit is not None:
             return hit
-        shown = self._fit(_clean(text), col)
-        dx = self.text_x[col] - self.text_x[col - 1] if col else 0.0
+        shown = self.fit(_clean(value), col)
+        span = _X[col + 1] - _X[col]
         if self.reg.covers(shown):
-            frag = (f"{dx:.2f} 0 Td {self.reg.encode(shown)} Tj ", None)
+            lit, w = self.reg.literal(shown)
+            frag = (f"{lit}{w - span}", None, lit, w - span)
         else:
-            frag = (f"{dx:.2f} 0 Td ", shown)
+            frag = (f"(){-span}", shown, "()", -span)
         if len(cache) > _CACHE_LIMIT:
             cache.clear()
-        cache[text] = frag
+        cache[value] = frag
         return frag
 
-    def number(self, cache: dict, value, text: str) -> tuple[str, float]:
-        """(encoded string literal, width in points) for a numeric cell, via ``cache``."""
-        if len(cache) > _CACHE_LIMIT:
-            cache.clear()
-        hit = cache[value] = (self.reg.encode(text), self.reg.width(text))
-        return hit
-
     def fallback_cells(self, pending: list[tuple[int, str]], top: float) -> None:
+        self.flush()
         pdf = self.pdf
         for col, text in pending:
-            pdf.set_xy(self.col_x_mm[col], top)
-            self._public_cell(COLUMNS[col][1], ROW_H, text)
+            pdf.set_xy(_LEFT_MM[col], top)
+            self.public_cell(COLUMNS[col][1], ROW_H, text)
 
-    # -- rows ------------------------------------------------------------------
-    def stripe_rect(self, top: float) -> str:
-        k = self.k
-        return (
-            f"q 0.94 g {MARGIN * k:.2f} {self.page_h_pt - (top + ROW_H) * k:.2f} "
-            f"{TABLE_W * k:.2f} {ROW_H * k:.2f} re f Q"
-        )
-
-    def subtotal(self, label: str, amount: Decimal, rule: bool = True) -> None:
-        """A bold line: label right-aligned up to the unit price column, amount in the last."""
-        self.room_for(ROW_H)
-        k, bold = self.k, self.bold
+    def subtotal(self, label: str, amount: Decimal) -> None:
+        """Bold line: label right-aligned up to the unit price column, amount in the last."""
+        self.flush()
+        if self.y + ROW_H > BOTTOM:
+            self.next_page()
         top = self.y
-        ys = f"{self.page_h_pt - top * k - self.baseline:.2f}"
-        amount_s = _money(amount)
+        bold = self.bold
+        ys = self.page_h_pt - top * PT_PER_MM - self.baseline_pt()
+        amount_lit, amount_w = bold.literal(_money(amount))
         label = _clean(label)
-        parts = []
-        if rule:
-            yl = self.page_h_pt - (top + ROW_H) * k
-            parts.append(
-                f"q 0.6 G 0.4 w {MARGIN * k:.2f} {yl:.2f} m "
-                f"{(MARGIN + TABLE_W) * k:.2f} {yl:.2f} l S Q "
-            )
-        if bold.covers(label):
-            lx = self.right_x[6] - bold.width(label)
-            parts.append(f"q 0 g BT {bold.tf} 1 0 0 1 {lx:.2f} {ys} Tm {bold.encode(label)} Tj ET Q ")
-            label_done = True
-        else:
-            label_done = False
-        ax = self.right_x[7] - bold.width(amount_s)
-        parts.append(f"q 0 g BT {bold.tf} 1 0 0 1 {ax:.2f} {ys} Tm {bold.encode(amount_s)} Tj ET Q")
-        self.pdf._out("".join(parts))
-        if not label_done:  # e.g. a CJK word in a label: let fpdf2 handle it
+        parts = [self.rule.format(y=ys - ROW_PT + self.baseline_pt())]
+        covered = bold.covers(label)
+        parts.append(f"q 0 g BT {bold.tf}")
+        if covered:
+            label_lit, label_w = bold.literal(label)
+            parts.append(f"1 0 0 1 {(_R[6] - label_w) / UNITS:.2f} {ys:.2f} Tm {label_lit} Tj")
+        parts.append(f"1 0 0 1 {(_R[7] - amount_w) / UNITS:.2f} {ys:.2f} Tm {amount_lit} Tj ET Q")
+        self.pdf._out(" ".join(parts))  # noqa: SLF001
+        if not covered:  # e.g. a CJK word in a label: let fpdf2 handle it
             pdf = self.pdf
             pdf.set_font(FAMILY, "B", FONT_PT)
             pdf.set_xy(MARGIN, top)
-            self._public_cell(sum(c[1] for c in COLUMNS[:7]), ROW_H, label, align="R")
+            self.public_cell(_R[6] / UNITS / PT_PER_MM - MARGIN + PAD, ROW_H, label, align="R")
             pdf.set_font(FAMILY, "", FONT_PT)
         self.y = top + ROW_H
-        self.stripe = False
 
+    # -- rows --------------------------------------------------------------------
     def rows(self, rows: Rows, progress: Progress) -> tuple[int, int, Decimal]:
         """Lay out every row; return (line items, orders, grand total)."""
         summary = self.meta.kind == "summary"
-        out = self.pdf._out
-        k = self.k
-        page_h_pt = self.page_h_pt
-        baseline = self.baseline
-        tf = self.reg.tf
-        x0 = f"{self.text_x[0]:.2f}"
-        r_qty, r_unit, r_total = self.right_x[5], self.right_x[6], self.right_x[7]
-        x_product = self.text_x[4]
-        text_fragment = self.text_fragment
-        number = self.number
-        qty_get, qty_cache = self.qty_cache.get, self.qty_cache
-        money_get, money_cache = self.money_cache.get, self.money_cache
-        reg_encode = self.reg.encode
-        date_cache: dict[dt.datetime, tuple[str, str | None]] = {}
+        reg = self.reg
+        enc, wid = reg.enc, reg.w.__getitem__
+        text_cell = self.text_cell
+        next_line = f" 0 {-ROW_PT:.2f} Td ["
+        # Pen moves between the right-aligned columns, less the widths (see TJ notes).
+        k_qty = _X[5] - _R[5]
+        k_unit = _R[5] - _R[6]
+        k_total = _R[6] - _R[7]
+        span0 = _X[1] - _X[0]
+        qty_cache: dict[object, tuple[str, int]] = {}
+        money_cache: dict[object, tuple[str, int]] = {}
+        date_cache: dict[dt.datetime, _Cell] = {}
         every = PROGRESS_EVERY
         next_report = every
 
@@ -374,66 +390,78 @@ class _Writer:
         current = None
         subtotal = Decimal(0)
         order_frag = ""
+        buf = self.buf
         y = self.y
-        stripe = self.stripe
         for order_id, order_date, customer, status, product, qty, price, total in rows:
             if order_id != current:
                 if current is not None and summary:
                     self.y = y
                     self.subtotal(f"Subtotal order #{current}:", subtotal)
-                    y, stripe = self.y, self.stripe
+                    y, buf = self.y, self.buf
                 grand += subtotal
                 subtotal = Decimal(0)
                 current = order_id
                 orders += 1
-                order_frag = f"{reg_encode(str(order_id))} Tj "
+                oid = str(order_id)
+                reg.learn(oid)
+                order_frag = f"({oid.translate(enc)}){sum(map(wid, oid)) - span0}"
             if y + ROW_H > BOTTOM:
+                self.y = y
                 self.next_page()
-                y, stripe = self.y, self.stripe
+                y, buf = self.y, self.buf
             subtotal += total
 
-            date_frag = date_cache.get(order_date)
-            if date_frag is None:
+            d_frag = date_cache.get(order_date)
+            if d_frag is None:
                 if len(date_cache) > 4096:
                     date_cache.clear()
-                date_frag = date_cache[order_date] = text_fragment(
+                d_frag = date_cache[order_date] = text_cell(
                     _utc(order_date).strftime("%Y-%m-%d"), 1
                 )
-            c_frag = text_fragment(customer, 2)
-            s_frag = text_fragment(status, 3)
-            p_frag = text_fragment(product, 4)
-            q_enc, q_w = qty_get(qty) or number(qty_cache, qty, str(qty))
-            u_enc, u_w = money_get(price) or number(money_cache, price, f"{price:,.2f}")
-            t_enc, t_w = money_get(total) or number(money_cache, total, f"{total:,.2f}")
-            xq = r_qty - q_w
-            xu = r_unit - u_w
-            xt = r_total - t_w
-            ys = page_h_pt - y * k - baseline
-            line = (
-                f"q 0 g BT {tf} 1 0 0 1 {x0} {ys:.2f} Tm {order_frag}"
-                f"{date_frag[0]}{c_frag[0]}{s_frag[0]}{p_frag[0]}"
-                f"{xq - x_product:.2f} 0 Td {q_enc} Tj {xu - xq:.2f} 0 Td {u_enc} Tj "
-                f"{xt - xu:.2f} 0 Td {t_enc} Tj ET Q"
+            c_frag = text_cell(customer, 2)
+            s_frag = text_cell(status, 3)
+            p_frag = text_cell(product, 4)
+
+            q = qty_cache.get(qty)
+            if q is None:
+                s = str(qty)
+                reg.learn(s)
+                q = qty_cache[qty] = (f"({s.translate(enc)})", sum(map(wid, s)))
+            u = money_cache.get(price)
+            if u is None:
+                s = f"{price:,.2f}"
+                u = money_cache[price] = (f"({s.translate(enc)})", sum(map(wid, s)))
+            t = money_cache.get(total)
+            if t is None:
+                if len(money_cache) > _CACHE_LIMIT:
+                    money_cache.clear()
+                s = f"{total:,.2f}"
+                t = money_cache[total] = (f"({s.translate(enc)})", sum(map(wid, s)))
+
+            if not buf:
+                self.open_text(y)
+            # TJ: a number n moves the pen left by n/1000 of the font size, so the move
+            # to a right-aligned cell is (its width - gap from the current pen position).
+            buf.append(
+                f"{next_line}{order_frag}{d_frag[0]}{c_frag[0]}{s_frag[0]}{p_frag[2]}"
+                f"{p_frag[3] + q[1] + k_qty}{q[0]}{u[1] + k_unit}{u[0]}{t[1] + k_total}{t[0]}]TJ"
             )
-            if stripe:
-                out(self.stripe_rect(y) + " " + line)
-            else:
-                out(line)
-            if c_frag[1] is not None or p_frag[1] is not None or s_frag[1] is not None:
+            if c_frag[1] is not None or s_frag[1] is not None or p_frag[1] is not None:
                 pending = [
                     (col, frag[1])
                     for col, frag in ((2, c_frag), (3, s_frag), (4, p_frag))
                     if frag[1] is not None
                 ]
                 self.fallback_cells(pending, y)
-            stripe = not stripe
+                buf = self.buf
             y += ROW_H
             count += 1
             if count == next_report:
                 next_report += every
                 if progress is not None:
                     progress(count)
-        self.y, self.stripe = y, stripe
+        self.y = y
+        self.flush()
         if current is not None:
             grand += subtotal
             if summary:
@@ -444,6 +472,7 @@ class _Writer:
 
     # -- closing lines -----------------------------------------------------------
     def totals(self, count: int, orders: int, grand: Decimal) -> None:
+        self.flush()
         pdf, meta = self.pdf, self.meta
         lines: list[tuple[str, str]] = []  # (style, text)
         if count == 0:
@@ -454,8 +483,7 @@ class _Writer:
             lines.append(("", f"Line items: {count:,}"))
         else:
             lines.append(("B", f"Order total: {_money(grand)} {meta.currency}"))
-        height = 3 + 6 * len(lines)
-        if self.y + height > BOTTOM:
+        if self.y + 3 + 6 * len(lines) > BOTTOM:
             if count:
                 self.next_page()
             else:
@@ -465,12 +493,15 @@ class _Writer:
         for style, text in lines:
             pdf.set_font(FAMILY, style, 10)
             pdf.set_xy(MARGIN, y)
-            self._public_cell(TABLE_W - PAD if count else TABLE_W, 6, text,
-                              align="R" if count else "L")
+            if count:
+                self.public_cell(TABLE_W - PAD, 6, text, align="R")
+            else:
+                self.public_cell(TABLE_W, 6, text)
             y += 6
         self.y = y
 
     def output(self, path) -> None:
+        self.flush()
         self.pdf.output(str(path))
 
 
@@ -482,7 +513,10 @@ def write_pdf(
     *,
     fonts_dir: Path | None = None,
 ) -> int:
-    """Write ``rows`` to ``path`` as a PDF report and return the number of rows."""
+    """Write ``rows`` to ``path`` as a PDF report; return the number of rows written.
+
+    ``fonts_dir`` overrides where the TTF files are read from (default: static/fonts).
+    """
     writer = _Writer(meta, fonts_dir or DEFAULT_FONTS_DIR)
     writer.first_page()
     it = iter(rows)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 
@@ -29,6 +30,8 @@ def live(request, tmp_path_factory, redis_url, worker_factory):
 def live_app(live):
     app, worker = live
     _empty_tables(app)
+    for leftover in Path(app.config["REPORTS_DIR"]).iterdir():
+        leftover.unlink()
     with app.app_context():
         yield app
         from webapp.extensions import db

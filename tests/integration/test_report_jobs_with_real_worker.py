@@ -19,6 +19,9 @@ pytestmark = pytest.mark.integration
 
 
 def _job(client, job_id):
+    # The test holds the app context, so requests share its session: forget what
+    # it cached, or polling would keep reading the first answer.
+    db.session.rollback()
     return client.get(f"/api/reports/{job_id}").get_json()
 
 

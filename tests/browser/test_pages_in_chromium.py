@@ -1,0 +1,140 @@
+"""The pages as a person uses them, in headless Chromium (Debian's package),
+against the app served over HTTP and a real worker on Redis."""
+from __future__ import annotations
+
+import io
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+from werkzeug.serving import make_server
+
+from tests.conftest import SESSION, _migrate_fresh, build_app
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, redis_url, worker_factory):
+    base = tmp_path_factory.mktemp("browser")
+    db_url = f"sqlite:///{base / 'browser.sqlite3'}"
+    reports = base / "reports"
+    app = build_app(db_url, reports, f"it-browser-{SESSION}", redis_url,
+                    WTF_CSRF_ENABLED=True, TESTING=False)
+    _migrate_fresh(app)
+    worker_factory(db_url, reports, "browser")
+    httpd = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_port}"
+    httpd.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Chromium is not installed: `apt-get install chromium` (see README).")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(accept_downloads=True)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def test_create_order_with_three_rows_then_pdf_badge_completes_without_reload(page, server):
+    page.goto(f"{server}/orders/new")
+    page.fill("#customer", "Café Lumière")
+    rows = [("Café crème", "3", "4.20"), ("日本茶", "2", "9.80"), ("Ελληνικά βιβλία", "1", "15.00")]
+    for index, (product, qty, price) in enumerate(rows):
+        if index:
+            page.click("text=+ Add item")
+            page.wait_for_selector(f"#items-{index}-product")
+        page.fill(f"#items-{index}-product", product)
+        page.fill(f"#items-{index}-quantity", qty)
+        page.fill(f"#items-{index}-unit_price", price)
+    assert page.locator(".item-row").count() == 3
+    page.click("text=Create order")
+    page.wait_for_url("**/orders/*")
+    assert page.inner_text("#order-total") == "47.20 USD"
+
+    # a marker that survives only if the page is never reloaded
+    page.evaluate("window.__noReload = 'still here'")
+    page.click("text=Generate PDF")
+    badge = page.locator(".job-status").first
+    badge.wait_for()
+    assert badge.get_attribute("data-status") in ("PENDING", "PROCESSING", "COMPLETED")
+    page.wait_for_selector(".job-status[data-status=COMPLETED]", timeout=60_000)
+    assert page.evaluate("window.__noReload") == "still here"
+    # final badge stops polling: no hx-trigger left on it
+    assert page.locator(".job-status[hx-trigger]").count() == 0
+
+    with page.expect_download() as info:
+        page.click("text=Download PDF")
+    download = info.value
+    assert download.suggested_filename.startswith("order-") and download.suggested_filename.endswith(
+        ".pdf")
+    data = Path(download.path()).read_bytes()
+    assert data.startswith(b"%PDF-")
+    text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(data)).pages)
+    for product, *_ in rows:
+        assert product in text
+    assert "47.20" in text
+
+
+def test_invalid_order_form_shows_errors_next_to_fields_and_keeps_input(page, server):
+    page.goto(f"{server}/orders/new")
+    page.fill("#items-0-product", "Ürün")
+    page.fill("#items-0-quantity", "٣")
+    page.fill("#items-0-unit_price", "1.005")
+    page.click("text=+ Add item")
+    page.wait_for_selector("#items-1-product")
+    page.fill("#items-1-product", "Second")
+    page.fill("#items-1-quantity", "2")
+    page.fill("#items-1-unit_price", "NaN")
+    page.click("text=Create order")
+    page.wait_for_selector(".field-error")
+    errors = page.locator(".field-error").all_inner_texts()
+    assert "Customer is required." in errors
+    assert "Quantity must be a whole number from 1 to 10,000." in errors
+    assert sum("Unit price must be a positive amount" in e for e in errors) == 2
+    assert page.input_value("#items-0-product") == "Ürün"
+    assert page.input_value("#items-0-quantity") == "٣"
+    assert page.input_value("#items-0-unit_price") == "1.005"
+    assert page.input_value("#items-1-unit_price") == "NaN"
+    assert page.get_attribute("#items-0-quantity", "aria-invalid") == "true"
+    # fix it and save: the kept rows go through
+    page.fill("#customer", "Fixed Ltd")
+    page.fill("#items-0-quantity", "3")
+    page.fill("#items-0-unit_price", "1.50")
+    page.fill("#items-1-unit_price", "2")
+    page.click("text=Create order")
+    page.wait_for_url("**/orders/*")
+    assert page.inner_text("#order-total") == "8.50 USD"
+
+
+def test_remove_row_button_drops_the_row_without_reload(page, server):
+    page.goto(f"{server}/orders/new")
+    page.fill("#items-0-product", "Keep me")
+    page.click("text=+ Add item")
+    page.wait_for_selector("#items-1-product")
+    page.fill("#items-1-product", "Drop me")
+    page.evaluate("window.__noReload = 1")
+    page.click("button[aria-label='Remove item 2']")
+    page.wait_for_function("document.querySelectorAll('.item-row').length === 1")
+    assert page.input_value("#items-0-product") == "Keep me"
+    assert page.evaluate("window.__noReload") == 1
