@@ -207,7 +207,7 @@ class _Writer:
     def flush(self) -> None:
         """Close the open text object; must run before anything else is drawn."""
         if self.buf:
-            self.pdf._out("".join(self.buf) + " ET Q")  # noqa: SLF001 - see module docstring
+            self.pdf._out("".join(self.buf) + " ET Q")  # private fpdf2 API, see module docstring
             self.buf = []
 
     def open_text(self, top: float) -> None:
@@ -279,7 +279,7 @@ class _Writer:
         pdf.set_font(FAMILY, "B", FONT_PT)
         pdf.text(MARGIN + PAD, base, first)
         y_pt = self.page_h_pt - base * PT_PER_MM
-        pdf._out(  # noqa: SLF001
+        pdf._out(
             f"q 0 g BT {self.bold.tf} 1 0 0 1 {_X[0] / UNITS:.2f} {y_pt:.2f} Tm {tail}"
         )
         pdf.set_font(FAMILY, "", FONT_PT)  # cells on the fallback path use the regular font
@@ -356,7 +356,7 @@ class _Writer:
             label_lit, label_w = bold.literal(label)
             parts.append(f"1 0 0 1 {(_R[6] - label_w) / UNITS:.2f} {ys:.2f} Tm {label_lit} Tj")
         parts.append(f"1 0 0 1 {(_R[7] - amount_w) / UNITS:.2f} {ys:.2f} Tm {amount_lit} Tj ET Q")
-        self.pdf._out(" ".join(parts))  # noqa: SLF001
+        self.pdf._out(" ".join(parts))
         if not covered:  # e.g. a CJK word in a label: let fpdf2 handle it
             pdf = self.pdf
             pdf.set_font(FAMILY, "B", FONT_PT)

@@ -1,12 +1,12 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, RadioField, StringField
+from wtforms import DateField, RadioField, SelectChoice, StringField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from ..models import ReportFormat
 
-FORMAT_CHOICES = [(f.value, f.value.upper()) for f in ReportFormat]
+FORMAT_CHOICES = [SelectChoice(f.value, f.value.upper()) for f in ReportFormat]
 
 
 class SummaryReportForm(FlaskForm):

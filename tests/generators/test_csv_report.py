@@ -1,0 +1,198 @@
+"""CSV generator: fed hand-built rows, checked by reading the file back."""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from tasks.generators import PROGRESS_EVERY, ReportMeta, Row
+from tasks.generators.csv_report import HEADER, neutralise, write_csv
+
+META = ReportMeta(kind="summary", title="Completed orders")
+NAIVE = dt.datetime(2026, 11, 3, 14, 5, 9)
+
+
+def row(order_id=1, customer="ACME", product="Widget", qty=2, price="9.99", status="completed",
+        when=NAIVE) -> Row:
+    price = Decimal(price)
+    return Row(order_id, when, customer, status, product, qty, price, price * qty)
+
+
+def read_back(path) -> list[list[str]]:
+    with open(path, encoding="utf-8", newline="") as fh:
+        return list(csv.reader(fh))
+
+
+def test_header_then_one_record_per_row_with_every_value_formatted(tmp_path):
+    rows = [
+        row(1, "ACME", "Widget", 3, "19.90"),
+        row(1, "ACME", "Gadget", 1, "1250"),
+        row(2, "Globex", "Sprocket", 10, "0.05", status="open"),
+    ]
+    path = tmp_path / "r.csv"
+
+    assert write_csv(rows, META, path) == 3
+
+    records = read_back(path)
+    assert records[0] == list(HEADER)
+    assert records[0] == ["order_id", "order_date", "customer", "status", "product",
+                          "quantity", "unit_price", "line_total"]
+    assert records[1:] == [
+        ["1", "2026-11-03T14:05:09Z", "ACME", "completed", "Widget", "3", "19.90", "59.70"],
+        ["1", "2026-11-03T14:05:09Z", "ACME", "completed", "Gadget", "1", "1250.00", "1250.00"],
+        ["2", "2026-11-03T14:05:09Z", "Globex", "open", "Sprocket", "10", "0.05", "0.50"],
+    ]
+
+
+def test_line_totals_sum_exactly_to_the_decimal_total(tmp_path):
+    rows = [row(i // 3, f"C{i % 7}", f"P{i % 11}", i % 5 + 1, f"{i % 97}.{i % 100:02d}")
+            for i in range(1, 500)]
+    path = tmp_path / "r.csv"
+    write_csv(rows, META, path)
+
+    records = read_back(path)[1:]
+    assert len(records) == len(rows)
+    assert sum(Decimal(r[7]) for r in records) == sum(r.line_total for r in rows)
+    # Money has exactly two decimals and no currency symbol or thousands separator.
+    assert all(r[6].count(".") == 1 and len(r[6].split(".")[1]) == 2 for r in records)
+    assert all(r[6].replace(".", "").isdigit() for r in records)
+
+
+def test_big_amounts_have_no_thousands_separator_and_are_not_floats(tmp_path):
+    rows = [row(1, qty=3, price="1234567.10")]  # float math would print 3703701.3000000003
+    path = tmp_path / "r.csv"
+    write_csv(rows, META, path)
+
+    assert read_back(path)[1][6:] == ["1234567.10", "3703701.30"]
+
+
+def test_aware_datetimes_are_converted_to_utc_and_naive_ones_taken_as_utc(tmp_path):
+    paris = dt.timezone(dt.timedelta(hours=1))
+    rows = [
+        row(1, when=dt.datetime(2026, 11, 3, 0, 30, tzinfo=paris)),
+        row(2, when=dt.datetime(2026, 11, 3, 0, 30, tzinfo=dt.UTC)),
+        row(3, when=dt.datetime(2026, 11, 3, 0, 30)),
+    ]
+    path = tmp_path / "r.csv"
+    write_csv(rows, META, path)
+
+    assert [r[1] for r in read_back(path)[1:]] == [
+        "2026-11-02T23:30:00Z", "2026-11-03T00:30:00Z", "2026-11-03T00:30:00Z",
+    ]
+
+
+def test_unicode_names_round_trip(tmp_path):
+    names = ["Café crème", "Ürün", "Ελληνικά", "日本茶", "Привет", "emoji 🍵"]
+    rows = [row(i, customer=name, product=name) for i, name in enumerate(names)]
+    path = tmp_path / "r.csv"
+    write_csv(rows, META, path)
+
+    records = read_back(path)[1:]
+    assert [r[2] for r in records] == names
+    assert [r[4] for r in records] == names
+
+
+DANGEROUS = ['=HYPERLINK("http://x","y")', "+1", "-2+3", "@SUM(A1)", "\tx", "\rx"]
+
+
+@pytest.mark.parametrize("value", DANGEROUS)
+def test_formula_like_text_cells_get_a_leading_quote(tmp_path, value):
+    rows = [row(1, customer=value, product=value, status=value)]
+    path = tmp_path / "r.csv"
+    write_csv(rows, META, path)
+
+    record = read_back(path)[1]
+    assert record[2] == record[3] == record[4] == "'" + value
+
+
+def test_numeric_cells_are_never_neutralised(tmp_path):
+    rows = [Row(7, NAIVE, "=evil", "open", "-refund", -2, Decimal("-5.50"), Decimal("11.00"))]
+    path = tmp_path / "r.csv"
+    write_csv(rows, META, path)
+
+    record = read_back(path)[1]
+    assert record[2] == "'=evil"
+    assert record[4] == "'-refund"
+    assert record[5:] == ["-2", "-5.50", "11.00"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("=1+1", "'=1+1"), ("+1", "'+1"), ("-1", "'-1"), ("@x", "'@x"), ("\tx", "'\tx"),
+        ("\rx", "'\rx"), ("a=1", "a=1"), ("", ""), ("'already", "'already"), ("1-2", "1-2"),
+    ],
+)
+def test_neutralise_only_prefixes_text_starting_with_a_formula_character(text, expected):
+    assert neutralise(text) == expected
+
+
+def test_commas_quotes_and_newlines_in_names_are_quoted_per_rfc4180(tmp_path):
+    customer = 'Smith, "Jr" & Co'
+    product = "Line one\nline two"
+    rows = [row(1, customer=customer, product=product)]
+    path = tmp_path / "r.csv"
+    write_csv(rows, META, path)
+
+    raw = path.read_bytes().decode("utf-8")
+    assert '"Smith, ""Jr"" & Co"' in raw
+    assert '"Line one\nline two"' in raw
+    record = read_back(path)[1]
+    assert record[2] == customer
+    assert record[4] == product
+
+
+def test_file_is_utf8_without_bom_and_every_record_ends_with_crlf(tmp_path):
+    rows = [row(1, customer="Café"), row(2, customer="Ürün")]
+    path = tmp_path / "r.csv"
+    write_csv(rows, META, path)
+
+    data = path.read_bytes()
+    assert not data.startswith(b"\xef\xbb\xbf")
+    assert data.startswith(b"order_id,")
+    assert data.endswith(b"\r\n")
+    assert data.count(b"\r\n") == 3
+    assert b"\n" not in data.replace(b"\r\n", b"")
+    data.decode("utf-8")  # strict
+
+
+def test_progress_is_reported_every_block_with_increasing_counts_and_ends_with_the_total(
+        tmp_path):
+    n = PROGRESS_EVERY * 2 + 7
+    calls: list[int] = []
+    rows = (row(i // 4) for i in range(n))  # a generator: rows are streamed
+
+    assert write_csv(rows, META, tmp_path / "r.csv", progress=calls.append) == n
+
+    assert calls == [PROGRESS_EVERY, PROGRESS_EVERY * 2, n]
+
+
+def test_progress_is_not_repeated_when_the_count_is_a_multiple_of_the_block(tmp_path):
+    calls: list[int] = []
+    write_csv([row(1)] * PROGRESS_EVERY, META, tmp_path / "r.csv", progress=calls.append)
+
+    assert calls == [PROGRESS_EVERY]
+
+
+def test_no_rows_writes_only_the_header_and_reports_zero(tmp_path):
+    calls: list[int] = []
+    path = tmp_path / "r.csv"
+
+    assert write_csv([], META, path, progress=calls.append) == 0
+
+    assert path.read_bytes() == (",".join(HEADER) + "\r\n").encode()
+    assert calls == [0]
+
+
+def test_progress_raising_aborts_the_run(tmp_path):
+    class Cancelled(Exception):
+        pass
+
+    def cancel(done: int) -> None:
+        raise Cancelled(done)
+
+    with pytest.raises(Cancelled):
+        write_csv((row(i) for i in range(PROGRESS_EVERY * 3)), META, tmp_path / "r.csv",
+                  progress=cancel)
