@@ -101,6 +101,14 @@ def _meta(job: ReportJob, total: int) -> ReportMeta:
                       currency=currency, total_rows=total)
 
 
+def _remove_quietly(path: Path) -> None:
+    # Cleanup must never hide the original failure (the folder may be the problem).
+    try:
+        path.unlink(missing_ok=True)
+    except OSError as exc:
+        log.warning("could not remove %s: %s", path, exc)
+
+
 def reason_for(exc: BaseException) -> str:
     """A failure in words a user can act on; the traceback goes to the log."""
     if isinstance(exc, ReportDataError):
@@ -109,10 +117,16 @@ def reason_for(exc: BaseException) -> str:
         minutes = round(current_app.config["CELERY"]["task_soft_time_limit"] / 60)
         return f"Took longer than {minutes} minutes and was stopped."
     if isinstance(exc, OSError):
-        return f"Could not write the report file ({exc.strerror or type(exc).__name__})."
+        detail = exc.strerror or type(exc).__name__
+        folder = current_app.config["REPORTS_DIR"]
+        if exc.filename and not str(exc.filename).startswith(str(folder)):
+            # e.g. a font file: a broken installation, not a full disk
+            return f"Could not read {Path(str(exc.filename)).name}, which the report needs ({detail})."
+        return f"Could not write the report file ({detail})."
     if isinstance(exc, sa.exc.SQLAlchemyError):
         return "The database could not be read while generating the report."
-    return f"Unexpected error while generating the report ({type(exc).__name__}); see the worker log."
+    return (f"Unexpected error while generating the report ({type(exc).__name__}); "
+            "see the worker log.")
 
 
 def run_job(job_id: int, generators: dict | None = None) -> str:
@@ -153,12 +167,12 @@ def run_job(job_id: int, generators: dict | None = None) -> str:
                 status=JobStatus.COMPLETED.value, finished_at=utcnow(), file_name=final.name,
                 size=size, rows_done=written, rows_total=written)
         if not done:  # deleted (or taken over) while we worked: our file belongs to nobody
-            final.unlink(missing_ok=True)
+            _remove_quietly(final)
             return "orphaned"
         log.info("report job %s completed: %s rows, %s bytes", job_id, written, size)
         return "completed"
     except BaseException as exc:
-        tmp.unlink(missing_ok=True)
+        _remove_quietly(tmp)
         reason = reason_for(exc)
         log.exception("report job %s failed: %s", job_id, reason)
         db.session.rollback()

@@ -29,9 +29,9 @@ def _where(job: ReportJob) -> list:
     if job.kind is ReportKind.ORDER:
         return [Order.id == job.params["order_id"]]
     start = dt.datetime.combine(dt.date.fromisoformat(job.params["date_from"]), dt.time(),
-                                tzinfo=dt.timezone.utc)
+                                tzinfo=dt.UTC)
     end = dt.datetime.combine(dt.date.fromisoformat(job.params["date_to"]), dt.time(),
-                              tzinfo=dt.timezone.utc) + dt.timedelta(days=1)
+                              tzinfo=dt.UTC) + dt.timedelta(days=1)
     clauses = [Order.status == OrderStatus.COMPLETED, Order.created_at >= start,
                Order.created_at < end]
     if job.params.get("customer"):

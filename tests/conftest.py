@@ -155,7 +155,7 @@ class Worker:
         env = {**os.environ, "DATABASE_URL": self.db_url, "CELERY_BROKER_URL": self.broker_url,
                "REPORTS_QUEUE": self.queue, "REPORTS_DIR": str(self.reports_dir),
                "PYTHONUNBUFFERED": "1"}
-        self.log = open(self.log_path, "ab")
+        self.log = open(self.log_path, "ab")  # noqa: SIM115 - lives as long as the process
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "tasks.worker", "worker", "-Q", self.queue,
              "--concurrency=1", "--loglevel=INFO", "--without-gossip", "--without-mingle",

@@ -29,7 +29,12 @@ def create_app(config: dict | None = None) -> Flask:
         app.config.update(config)
 
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
-    Path(app.config["REPORTS_DIR"]).mkdir(parents=True, exist_ok=True)
+    try:
+        Path(app.config["REPORTS_DIR"]).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        # Start anyway: each job then fails with this reason instead of waiting
+        # forever for a worker that refuses to start.
+        log.error("reports folder %s is not usable: %s", app.config["REPORTS_DIR"], exc)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))

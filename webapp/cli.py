@@ -17,11 +17,13 @@ CUSTOMERS = [
     "Compañía Andina", "Tata Supplies", "Wayne Enterprises", "Umbrella Ltd", "Stark Industries",
 ]
 PRODUCTS = [
-    ("Espresso beans 1 kg", "18.90"), ("Café crème pods (50)", "12.50"), ("Sencha 日本茶 100 g", "9.80"),
+    ("Espresso beans 1 kg", "18.90"), ("Café crème pods (50)", "12.50"),
+    ("Sencha 日本茶 100 g", "9.80"),
     ("Oak desk", "349.00"), ("Office chair", "189.99"), ("USB-C cable 2 m", "7.49"),
     ("Printer paper A4 (500)", "5.25"), ("Ürün kataloğu", "3.00"), ("Ελαιόλαδο 1 L", "11.40"),
     ("Monitor 27\"", "229.00"), ("Keyboard, ergonomic", "79.95"), ("Stapler", "6.10"),
-    ("Whiteboard markers (4)", "4.75"), ("Laptop stand", "39.00"), ("Noise-cancelling headset", "129.00"),
+    ("Whiteboard markers (4)", "4.75"), ("Laptop stand", "39.00"),
+    ("Noise-cancelling headset", "129.00"),
 ]
 
 
@@ -29,7 +31,7 @@ def make_demo_orders(count: int, max_items: int = 8, seed: int | None = None,
                      days: int = 90) -> int:
     """Insert `count` realistic orders over the last `days` days; returns items added."""
     rng = random.Random(seed)
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     statuses = [OrderStatus.COMPLETED] * 6 + [OrderStatus.OPEN] * 3 + [OrderStatus.CANCELLED]
     added = 0
     for _ in range(count):

@@ -12,7 +12,7 @@ from .extensions import db
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 class UTCDateTime(sa.TypeDecorator):
@@ -28,16 +28,16 @@ class UTCDateTime(sa.TypeDecorator):
         if value is None:
             return None
         if value.tzinfo is None:
-            value = value.replace(tzinfo=dt.timezone.utc)
-        value = value.astimezone(dt.timezone.utc)
+            value = value.replace(tzinfo=dt.UTC)
+        value = value.astimezone(dt.UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value, dialect):
         if value is None:
             return None
         if value.tzinfo is None:
-            return value.replace(tzinfo=dt.timezone.utc)
-        return value.astimezone(dt.timezone.utc)
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
 
 
 # Numeric(12, 2) for prices; order totals get more room (500 items × 10,000 × price).
@@ -47,7 +47,7 @@ Money = sa.Numeric(12, 2, asdecimal=True)
 MoneyTotal = sa.Numeric(16, 2, asdecimal=True)
 
 
-class OrderStatus(str, enum.Enum):
+class OrderStatus(enum.StrEnum):
     OPEN = "open"
     COMPLETED = "completed"
     CANCELLED = "cancelled"
@@ -57,7 +57,7 @@ class OrderStatus(str, enum.Enum):
         return self.value.capitalize()
 
 
-class JobStatus(str, enum.Enum):
+class JobStatus(enum.StrEnum):
     PENDING = "PENDING"
     PROCESSING = "PROCESSING"
     COMPLETED = "COMPLETED"
@@ -72,12 +72,12 @@ FINAL_STATUSES = frozenset({JobStatus.COMPLETED, JobStatus.FAILED})
 ACTIVE_STATUSES = (JobStatus.PENDING, JobStatus.PROCESSING)
 
 
-class ReportKind(str, enum.Enum):
+class ReportKind(enum.StrEnum):
     ORDER = "order"
     SUMMARY = "summary"
 
 
-class ReportFormat(str, enum.Enum):
+class ReportFormat(enum.StrEnum):
     CSV = "csv"
     PDF = "pdf"
 

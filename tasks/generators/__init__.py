@@ -17,9 +17,10 @@ Contract shared by every generator::
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Callable, Iterable, NamedTuple, Optional
+from typing import NamedTuple
 
 PROGRESS_EVERY = 2000
 
@@ -39,11 +40,12 @@ class Row(NamedTuple):
 class ReportMeta:
     kind: str  # "order" | "summary"
     title: str  # e.g. "Order #42" or "Completed orders"
-    scope: list[str] = field(default_factory=list)  # human lines: "Customer: ACME", "From 2026-11-01 to 2026-11-28"
-    generated_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
+    # human lines, e.g. "Customer: ACME", "From 2026-11-01 to 2026-11-28"
+    scope: list[str] = field(default_factory=list)
+    generated_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     currency: str = "USD"
-    total_rows: Optional[int] = None  # known row count, if the caller counted
+    total_rows: int | None = None  # known row count, if the caller counted
 
 
-Progress = Optional[Callable[[int], None]]
+Progress = Callable[[int], None] | None
 Rows = Iterable[Row]

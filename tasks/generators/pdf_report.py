@@ -493,10 +493,8 @@ class _Writer:
         for style, text in lines:
             pdf.set_font(FAMILY, style, 10)
             pdf.set_xy(MARGIN, y)
-            if count:
-                self.public_cell(TABLE_W - PAD, 6, text, align="R")
-            else:
-                self.public_cell(TABLE_W, 6, text)
+            # cell() pads by c_margin (= PAD), so "R" lines up with the amount column.
+            self.public_cell(TABLE_W, 6, text, align="R" if count else "L")
             y += 6
         self.y = y
 

@@ -86,8 +86,8 @@ def test_create_order_with_three_rows_then_pdf_badge_completes_without_reload(pa
     with page.expect_download() as info:
         page.click("text=Download PDF")
     download = info.value
-    assert download.suggested_filename.startswith("order-") and download.suggested_filename.endswith(
-        ".pdf")
+    name = download.suggested_filename
+    assert name.startswith("order-") and name.endswith(".pdf")
     data = Path(download.path()).read_bytes()
     assert data.startswith(b"%PDF-")
     text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(data)).pages)

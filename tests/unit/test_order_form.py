@@ -69,7 +69,8 @@ def test_more_than_500_items_is_refused_with_the_count(client):
 
 def test_add_item_button_returns_the_rows_with_one_more_and_keeps_values(client):
     resp = client.post("/orders/items", data={
-        "customer": "A", "items-0-product": "Tea", "items-0-quantity": "x", "items-0-unit_price": "1",
+        "customer": "A", "items-0-product": "Tea", "items-0-quantity": "x",
+        "items-0-unit_price": "1",
         "add_item": "1"})
     html = resp.get_data(as_text=True)
     assert html.count('class="item-row"') == 2
