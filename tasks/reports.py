@@ -121,7 +121,8 @@ def reason_for(exc: BaseException) -> str:
         folder = current_app.config["REPORTS_DIR"]
         if exc.filename and not str(exc.filename).startswith(str(folder)):
             # e.g. a font file: a broken installation, not a full disk
-            return f"Could not read {Path(str(exc.filename)).name}, which the report needs ({detail})."
+            name = Path(str(exc.filename)).name
+            return f"Could not read {name}, which the report needs ({detail})."
         return f"Could not write the report file ({detail})."
     if isinstance(exc, sa.exc.SQLAlchemyError):
         return "The database could not be read while generating the report."
