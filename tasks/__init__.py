@@ -16,7 +16,7 @@ def celery_init_app(app: Flask) -> Celery:
     app.config["CELERY"] = {**broker_settings(app.config), **app.config.get("CELERY", {})}
     celery_app = Celery(app.name, task_cls=FlaskTask)
     celery_app.config_from_object(app.config["CELERY"])
-    celery_app.conf.include = ["tasks.reports"]
+    celery_app.conf.include = ["tasks.reports", "tasks.sweeper"]
     celery_app.set_default()
     app.extensions["celery"] = celery_app
     return celery_app

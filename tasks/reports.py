@@ -2,13 +2,17 @@
 generator into a temporary file, move the file into place, record the outcome.
 
 Every state change is a short committed transaction made by a conditional
-UPDATE, so pollers see it at once and a second delivery of the same job does
-nothing."""
+UPDATE, so pollers see it at once and two deliveries of one job cannot both
+run it. While it runs, the job's lease (heartbeat_at) is renewed; a job whose
+lease ran out belongs to a dead process and is taken over or failed."""
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import secrets
+import socket
+import threading
 import time
 from pathlib import Path
 
@@ -36,51 +40,142 @@ log = logging.getLogger(__name__)
 
 GENERATORS = {ReportFormat.CSV: write_csv, ReportFormat.PDF: write_pdf}
 PROGRESS_INTERVAL = 0.5  # seconds between progress writes, at most
+HOST = socket.gethostname()
 
 
 class ReportDataError(Exception):
     """The job cannot be produced from what is in the database; the message is for the user."""
 
 
-@shared_task(name="reports.generate", ignore_result=True)
-def generate_report(job_id: int) -> str:
-    return run_job(job_id)
+class JobAborted(Exception):
+    """The job was cancelled, deleted or taken over while this process ran it."""
 
 
-def _jobs():
+def identity() -> str:
+    return f"{HOST}:{os.getpid()}"
+
+
+def _jobs() -> sa.Table:
     return ReportJob.__table__
 
 
-def _transition(conn, job_id: int, from_status: JobStatus, event: str, detail: str | None = None,
-                **values) -> bool:
-    jobs = _jobs()
-    result = conn.execute(
-        sa.update(jobs).where(jobs.c.id == job_id, jobs.c.status == from_status.value)
-        .values(**values))
-    if result.rowcount != 1:
-        return False
+def record_event(conn, job_id: int, event: str, detail: str | None = None) -> None:
     conn.execute(sa.insert(ReportEvent.__table__).values(
         job_id=job_id, at=utcnow(), event=event, detail=detail))
+
+
+def transition(conn, job_id: int, where, event: str, detail: str | None = None,
+               **values) -> bool:
+    """UPDATE the job only if `where` still holds; log the event if it did."""
+    jobs = _jobs()
+    result = conn.execute(sa.update(jobs).where(jobs.c.id == job_id, *where).values(**values))
+    if result.rowcount != 1:
+        return False
+    record_event(conn, job_id, event, detail)
     return True
 
 
-def claim(job_id: int) -> bool:
-    """PENDING → PROCESSING, for exactly one delivery of the job."""
-    with db.engine.begin() as conn:
-        return _transition(conn, job_id, JobStatus.PENDING, "started",
-                           status=JobStatus.PROCESSING.value, started_at=utcnow(),
-                           attempts=_jobs().c.attempts + 1, rows_done=0, error=None)
+def _is(status: JobStatus):
+    return _jobs().c.status == status.value
 
 
-def _set_progress(job_id: int, done: int, total: int | None = None) -> None:
+def _owner_is_dead(claimed_by: str | None) -> bool:
+    """True when the process named in claimed_by is known to be gone: on this
+    host we can ask the OS; a process elsewhere is judged by its lease instead."""
+    if not claimed_by or ":" not in claimed_by:
+        return False
+    host, _, pid = claimed_by.rpartition(":")
+    if host != HOST or not pid.isdigit():
+        return False
+    if int(pid) == os.getpid():
+        return True  # this process is free, so its earlier run of the job is over
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def worker_lost_reason(attempts: int) -> str:
+    return (f"The worker running this report stopped unexpectedly (worker lost) "
+            f"{attempts} time{'s' if attempts != 1 else ''}; giving up.")
+
+
+def claim(job_id: int) -> str:
+    """Take the job for this process. Returns "claimed", "skipped" (someone
+    else has it or it is final) or "failed" (out of attempts)."""
     jobs = _jobs()
-    values = {"rows_done": done}
-    if total is not None:
-        values["rows_total"] = total
+    lease = current_app.config["REPORT_LEASE_SECONDS"]
+    now = utcnow()
     with db.engine.begin() as conn:
-        conn.execute(sa.update(jobs).where(jobs.c.id == job_id,
-                                           jobs.c.status == JobStatus.PROCESSING.value)
-                     .values(**values))
+        row = conn.execute(sa.select(jobs.c.status, jobs.c.claimed_by, jobs.c.heartbeat_at,
+                                     jobs.c.attempts, jobs.c.max_attempts)
+                           .where(jobs.c.id == job_id)).one_or_none()
+        if row is None:
+            return "skipped"
+        status = JobStatus(row.status)
+        if status is JobStatus.PROCESSING:
+            stale = row.heartbeat_at is None or row.heartbeat_at.replace(
+                tzinfo=dt.UTC) < now - dt.timedelta(seconds=lease)
+            if not (stale or _owner_is_dead(row.claimed_by)):
+                return "skipped"  # alive elsewhere: a duplicate delivery
+            guard = [_is(JobStatus.PROCESSING), jobs.c.claimed_by == row.claimed_by]
+            event = "restarted"
+        elif status is JobStatus.PENDING:
+            guard, event = [_is(JobStatus.PENDING)], "started"
+        else:
+            return "skipped"
+        if row.attempts >= row.max_attempts:
+            reason = worker_lost_reason(row.attempts)
+            done = transition(conn, job_id, guard, "failed", reason,
+                              status=JobStatus.FAILED.value, error=reason, finished_at=now,
+                              claimed_by=None)
+            return "failed" if done else "skipped"
+        detail = f"attempt {row.attempts + 1} of {row.max_attempts} on {identity()}"
+        done = transition(conn, job_id, guard, event, detail,
+                          status=JobStatus.PROCESSING.value, started_at=now, heartbeat_at=now,
+                          claimed_by=identity(), attempts=jobs.c.attempts + 1, rows_done=0,
+                          error=None)
+        return "claimed" if done else "skipped"
+
+
+def _mine():
+    return [_is(JobStatus.PROCESSING), _jobs().c.claimed_by == identity()]
+
+
+def _touch(job_id: int, **values) -> bool:
+    """Renew the lease (and record progress); False once the job is no longer ours."""
+    with db.engine.begin() as conn:
+        jobs = _jobs()
+        result = conn.execute(sa.update(jobs).where(jobs.c.id == job_id, *_mine())
+                              .values(heartbeat_at=utcnow(), **values))
+        return result.rowcount == 1
+
+
+class Lease(threading.Thread):
+    """Renews the job's heartbeat while slow steps run (the count query, the
+    PDF's final write), and notices cancellation between progress writes."""
+
+    def __init__(self, app, job_id: int, interval: float):
+        super().__init__(daemon=True, name=f"lease-{job_id}")
+        self.app, self.job_id, self.interval = app, job_id, interval
+        self.stopped = threading.Event()
+        self.lost = False
+
+    def run(self) -> None:
+        with self.app.app_context():
+            while not self.stopped.wait(self.interval):
+                try:
+                    if not _touch(self.job_id):
+                        self.lost = True
+                        return
+                except sa.exc.SQLAlchemyError:
+                    log.warning("could not renew the lease of job %s", self.job_id, exc_info=True)
+
+    def stop(self) -> None:
+        self.stopped.set()
 
 
 def _meta(job: ReportJob, total: int) -> ReportMeta:
@@ -114,8 +209,8 @@ def reason_for(exc: BaseException) -> str:
     if isinstance(exc, ReportDataError):
         return str(exc)
     if isinstance(exc, SoftTimeLimitExceeded):
-        minutes = round(current_app.config["CELERY"]["task_soft_time_limit"] / 60)
-        return f"Took longer than {minutes} minutes and was stopped."
+        minutes = current_app.config["REPORT_SOFT_TIME_LIMIT"] / 60
+        return f"Took longer than {minutes:g} minutes and was stopped."
     if isinstance(exc, OSError):
         detail = exc.strerror or type(exc).__name__
         folder = current_app.config["REPORTS_DIR"]
@@ -130,56 +225,129 @@ def reason_for(exc: BaseException) -> str:
             "see the worker log.")
 
 
+def is_transient(exc: BaseException) -> bool:
+    """Errors worth another attempt: the database or the network went away."""
+    if isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, (sa.exc.OperationalError, sa.exc.InterfaceError, ConnectionError))
+
+
 def run_job(job_id: int, generators: dict | None = None) -> str:
-    if not claim(job_id):
-        log.info("report job %s is not PENDING (gone, or already taken); nothing to do", job_id)
-        return "skipped"
+    """Run one delivery of the job; returns what happened, for logs and tests."""
+    outcome = claim(job_id)
+    if outcome != "claimed":
+        log.info("report job %s: %s (not PENDING, or running elsewhere)", job_id, outcome)
+        return outcome
     job = db.session.get(ReportJob, job_id)
     if job is None:  # deleted between claim and load
         return "deleted"
+    app = current_app._get_current_object()
     started = time.monotonic()
-    folder = Path(current_app.config["REPORTS_DIR"])
+    folder = Path(app.config["REPORTS_DIR"])
     token = secrets.token_hex(8)
     ext = job.format.value
     final = folder / f"{job_id}-{token}.{ext}"
     tmp = folder / f".{job_id}-{token}.{ext}.tmp"
+    lease = Lease(app, job_id, max(0.2, app.config["REPORT_LEASE_SECONDS"] / 6))
+    lease.start()
     try:
         total = count_rows(db.engine, job)
         meta = _meta(job, total)
         db.session.rollback()  # end the read transaction; the rest streams on its own connection
-        _set_progress(job_id, 0, total)
+        if not _touch(job_id, rows_total=total):
+            raise JobAborted
         last = [time.monotonic()]
 
         def progress(done: int) -> None:
+            if lease.lost:
+                raise JobAborted
             now = time.monotonic()
             if now - last[0] >= PROGRESS_INTERVAL:
                 last[0] = now
-                _set_progress(job_id, done)
+                if not _touch(job_id, rows_done=done):
+                    raise JobAborted
 
         generate = (generators or GENERATORS)[job.format]
         folder.mkdir(parents=True, exist_ok=True)
         written = generate(stream_rows(db.engine, job), meta, tmp, progress=progress)
+        if lease.lost:
+            raise JobAborted
         os.replace(tmp, final)
         size = final.stat().st_size
+        finished = utcnow()
+        expires = finished + dt.timedelta(days=app.config["REPORT_TTL_DAYS"])
         with db.engine.begin() as conn:
-            done = _transition(
-                conn, job_id, JobStatus.PROCESSING, "completed",
+            done = transition(
+                conn, job_id, _mine(), "completed",
                 f"{written} rows, {size} bytes in {time.monotonic() - started:.2f} s",
-                status=JobStatus.COMPLETED.value, finished_at=utcnow(), file_name=final.name,
-                size=size, rows_done=written, rows_total=written)
-        if not done:  # deleted (or taken over) while we worked: our file belongs to nobody
+                status=JobStatus.COMPLETED.value, finished_at=finished, file_name=final.name,
+                size=size, rows_done=written, rows_total=written, expires_at=expires,
+                claimed_by=None)
+        if not done:  # cancelled, deleted or taken over at the last moment
             _remove_quietly(final)
-            return "orphaned"
+            return "aborted"
         log.info("report job %s completed: %s rows, %s bytes", job_id, written, size)
         return "completed"
+    except JobAborted:
+        _remove_quietly(tmp)
+        log.info("report job %s stopped: cancelled, deleted or taken over", job_id)
+        return "aborted"
     except BaseException as exc:
         _remove_quietly(tmp)
+        db.session.rollback()
+        if isinstance(exc, Exception) and is_transient(exc):
+            return _retry_later(job_id, exc)
         reason = reason_for(exc)
         log.exception("report job %s failed: %s", job_id, reason)
-        db.session.rollback()
         with db.engine.begin() as conn:
-            _transition(conn, job_id, JobStatus.PROCESSING, "failed", reason,
-                        status=JobStatus.FAILED.value, finished_at=utcnow(), error=reason)
+            transition(conn, job_id, _mine(), "failed", reason, status=JobStatus.FAILED.value,
+                       finished_at=utcnow(), error=reason, claimed_by=None)
         if not isinstance(exc, Exception):
             raise  # KeyboardInterrupt / SystemExit keep their meaning
         return "failed"
+    finally:
+        lease.stop()
+
+
+class RetryLater(Exception):
+    def __init__(self, countdown: float):
+        super().__init__(countdown)
+        self.countdown = countdown
+
+
+def _retry_later(job_id: int, exc: Exception) -> str:
+    """Hand the job back as PENDING for another attempt; the caller (the task)
+    schedules it. If even that write fails, the lease runs out and the sweeper
+    re-queues it."""
+    log.warning("report job %s hit a transient error, will retry: %s", job_id, exc)
+    try:
+        with db.engine.begin() as conn:
+            row = conn.execute(sa.select(_jobs().c.attempts, _jobs().c.max_attempts)
+                               .where(_jobs().c.id == job_id)).one()
+            if row.attempts >= row.max_attempts:
+                reason = ("The database or broker kept failing; gave up after "
+                          f"{row.attempts} attempts ({type(exc).__name__}).")
+                transition(conn, job_id, _mine(), "failed", reason,
+                           status=JobStatus.FAILED.value, finished_at=utcnow(), error=reason,
+                           claimed_by=None)
+                return "failed"
+            transition(conn, job_id, _mine(), "retrying", f"{type(exc).__name__}: {exc}"[:500],
+                       status=JobStatus.PENDING.value, claimed_by=None, heartbeat_at=None)
+            attempts = row.attempts
+    except sa.exc.SQLAlchemyError:
+        log.warning("could not hand job %s back; the sweeper will", job_id, exc_info=True)
+        attempts = 1
+    raise RetryLater(min(60.0, 2.0 ** attempts))
+
+
+@shared_task(name="reports.generate", bind=True, ignore_result=True)
+def generate_report(self, job_id: int) -> str:
+    try:
+        return run_job(job_id)
+    except RetryLater as later:
+        raise self.retry(countdown=later.countdown, max_retries=None) from None
+    except sa.exc.SQLAlchemyError as exc:
+        if not is_transient(exc):
+            raise
+        # the claim itself could not reach the database: the job is still PENDING
+        raise self.retry(countdown=2.0, max_retries=10) from exc

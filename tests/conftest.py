@@ -23,7 +23,7 @@ PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.
 PG_TEST_DB = os.environ.get("TEST_PG_DB", "reportgen_test")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 SESSION = uuid.uuid4().hex[:8]
-TABLES = ("report_events", "report_jobs", "order_items", "orders")
+TABLES = ("report_events", "report_jobs", "order_items", "orders", "worker_beats")
 
 
 def pytest_configure(config):

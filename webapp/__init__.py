@@ -47,12 +47,14 @@ def create_app(config: dict | None = None) -> Flask:
     from . import filters
     from .api.views import bp as api_bp
     from .errors import register_error_handlers
+    from .health import bp as health_bp
     from .orders.views import bp as orders_bp
     from .reports.views import bp as reports_bp
 
     app.register_blueprint(orders_bp)
     app.register_blueprint(reports_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(health_bp)
     csrf.exempt(api_bp)  # scripts send JSON, not forms; authentication comes with accounts
     filters.register(app)
     register_error_handlers(app)
@@ -100,22 +102,33 @@ def broker_settings(app_config: dict) -> dict:
         if app_config.get("CELERY_BROKER_URL") else choose_broker(os.environ)
     )
     app_config["BROKER_DESCRIPTION"] = description
+    soft, hard = app_config["REPORT_SOFT_TIME_LIMIT"], app_config["REPORT_HARD_TIME_LIMIT"]
     settings = {
         "broker_url": url,
         "task_ignore_result": True,
+        # A message is acknowledged only after the task ran, and handed back
+        # if the process running it dies; the job row decides what happens then.
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
         "worker_prefetch_multiplier": 1,
-        "task_soft_time_limit": 30 * 60,
-        "task_time_limit": 35 * 60,
+        "task_soft_time_limit": soft,
+        "task_time_limit": max(hard, soft + 1),
+        "worker_max_memory_per_child": app_config["WORKER_MAX_MEMORY_MB"] * 1024,
         "broker_connection_retry_on_startup": True,
+        "broker_connection_max_retries": None,
         "task_default_queue": app_config.get("REPORTS_QUEUE", "reports"),
         # A request must never hang on a dead broker: give up publishing quickly;
-        # the job stays PENDING and is sent again later.
+        # the job stays PENDING and the sweeper sends it again later.
         "task_publish_retry_policy": {
             "max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.3,
         },
         "broker_connection_timeout": 1,
+        "beat_schedule": {
+            "sweep-report-jobs": {"task": "reports.sweep",
+                                  "schedule": float(app_config["SWEEP_INTERVAL"])},
+        },
+        "beat_schedule_filename": str(
+            Path(app_config["BROKER_DIR"]).parent / "celerybeat-schedule"),
     }
     if url.startswith("filesystem://"):
         folder = Path(app_config["BROKER_DIR"])
@@ -130,8 +143,9 @@ def broker_settings(app_config: dict) -> dict:
         }
     elif url.startswith(("redis://", "rediss://")):
         settings["broker_transport_options"] = {
-            # Above the hard time limit, so a running task is not handed out twice.
-            "visibility_timeout": 40 * 60,
+            # Above the hard time limit, so a running task is not handed out twice;
+            # lost work comes back sooner through the sweeper (job leases).
+            "visibility_timeout": max(hard, soft) + 5 * 60,
             "socket_connect_timeout": 1,
             "socket_timeout": 5,
         }

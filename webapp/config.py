@@ -41,6 +41,11 @@ def choose_broker(env: dict[str, str] | os._Environ = os.environ) -> tuple[str, 
     return "filesystem://", "embedded filesystem broker (one machine only)"
 
 
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "")
+    return int(value) if value.strip().isdigit() else default
+
+
 class Config:
     SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-change-me")
     SQLALCHEMY_DATABASE_URI = _normalise_db_url(
@@ -58,4 +63,17 @@ class Config:
     # How often the status badge polls while a job is not final.
     STATUS_POLL_SECONDS = 2
     WTF_CSRF_TIME_LIMIT = None  # a page left open all day still submits
+    # Job lifecycle (seconds unless named otherwise)
+    REPORT_MAX_ATTEMPTS = _env_int("REPORT_MAX_ATTEMPTS", 3)
+    REPORT_SOFT_TIME_LIMIT = _env_int("REPORT_SOFT_TIME_LIMIT", 30 * 60)
+    REPORT_HARD_TIME_LIMIT = _env_int("REPORT_HARD_TIME_LIMIT", 35 * 60)
+    # A running job renews its lease every LEASE/6 s; one not renewed for LEASE s
+    # is taken to be dead and is re-queued (or failed) by the sweeper.
+    REPORT_LEASE_SECONDS = _env_int("REPORT_LEASE_SECONDS", 60)
+    REPORT_TTL_DAYS = _env_int("REPORT_TTL_DAYS", 7)
+    # The sweeper re-sends PENDING jobs not picked up for this long.
+    SWEEP_PENDING_AFTER = _env_int("SWEEP_PENDING_AFTER", 60)
+    SWEEP_INTERVAL = _env_int("SWEEP_INTERVAL", 30)
+    WORKER_BEAT_SECONDS = _env_int("WORKER_BEAT_SECONDS", 10)
+    WORKER_MAX_MEMORY_MB = _env_int("WORKER_MAX_MEMORY_MB", 512)
     CELERY = {}  # filled by create_app (broker chosen at start-up)

@@ -4,6 +4,7 @@ Services raise these; pages turn them into a message, the API into JSON with
 the matching status code. Nothing here knows about a particular view."""
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
@@ -69,6 +70,18 @@ def register_error_handlers(app: Flask) -> None:
         if wants_json():
             return jsonify({"error": exc.description}), exc.code
         return render_template("error.html", code=exc.code, message=exc.description), exc.code
+
+    @app.errorhandler(sa.exc.OperationalError)
+    @app.errorhandler(sa.exc.InterfaceError)
+    def database_down(exc):
+        from .extensions import db
+
+        db.session.rollback()
+        app.logger.error("database unavailable on %s %s: %s", request.method, request.path, exc)
+        message = "The database is not reachable right now; nothing was lost. Try again shortly."
+        if wants_json():
+            return jsonify({"error": message}), 503, {"Retry-After": "5"}
+        return render_template("error.html", code=503, message=message), 503, {"Retry-After": "5"}
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):

@@ -62,14 +62,16 @@ class JobStatus(enum.StrEnum):
     PROCESSING = "PROCESSING"
     COMPLETED = "COMPLETED"
     FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+    EXPIRED = "EXPIRED"  # was COMPLETED; its file has been cleaned up
 
     @property
     def is_final(self) -> bool:
-        return self in FINAL_STATUSES
+        return self not in ACTIVE_STATUSES
 
 
-FINAL_STATUSES = frozenset({JobStatus.COMPLETED, JobStatus.FAILED})
 ACTIVE_STATUSES = (JobStatus.PENDING, JobStatus.PROCESSING)
+RETRYABLE_STATUSES = (JobStatus.FAILED, JobStatus.CANCELLED)
 
 
 class ReportKind(enum.StrEnum):
@@ -157,7 +159,19 @@ class ReportJob(db.Model):
     # (partial unique index below), which is how concurrent requests dedupe.
     dedupe_key: Mapped[str] = mapped_column(sa.String(300))
     status: Mapped[JobStatus] = mapped_column(_enum(JobStatus), default=JobStatus.PENDING)
+    # Runs started (a claim increments it); a job whose worker dies this many
+    # times ends FAILED instead of looping.
     attempts: Mapped[int] = mapped_column(default=0)
+    max_attempts: Mapped[int] = mapped_column(default=3)
+    # "host:pid" of the process running it, so a redelivery can tell a dead run
+    # from a live one; heartbeat_at is renewed while it runs (the lease).
+    claimed_by: Mapped[str | None] = mapped_column(sa.String(200), nullable=True)
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    enqueued_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    retry_of_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("report_jobs.id", ondelete="SET NULL"), nullable=True)
+    deleted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     rows_total: Mapped[int | None] = mapped_column(nullable=True)
     rows_done: Mapped[int] = mapped_column(default=0)
     error: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
@@ -173,6 +187,7 @@ class ReportJob(db.Model):
     )
 
     __table_args__ = (
+        sa.Index("ix_report_jobs_status_heartbeat_at", "status", "heartbeat_at"),
         sa.Index(
             "uq_report_jobs_active_dedupe_key", "dedupe_key", unique=True,
             sqlite_where=sa.text("status IN ('PENDING', 'PROCESSING')"),
@@ -213,3 +228,13 @@ class ReportEvent(db.Model):
     detail: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
 
     job: Mapped[ReportJob] = relationship(back_populates="events")
+
+
+class WorkerBeat(db.Model):
+    """Last sign of life of each worker process, so pages can say when no
+    worker is running instead of showing PENDING forever."""
+
+    __tablename__ = "worker_beats"
+
+    name: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -57,7 +57,7 @@ def test_order_csv_report_completes_and_download_matches_the_database(live_app):
     assert sum(Decimal(r["line_total"]) for r in rows) == Decimal(order["total"])
 
     events = [e.event for e in db.session.get(ReportJob, job["id"]).events]
-    assert events == ["requested", "started", "completed"]
+    assert events == ["requested", "started", "completed", "downloaded"]
 
 
 def test_big_summary_pdf_is_seen_processing_with_progress_then_completed(live_app):
@@ -129,7 +129,7 @@ def test_second_delivery_of_a_finished_job_does_nothing(live_app, live):
 
     assert enqueue(job["id"])  # a duplicate message for the same job
     worker = live[1]
-    wait_for(lambda: f"report job {job['id']} is not PENDING" in worker.output(), timeout=30,
+    wait_for(lambda: f"report job {job['id']}: skipped" in worker.output(), timeout=30,
              what="the worker to see the duplicate")
     again = _job(client, job["id"])
     assert again["finished_at"] == first["finished_at"]

@@ -135,10 +135,12 @@ def test_delete_report_from_the_list(client, sent):
     job = ReportJob.query.one()
     resp = client.post(f"/reports/{job.id}/delete", data={"next": f"/orders/{order.id}"})
     assert resp.status_code == 303 and resp.headers["Location"] == f"/orders/{order.id}"
-    assert ReportJob.query.count() == 0
+    assert client.get(f"/reports/{job.id}").status_code == 404
+    assert f"/reports/{job.id}" not in client.get("/reports/").get_data(as_text=True)
+    assert [e.event for e in job.events][-2:] == ["cancelled", "deleted"]  # history is kept
     # an outside redirect target is ignored
     client.post(f"/reports/order/{order.id}", data={"format": "csv"})
-    other = ReportJob.query.one()
+    other = ReportJob.query.filter_by(deleted_at=None).one()
     resp = client.post(f"/reports/{other.id}/delete", data={"next": "//evil.example/x"})
     assert resp.headers["Location"] == "/reports/"
 

@@ -79,13 +79,15 @@ def test_second_delivery_of_a_finished_job_is_skipped(app, job):
 
 
 def test_job_deleted_while_running_leaves_no_file(app, job):
+    job_id = job.id
+
     def delete_midway(rows, meta, path, progress=None):
-        with db.engine.begin() as conn:
-            conn.execute(ReportJob.__table__.delete().where(ReportJob.__table__.c.id == job.id))
+        services.delete_job(job_id)  # as the user would, from another request
         return GENERATORS[ReportFormat.CSV](rows, meta, path, progress)
 
-    assert run_job(job.id, {ReportFormat.CSV: delete_midway}) == "orphaned"
+    assert run_job(job_id, {ReportFormat.CSV: delete_midway}) == "aborted"
     assert _files(app) == []
+    assert _reload(job_id).status is JobStatus.CANCELLED
 
 
 def test_progress_is_recorded_while_processing(app, sent, monkeypatch):

@@ -56,6 +56,12 @@ def job_json(job: ReportJob) -> dict:
         "started_at": _iso(job.started_at),
         "finished_at": _iso(job.finished_at),
         "size": job.size,
+        "attempts": job.attempts,
+        "max_attempts": job.max_attempts,
+        "expires_at": _iso(job.expires_at),
+        "retry_of": job.retry_of_id,
+        "events": [{"at": _iso(e.at), "event": e.event, "detail": e.detail}
+                   for e in job.events],
         "file_name": reports.download_name(job) if done else None,
         "status_url": url_for("api.get_report", job_id=job.id),
         "download_url": url_for("api.download_report", job_id=job.id) if done else None,
@@ -154,6 +160,18 @@ def get_report(job_id: int):
 @bp.get("/reports/<int:job_id>/download")
 def download_report(job_id: int):
     return send_download(job_id)
+
+
+@bp.post("/reports/<int:job_id>/cancel")
+def cancel_report(job_id: int):
+    return jsonify(job_json(reports.cancel_job(job_id)))
+
+
+@bp.post("/reports/<int:job_id>/retry")
+def retry_report(job_id: int):
+    job, created = reports.retry_job(job_id)
+    return jsonify(job_json(job)), 202 if created else 200, {
+        "Location": url_for(".get_report", job_id=job.id)}
 
 
 @bp.delete("/reports/<int:job_id>")

@@ -6,6 +6,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from ..models import OrderStatus
 from ..pagination import page_arg
 from ..reports import services as report_services
+from ..workers import worker_alive
 from . import services
 from .forms import OrderForm, edit_rows
 
@@ -50,7 +51,8 @@ def item_rows():
 def show(order_id: int):
     order = services.get_order(order_id)
     jobs = report_services.list_jobs(order_id=order_id, per_page=50).items
-    return render_template("orders/show.html", order=order, jobs=jobs)
+    return render_template("orders/show.html", order=order, jobs=jobs,
+                           worker_alive=worker_alive())
 
 
 @bp.route("/<int:order_id>/edit", methods=["GET", "POST"])

@@ -17,15 +17,17 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
-from ..errors import InvalidInput, JobNotFound, ReportGone, ReportNotReady
+from ..errors import Conflict, InvalidInput, JobNotFound, ReportGone, ReportNotReady
 from ..extensions import db
 from ..models import (
     ACTIVE_STATUSES,
+    RETRYABLE_STATUSES,
     JobStatus,
     ReportEvent,
     ReportFormat,
     ReportJob,
     ReportKind,
+    utcnow,
 )
 from ..orders.services import MAX_ID, Page, get_order
 
@@ -36,13 +38,21 @@ TASK_NAME = "reports.generate"
 
 def enqueue(job_id: int) -> bool:
     """Hand the job id to the broker. A failure is logged, not raised: the job is
-    committed and stays PENDING, so nothing the user asked for is lost."""
+    committed and stays PENDING, and the sweeper sends it again later, so
+    nothing the user asked for is lost and the request never hangs."""
     try:
         current_app.extensions["celery"].send_task(TASK_NAME, args=[job_id])
-        return True
-    except Exception:  # any broker/transport error
-        log.exception("could not enqueue report job %s; it stays PENDING", job_id)
+    except Exception as exc:  # any broker/transport error
+        log.warning("could not enqueue report job %s (%s); it stays PENDING", job_id, exc)
         return False
+    try:
+        table = ReportJob.__table__
+        with db.engine.begin() as conn:
+            conn.execute(sa.update(table).where(table.c.id == job_id)
+                         .values(enqueued_at=utcnow()))
+    except sa.exc.SQLAlchemyError:  # only a hint for the sweeper
+        log.warning("could not stamp enqueued_at of job %s", job_id, exc_info=True)
+    return True
 
 
 def _dedupe_key(kind: ReportKind, fmt: ReportFormat, params: dict) -> str:
@@ -57,7 +67,7 @@ def _active_job(key: str) -> ReportJob | None:
 
 
 def _request(kind: ReportKind, fmt: ReportFormat, params: dict,
-             order_id: int | None = None) -> tuple[ReportJob, bool]:
+             order_id: int | None = None, retry_of: int | None = None) -> tuple[ReportJob, bool]:
     """Return (job, created). An equal job still PENDING/PROCESSING is returned
     instead of a new one; the partial unique index makes this hold even for
     requests that arrive at the same instant."""
@@ -67,8 +77,10 @@ def _request(kind: ReportKind, fmt: ReportFormat, params: dict,
         if existing is not None:
             return existing, False
         job = ReportJob(kind=kind, format=fmt, params=params, order_id=order_id,
-                        dedupe_key=key, status=JobStatus.PENDING)
-        job.events.append(ReportEvent(event="requested"))
+                        dedupe_key=key, status=JobStatus.PENDING, retry_of_id=retry_of,
+                        max_attempts=current_app.config["REPORT_MAX_ATTEMPTS"])
+        job.events.append(ReportEvent(
+            event="requested", detail=f"retry of report #{retry_of}" if retry_of else None))
         db.session.add(job)
         try:
             db.session.commit()
@@ -102,13 +114,13 @@ def request_summary_report(date_from: dt.date, date_to: dt.date, customer: str |
 
 def get_job(job_id: int) -> ReportJob:
     job = db.session.get(ReportJob, job_id) if 0 < job_id <= MAX_ID else None
-    if job is None:
+    if job is None or job.deleted_at is not None:
         raise JobNotFound(job_id)
     return job
 
 
 def list_jobs(*, page: int = 1, per_page: int = 20, order_id: int | None = None) -> Page:
-    query = sa.select(ReportJob)
+    query = sa.select(ReportJob).where(ReportJob.deleted_at.is_(None))
     if order_id is not None:
         query = query.where(ReportJob.order_id == order_id)
     total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
@@ -146,21 +158,74 @@ class Download:
 
 def get_download(job_id: int) -> Download:
     job = get_job(job_id)
+    expired = job.status is JobStatus.EXPIRED or (
+        job.status is JobStatus.COMPLETED and job.expires_at and job.expires_at <= utcnow())
+    if expired:
+        raise ReportGone(f"Report {job.id} has expired and its file was removed; "
+                         "generate it again.")
     if job.status is not JobStatus.COMPLETED or not job.file_name:
         raise ReportNotReady(job)
     path = reports_dir() / job.file_name
     if not path.is_file():
         raise ReportGone(f"The file of report {job.id} is no longer on the server.")
+    db.session.add(ReportEvent(job_id=job.id, event="downloaded"))
+    db.session.commit()
     return Download(path=path, name=download_name(job), mimetype=job.format.mimetype)
 
 
+def _set_status(job: ReportJob, allowed: tuple[JobStatus, ...], event: str,
+                detail: str | None = None, **values) -> bool:
+    """Conditional UPDATE from one of `allowed`, with its event; False if the job moved on."""
+    table = ReportJob.__table__
+    result = db.session.execute(
+        sa.update(table).where(table.c.id == job.id,
+                               table.c.status.in_([s.value for s in allowed])).values(**values))
+    if result.rowcount != 1:
+        db.session.rollback()
+        return False
+    db.session.add(ReportEvent(job_id=job.id, event=event, detail=detail))
+    db.session.commit()
+    db.session.refresh(job)
+    return True
+
+
+def cancel_job(job_id: int) -> ReportJob:
+    """PENDING or PROCESSING → CANCELLED. A running worker notices at its next
+    progress write (within about a second) and removes its partial file."""
+    job = get_job(job_id)
+    if not _set_status(job, ACTIVE_STATUSES, "cancelled", status=JobStatus.CANCELLED.value,
+                       finished_at=utcnow(), claimed_by=None):
+        db.session.refresh(job)
+        raise Conflict(f"Report {job.id} is already {job.status.value}; nothing to cancel.")
+    return job
+
+
+def retry_job(job_id: int) -> tuple[ReportJob, bool]:
+    """A new attempt with the same parameters, for a FAILED or CANCELLED job."""
+    job = get_job(job_id)
+    if job.status not in RETRYABLE_STATUSES:
+        raise Conflict(f"Only failed or cancelled reports can be retried; report {job.id} "
+                       f"is {job.status.value}.")
+    new, created = _request(job.kind, job.format, dict(job.params), order_id=job.order_id,
+                            retry_of=job.id)
+    db.session.add(ReportEvent(job_id=job.id, event="retried", detail=f"as report #{new.id}"))
+    db.session.commit()
+    return new, created
+
+
 def delete_job(job_id: int) -> None:
+    """Hide the job and remove its file; its history stays in the database.
+    An active job is cancelled first, so its worker stops and cleans up."""
     job = get_job(job_id)
     file_name = job.file_name
-    db.session.delete(job)
+    now = utcnow()
+    if job.status in ACTIVE_STATUSES:
+        _set_status(job, ACTIVE_STATUSES, "cancelled", "deleted while active",
+                    status=JobStatus.CANCELLED.value, finished_at=now, claimed_by=None)
+    job.deleted_at, job.file_name = now, None
+    db.session.add(ReportEvent(job_id=job.id, event="deleted"))
     db.session.commit()
     # After the commit: a failed unlink leaves an orphan file, never a job
-    # that points at nothing. A job deleted while PROCESSING is cleaned up by
-    # the worker, whose final update then matches no row.
+    # that points at nothing.
     if file_name:
         (reports_dir() / file_name).unlink(missing_ok=True)

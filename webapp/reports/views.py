@@ -12,9 +12,11 @@ from flask import (
     url_for,
 )
 
+from ..errors import Conflict
 from ..models import ReportFormat
 from ..orders.services import customer_names
 from ..pagination import page_arg
+from ..workers import worker_alive
 from . import services
 from .forms import OrderReportForm, SummaryReportForm
 
@@ -39,7 +41,7 @@ def index():
 def _render_index(form, status: int = 200):
     page = services.list_jobs(page=page_arg(), per_page=current_app.config["REPORTS_PER_PAGE"])
     return render_template("reports/index.html", page=page, form=form,
-                           customers=customer_names()), status
+                           customers=customer_names(), worker_alive=worker_alive()), status
 
 
 @bp.post("/")
@@ -66,6 +68,7 @@ def request_order(order_id: int):
     if _is_htmx():
         jobs = services.list_jobs(order_id=order_id, per_page=50).items
         return render_template("reports/_job_table.html", jobs=jobs, highlight=job.id,
+                               worker_alive=worker_alive(),
                                back=url_for("orders.show", order_id=order_id),
                                notice=None if created else
                                f"The same {job.format.value.upper()} is already in progress.")
@@ -76,12 +79,42 @@ def request_order(order_id: int):
 
 @bp.get("/<int:job_id>")
 def show(job_id: int):
-    return render_template("reports/show.html", job=services.get_job(job_id))
+    return render_template("reports/show.html", job=services.get_job(job_id),
+                           worker_alive=worker_alive())
 
 
 @bp.get("/<int:job_id>/status")
 def status(job_id: int):
-    return render_template("reports/_status.html", job=services.get_job(job_id))
+    return render_template("reports/_status.html", job=services.get_job(job_id),
+                           worker_alive=worker_alive())
+
+
+@bp.post("/<int:job_id>/cancel")
+def cancel(job_id: int):
+    try:
+        job = services.cancel_job(job_id)
+    except Conflict as exc:
+        job, message = services.get_job(job_id), exc.message
+    else:
+        message = None
+    if _is_htmx():
+        return render_template("reports/_status.html", job=job, notice=message)
+    flash(message or f"Report #{job_id} cancelled.", "info" if message else "success")
+    return redirect(_safe_next(url_for(".show", job_id=job_id)), 303)
+
+
+@bp.post("/<int:job_id>/retry")
+def retry(job_id: int):
+    try:
+        new, _ = services.retry_job(job_id)
+    except Conflict as exc:
+        flash(exc.message, "info")
+        return redirect(_safe_next(url_for(".show", job_id=job_id)), 303)
+    if _is_htmx():
+        return render_template("reports/_status.html", job=new, worker_alive=worker_alive(),
+                               notice=f"Retrying as report #{new.id}.")
+    flash(f"Retrying as report #{new.id}.", "success")
+    return redirect(_safe_next(url_for(".show", job_id=new.id)), 303)
 
 
 @bp.get("/<int:job_id>/download")

@@ -1,0 +1,35 @@
+"""Worker liveness, recorded in the database so any web process can tell
+whether jobs will be picked up."""
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from flask import current_app
+
+from .extensions import db
+from .models import WorkerBeat, utcnow
+
+
+def beat(name: str) -> None:
+    table = WorkerBeat.__table__
+    with db.engine.begin() as conn:
+        updated = conn.execute(sa.update(table).where(table.c.name == name)
+                               .values(seen_at=utcnow())).rowcount
+        if not updated:
+            conn.execute(sa.insert(table).values(name=name, seen_at=utcnow()))
+
+
+def forget(name: str) -> None:
+    with db.engine.begin() as conn:
+        conn.execute(sa.delete(WorkerBeat.__table__).where(WorkerBeat.__table__.c.name == name))
+
+
+def last_seen() -> dt.datetime | None:
+    return db.session.scalar(sa.select(sa.func.max(WorkerBeat.seen_at)))
+
+
+def worker_alive() -> bool:
+    seen = last_seen()
+    window = dt.timedelta(seconds=3 * current_app.config["WORKER_BEAT_SECONDS"])
+    return seen is not None and seen.replace(tzinfo=dt.UTC) > utcnow() - window
