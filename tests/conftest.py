@@ -131,7 +131,7 @@ def sent(monkeypatch):
     calls: list[int] = []
     from webapp.reports import services
 
-    monkeypatch.setattr(services, "enqueue", lambda job_id: calls.append(job_id) or True)
+    monkeypatch.setattr(services, "_publish", calls.append)
     return calls
 
 

@@ -1,5 +1,5 @@
-"""`make run`: migrate, then run the web server and a Celery worker in the
-foreground until Ctrl-C, on whatever broker this machine offers.
+"""`make run`: migrate, then run the web server, a Celery worker and Celery
+beat in the foreground until Ctrl-C, on whatever broker this machine offers.
 
 The broker is chosen once here and handed to every child process, so the web
 app and the worker cannot disagree about where jobs go."""
@@ -36,6 +36,8 @@ def main() -> int:
                 "--workers", "2", "--threads", "4", "--access-logfile", "-"],
         "worker": [str(BIN / "celery"), "-A", "tasks.worker", "worker", "--loglevel=INFO",
                    "--concurrency=2"],
+        # the sweeper's clock: re-sends lost jobs, fails dead ones, expires old files
+        "beat": [str(BIN / "celery"), "-A", "tasks.worker", "beat", "--loglevel=WARNING"],
     }
     procs = {name: subprocess.Popen(cmd, cwd=ROOT, env=env) for name, cmd in children.items()}
     print(f"* open http://127.0.0.1:{port}  (Ctrl-C stops everything)", flush=True)

@@ -36,12 +36,16 @@ log = logging.getLogger(__name__)
 TASK_NAME = "reports.generate"
 
 
+def _publish(job_id: int) -> None:
+    current_app.extensions["celery"].send_task(TASK_NAME, args=[job_id])
+
+
 def enqueue(job_id: int) -> bool:
     """Hand the job id to the broker. A failure is logged, not raised: the job is
     committed and stays PENDING, and the sweeper sends it again later, so
     nothing the user asked for is lost and the request never hangs."""
     try:
-        current_app.extensions["celery"].send_task(TASK_NAME, args=[job_id])
+        _publish(job_id)
     except Exception as exc:  # any broker/transport error
         log.warning("could not enqueue report job %s (%s); it stays PENDING", job_id, exc)
         return False
