@@ -98,6 +98,13 @@ def _owner_is_dead(claimed_by: str | None) -> bool:
     return False
 
 
+def limit_words(seconds: int) -> str:
+    if seconds % 60 == 0:
+        minutes = seconds // 60
+        return f"{minutes} minute{'s' if minutes != 1 else ''}"
+    return f"{seconds} second{'s' if seconds != 1 else ''}"
+
+
 def worker_lost_reason(attempts: int) -> str:
     return (f"The worker running this report stopped unexpectedly (worker lost) "
             f"{attempts} time{'s' if attempts != 1 else ''}; giving up.")
@@ -209,8 +216,8 @@ def reason_for(exc: BaseException) -> str:
     if isinstance(exc, ReportDataError):
         return str(exc)
     if isinstance(exc, SoftTimeLimitExceeded):
-        minutes = current_app.config["REPORT_SOFT_TIME_LIMIT"] / 60
-        return f"Took longer than {minutes:g} minutes and was stopped."
+        limit = limit_words(current_app.config["REPORT_SOFT_TIME_LIMIT"])
+        return f"Took longer than {limit} and was stopped."
     if isinstance(exc, OSError):
         detail = exc.strerror or type(exc).__name__
         folder = current_app.config["REPORTS_DIR"]

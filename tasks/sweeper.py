@@ -18,7 +18,14 @@ import sqlalchemy as sa
 from celery import shared_task
 from flask import current_app
 
-from tasks.reports import _is, _jobs, transition, worker_lost_reason
+from tasks.reports import (
+    _is,
+    _jobs,
+    _owner_is_dead,
+    limit_words,
+    transition,
+    worker_lost_reason,
+)
 from webapp.extensions import db
 from webapp.models import JobStatus, utcnow
 
@@ -36,19 +43,21 @@ def sweep(now: dt.datetime | None = None) -> dict[str, int]:
     hard_cutoff = now - dt.timedelta(seconds=config["REPORT_HARD_TIME_LIMIT"])
 
     with db.engine.connect() as conn:
-        stale = conn.execute(sa.select(jobs.c.id, jobs.c.attempts, jobs.c.max_attempts,
-                                       jobs.c.started_at, jobs.c.claimed_by)
-                             .where(_is(JobStatus.PROCESSING),
-                                    sa.or_(jobs.c.heartbeat_at.is_(None),
-                                           jobs.c.heartbeat_at < lease_cutoff))).all()
-    for job in stale:
-        guard = [_is(JobStatus.PROCESSING), jobs.c.claimed_by == job.claimed_by,
-                 sa.or_(jobs.c.heartbeat_at.is_(None), jobs.c.heartbeat_at < lease_cutoff)]
+        running = conn.execute(sa.select(jobs.c.id, jobs.c.attempts, jobs.c.max_attempts,
+                                         jobs.c.started_at, jobs.c.claimed_by,
+                                         jobs.c.heartbeat_at)
+                               .where(_is(JobStatus.PROCESSING))).all()
+    for job in running:
+        beat_at = job.heartbeat_at.replace(tzinfo=dt.UTC) if job.heartbeat_at else None
+        # dead: its lease ran out, or (sooner) its process is gone from this host
+        if not (beat_at is None or beat_at < lease_cutoff or _owner_is_dead(job.claimed_by)):
+            continue
+        guard = [_is(JobStatus.PROCESSING), jobs.c.claimed_by == job.claimed_by]
         started = job.started_at.replace(tzinfo=dt.UTC) if job.started_at else None
         with db.engine.begin() as conn:
             if started and started <= hard_cutoff:
-                minutes = config["REPORT_HARD_TIME_LIMIT"] / 60
-                reason = f"Took longer than {minutes:g} minutes and was stopped."
+                reason = f"Took longer than {limit_words(config['REPORT_HARD_TIME_LIMIT'])} " \
+                         "and was stopped."
             elif job.attempts >= job.max_attempts:
                 reason = worker_lost_reason(job.attempts)
             else:

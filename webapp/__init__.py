@@ -111,7 +111,8 @@ def broker_settings(app_config: dict) -> dict:
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
         "worker_prefetch_multiplier": 1,
-        "task_soft_time_limit": soft,
+        # 0 turns the soft limit off (then only the hard limit, a SIGKILL, applies)
+        "task_soft_time_limit": soft or None,
         "task_time_limit": max(hard, soft + 1),
         "worker_max_memory_per_child": app_config["WORKER_MAX_MEMORY_MB"] * 1024,
         "broker_connection_retry_on_startup": True,
