@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export FLASK_APP := wsgi.py
 
-.PHONY: run test test-unit test-integration test-browser lint bench demo clean
+.PHONY: run test test-unit test-integration test-browser test-faults lint bench demo clean
 
 run: $(VENV)/.runtime
 	$(BIN)/python -m webapp.launcher
@@ -20,6 +20,9 @@ test-integration: $(VENV)/.dev
 
 test-browser: $(VENV)/.dev
 	$(BIN)/python -m pytest -m browser
+
+test-faults: $(VENV)/.dev
+	$(BIN)/python -m pytest -m faults
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .

@@ -95,7 +95,16 @@ def _owner_is_dead(claimed_by: str | None) -> bool:
         return True
     except PermissionError:
         return False
-    return False
+    return _is_zombie(int(pid))
+
+
+def _is_zombie(pid: int) -> bool:
+    # A killed process whose parent died too may linger unreaped; it runs nothing.
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[-1].split()[0] in ("Z", "X")
 
 
 def limit_words(seconds: int) -> str:
@@ -302,15 +311,19 @@ def run_job(job_id: int, generators: dict | None = None) -> str:
     except BaseException as exc:
         _remove_quietly(tmp)
         db.session.rollback()
-        if isinstance(exc, Exception) and is_transient(exc):
+        if not isinstance(exc, Exception):
+            # SystemExit / KeyboardInterrupt: the process is being stopped (a hard
+            # time limit, a cold shutdown). Leave the job PROCESSING: the sweeper
+            # sees its owner gone and decides (time limit, or another attempt).
+            log.warning("report job %s interrupted by %s", job_id, type(exc).__name__)
+            raise
+        if is_transient(exc):
             return _retry_later(job_id, exc)
         reason = reason_for(exc)
         log.exception("report job %s failed: %s", job_id, reason)
         with db.engine.begin() as conn:
             transition(conn, job_id, _mine(), "failed", reason, status=JobStatus.FAILED.value,
                        finished_at=utcnow(), error=reason, claimed_by=None)
-        if not isinstance(exc, Exception):
-            raise  # KeyboardInterrupt / SystemExit keep their meaning
         return "failed"
     finally:
         lease.stop()

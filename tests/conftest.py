@@ -29,6 +29,7 @@ TABLES = ("report_events", "report_jobs", "order_items", "orders", "worker_beats
 def pytest_configure(config):
     config.addinivalue_line("markers", "integration: needs a real worker, Redis and PostgreSQL")
     config.addinivalue_line("markers", "browser: drives headless Chromium")
+    config.addinivalue_line("markers", "faults: kills and restarts real processes (needs root)")
 
 
 @pytest.fixture(scope="session")

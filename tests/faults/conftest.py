@@ -1,0 +1,290 @@
+"""The fault suite's own services: a private Redis and a private PostgreSQL
+instance (real servers, started here), so killing and restarting them does
+not disturb anything else on the machine. Needs root (it runs PostgreSQL as
+the `postgres` user and mounts a tiny tmpfs for the disk-full case)."""
+from __future__ import annotations
+
+import datetime as dt
+import glob
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from tests.conftest import ROOT, SESSION, _empty_tables, _migrate_fresh, build_app
+
+FAULT_ENV = {
+    # short clocks so each scenario resolves in seconds, not minutes
+    "REPORT_LEASE_SECONDS": "4",
+    "SWEEP_INTERVAL": "1",
+    "SWEEP_PENDING_AFTER": "3",
+    "WORKER_BEAT_SECONDS": "1",
+    "REPORT_MAX_ATTEMPTS": "3",
+}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(predicate, timeout: float = 60, interval: float = 0.05, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+class RedisServer:
+    def __init__(self, workdir: Path):
+        self.port = _free_port()
+        self.workdir = workdir
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(self.workdir)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for(self.answers, timeout=10, what="private redis")
+
+    def answers(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as s:
+                s.sendall(b"PING\r\n")
+                return s.recv(7).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait()
+
+
+class PostgresServer:
+    """initdb + pg_ctl as the postgres user, on a free port, in a temp folder."""
+
+    def __init__(self):
+        bins = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
+        if not bins:
+            pytest.fail("PostgreSQL server binaries not found under /usr/lib/postgresql")
+        self.bin = Path(bins[-1])
+        self.port = _free_port()
+        # pytest's temp folders are private to root; the server runs as postgres
+        self.workdir = Path(tempfile.mkdtemp(prefix="reportgen-faults-pg-"))
+        self.data = self.workdir / "pgdata"
+        self.log = self.workdir / "pg.log"
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/faults"
+
+    def _as_postgres(self, *args: str) -> None:
+        subprocess.run(["runuser", "-u", "postgres", "--", *args], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+
+    def init(self) -> None:
+        if os.geteuid() != 0:
+            pytest.fail("the fault suite runs its own PostgreSQL and needs root")
+        shutil.chown(self.workdir, "postgres")
+        self._as_postgres(str(self.bin / "initdb"), "-D", str(self.data), "-A", "trust",
+                          "-U", "postgres", "--no-sync")
+        self.start()
+        self._as_postgres(str(self.bin / "createdb"), "-h", "127.0.0.1", "-p", str(self.port),
+                          "-U", "postgres", "faults")
+
+    def start(self) -> None:
+        self._as_postgres(str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", str(self.log),
+                          "-o", f"-p {self.port} -k /tmp -c listen_addresses=127.0.0.1 "
+                                f"-c fsync=off", "-w", "start")
+
+    def restart(self) -> None:
+        self._as_postgres(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate",
+                          "-w", "restart")
+
+    def stop(self) -> None:
+        subprocess.run(["runuser", "-u", "postgres", "--", str(self.bin / "pg_ctl"), "-D",
+                        str(self.data), "-m", "immediate", "-w", "stop"],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+class Proc:
+    """A Celery worker or beat process with the fault suite's settings."""
+
+    def __init__(self, argv: list[str], env: dict, log: Path):
+        self.argv, self.env, self.log_path = argv, env, log
+        self.proc: subprocess.Popen | None = None
+
+    def start(self, wait_ready: bool = True) -> Proc:
+        self.log = open(self.log_path, "ab")  # noqa: SIM115 - lives as long as the process
+        self.proc = subprocess.Popen(self.argv, cwd=ROOT, env=self.env, stdout=self.log,
+                                     stderr=subprocess.STDOUT, start_new_session=True)
+        if wait_ready:
+            start = len(self.output())
+            wait_for(lambda: " ready." in self.output()[start:] or self.proc.poll() is not None,
+                     timeout=60, what="worker ready")
+            assert self.proc.poll() is None, self.output()[-3000:]
+        return self
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def children(self) -> list[int]:
+        found = []
+        for stat in glob.glob("/proc/[0-9]*/stat"):
+            try:
+                fields = Path(stat).read_text().rsplit(")", 1)[1].split()
+            except (FileNotFoundError, ProcessLookupError, IndexError):
+                continue
+            if int(fields[1]) == self.proc.pid:
+                found.append(int(stat.split("/")[2]))
+        return found
+
+    def signal_group(self, sig: int) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, sig)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.signal_group(signal.SIGTERM)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.signal_group(signal.SIGKILL)
+                self.proc.wait()
+        if getattr(self, "log", None):
+            self.log.close()
+
+
+@pytest.fixture(scope="session")
+def fault_services(tmp_path_factory):
+    base = tmp_path_factory.mktemp("faults")
+    redis = RedisServer(base)
+    redis.start()
+    pg = PostgresServer()
+    pg.init()
+    yield redis, pg
+    redis.kill()
+    pg.stop()
+
+
+class Cluster:
+    """App + workers + beat against the private services, with helpers."""
+
+    def __init__(self, redis: RedisServer, pg: PostgresServer, base: Path):
+        self.redis, self.pg, self.base = redis, pg, base
+        self.reports = base / "reports"
+        self.reports.mkdir(exist_ok=True)
+        self.queue = f"faults-{SESSION}"
+        self.app = build_app(pg.url, self.reports, self.queue, redis.url)
+        self.procs: list[Proc] = []
+
+    def env(self, **extra) -> dict:
+        return {**os.environ, **FAULT_ENV, "DATABASE_URL": self.pg.url,
+                "CELERY_BROKER_URL": self.redis.url, "REPORTS_QUEUE": self.queue,
+                "REPORTS_DIR": str(self.reports), "PYTHONUNBUFFERED": "1",
+                "BROKER_DIR": str(self.base / "broker"), **{k: str(v) for k, v in extra.items()}}
+
+    def worker(self, name: str = "w", concurrency: int = 1, **env) -> Proc:
+        argv = [sys.executable, "-m", "celery", "-A", "tasks.worker", "worker", "-Q", self.queue,
+                f"--concurrency={concurrency}", "--loglevel=INFO", "--without-gossip",
+                "--without-mingle", "-n", f"{name}-{len(self.procs)}@%h"]
+        proc = Proc(argv, self.env(**env), self.base / f"{name}-{len(self.procs)}.log").start()
+        self.procs.append(proc)
+        return proc
+
+    def beat(self) -> Proc:
+        argv = [sys.executable, "-m", "celery", "-A", "tasks.worker", "beat", "--loglevel=INFO",
+                "--schedule", str(self.base / f"beat-{len(self.procs)}")]
+        proc = Proc(argv, self.env(), self.base / f"beat-{len(self.procs)}.log").start(False)
+        self.procs.append(proc)
+        return proc
+
+    def stop_all(self) -> None:
+        for proc in self.procs:
+            proc.stop()
+        self.procs.clear()
+
+    # -- data and jobs ----------------------------------------------------
+    def seed(self, orders: int, items: int, customer: str = "Bulk Ltd") -> None:
+        """Completed orders inserted in bulk (fast), dated today."""
+        from webapp.extensions import db
+        from webapp.models import Order, OrderItem
+
+        now = dt.datetime.now(dt.UTC)
+        with self.app.app_context(), db.engine.begin() as conn:
+            first = (conn.scalar(sa.select(sa.func.max(Order.id))) or 0) + 1
+            conn.execute(sa.insert(Order.__table__), [
+                {"id": first + n, "customer": customer, "status": "completed", "created_at": now,
+                 "updated_at": now, "item_count": items,
+                 "total": Decimal("2.50") * items} for n in range(orders)])
+            conn.execute(sa.insert(OrderItem.__table__), [
+                {"order_id": first + n, "product": f"Ürün {i} Ελληνικά", "quantity": 1,
+                 "unit_price": Decimal("2.50")} for n in range(orders) for i in range(items)])
+            if conn.dialect.name == "postgresql":
+                conn.execute(sa.text(
+                    "SELECT setval('orders_id_seq', (SELECT max(id) FROM orders))"))
+
+    def request(self, fmt: str = "pdf", customer: str | None = "Bulk Ltd") -> dict:
+        today = dt.date.today().isoformat()
+        with self.app.app_context():
+            resp = self.app.test_client().post("/api/reports", json={
+                "kind": "summary", "format": fmt, "date_from": today, "date_to": today,
+                "customer": customer})
+            assert resp.status_code in (200, 202), resp.get_json()
+            return resp.get_json()
+
+    def job(self, job_id: int) -> dict:
+        from webapp.extensions import db
+
+        with self.app.app_context():
+            try:
+                return self.app.test_client().get(f"/api/reports/{job_id}").get_json()
+            finally:
+                db.session.remove()
+
+    def wait_status(self, job_id: int, statuses, timeout: float = 90) -> dict:
+        statuses = {statuses} if isinstance(statuses, str) else set(statuses)
+        return wait_for(lambda: (j := self.job(job_id))["status"] in statuses and j,
+                        timeout=timeout, interval=0.05, what=f"job {job_id} in {statuses}")
+
+    def files(self) -> list[str]:
+        return sorted(p.name for p in self.reports.iterdir())
+
+    def assert_clean(self, job: dict) -> None:
+        """Exactly the job's file if it completed, and never a leftover .tmp."""
+        names = self.files()
+        assert not [n for n in names if n.endswith(".tmp")], names
+        if job["status"] == "COMPLETED":
+            assert len([n for n in names if n.startswith(f"{job['id']}-")]) == 1, names
+
+
+@pytest.fixture
+def cluster(fault_services, tmp_path):
+    redis, pg = fault_services
+    if not redis.answers():
+        redis.start()
+    c = Cluster(redis, pg, tmp_path)
+    _migrate_fresh(c.app)
+    _empty_tables(c.app)
+    yield c
+    c.stop_all()
