@@ -273,6 +273,7 @@ def run_job(job_id: int, generators: dict | None = None) -> str:
         if not _touch(job_id, rows_total=total):
             raise JobAborted
         last = [time.monotonic()]
+        marks = [25, 50, 75]  # quarter marks go into the job's history
 
         def progress(done: int) -> None:
             if lease.lost:
@@ -282,6 +283,13 @@ def run_job(job_id: int, generators: dict | None = None) -> str:
                 last[0] = now
                 if not _touch(job_id, rows_done=done):
                     raise JobAborted
+                percent = done * 100 // total if total else 100
+                if marks and percent >= marks[0]:
+                    while marks and percent >= marks[0]:
+                        marks.pop(0)
+                    with db.engine.begin() as conn:
+                        record_event(conn, job_id, "progress",
+                                     f"{percent}% ({done:,} of {total:,} rows)")
 
         generate = (generators or GENERATORS)[job.format]
         folder.mkdir(parents=True, exist_ok=True)
