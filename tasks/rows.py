@@ -27,6 +27,7 @@ _COLUMNS = (
 
 def _where(job: ReportJob) -> list:
     if job.kind is ReportKind.ORDER:
+        # the owner was checked when the job was requested
         return [Order.id == job.params["order_id"]]
     start = dt.datetime.combine(dt.date.fromisoformat(job.params["date_from"]), dt.time(),
                                 tzinfo=dt.UTC)
@@ -34,6 +35,8 @@ def _where(job: ReportJob) -> list:
                               tzinfo=dt.UTC) + dt.timedelta(days=1)
     clauses = [Order.status == OrderStatus.COMPLETED, Order.created_at >= start,
                Order.created_at < end]
+    if not job.params.get("all_owners"):
+        clauses.append(Order.owner_id == job.owner_id)
     if job.params.get("customer"):
         clauses.append(sa.func.lower(Order.customer) == job.params["customer"].lower())
     return clauses

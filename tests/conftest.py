@@ -23,7 +23,9 @@ PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.
 PG_TEST_DB = os.environ.get("TEST_PG_DB", "reportgen_test")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 SESSION = uuid.uuid4().hex[:8]
-TABLES = ("report_events", "report_jobs", "order_items", "orders", "worker_beats")
+PASSWORD = "correct-horse-battery"
+TABLES = ("report_events", "report_jobs", "order_items", "orders", "worker_beats",
+          "api_tokens", "users")
 
 
 def pytest_configure(config):
@@ -91,6 +93,9 @@ def build_app(db_url: str, reports_dir: Path, queue: str, broker_url: str, **ove
         "CELERY_BROKER_URL": broker_url,
         "WTF_CSRF_ENABLED": False,
         "STATUS_POLL_SECONDS": 1,
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",  # fast: tests make many accounts
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "REPORT_RATE_LIMIT": "1000 per minute",
     }
     config.update(overrides)
     return create_app(config)
@@ -121,9 +126,32 @@ def app(request, tmp_path, redis_url):
         db.session.remove()
 
 
+def make_user(email: str, *, admin: bool = False):
+    from webapp.auth.services import create_user
+
+    return create_user(email, PASSWORD, is_admin=admin)
+
+
+def logged_in_client(app, user):
+    """A client with a session for the pages and an API token for /api."""
+    from webapp.auth.services import create_token
+
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["_user_id"] = str(user.id)
+        session["_fresh"] = True
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {create_token(user, 'tests')[1]}"
+    return client
+
+
 @pytest.fixture
-def client(app):
-    return app.test_client()
+def user(app):
+    return make_user("alice@example.com")
+
+
+@pytest.fixture
+def client(app, user):
+    return logged_in_client(app, user)
 
 
 @pytest.fixture

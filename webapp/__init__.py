@@ -43,14 +43,25 @@ def create_app(config: dict | None = None) -> Flask:
     from tasks import celery_init_app
 
     celery_init_app(app)
+    if not app.config.get("RATELIMIT_STORAGE_URI"):
+        broker = app.config["CELERY"]["broker_url"]
+        # counts shared by every web process when there is a Redis; else per process
+        app.config["RATELIMIT_STORAGE_URI"] = (
+            broker if broker.startswith(("redis://", "rediss://")) else "memory://")
+
+    from .security import init_security
+
+    init_security(app)
 
     from . import filters
     from .api.views import bp as api_bp
+    from .auth.views import bp as auth_bp
     from .errors import register_error_handlers
     from .health import bp as health_bp
     from .orders.views import bp as orders_bp
     from .reports.views import bp as reports_bp
 
+    app.register_blueprint(auth_bp)
     app.register_blueprint(orders_bp)
     app.register_blueprint(reports_bp)
     app.register_blueprint(api_bp)

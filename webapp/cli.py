@@ -3,13 +3,18 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import secrets
 from decimal import Decimal
+from pathlib import Path
 
 import click
-from flask import Flask
+import sqlalchemy as sa
+from flask import Flask, current_app
 
+from .auth.services import create_user, normalise_email, set_password
+from .errors import DomainError
 from .extensions import db
-from .models import Order, OrderItem, OrderStatus
+from .models import Order, OrderItem, OrderStatus, User
 
 CUSTOMERS = [
     "ACME Corporation", "Globex GmbH", "Initech", "Café Lumière", "Ürün Ticaret A.Ş.",
@@ -27,7 +32,24 @@ PRODUCTS = [
 ]
 
 
-def make_demo_orders(count: int, max_items: int = 8, seed: int | None = None,
+DEMO_EMAIL = "demo@example.com"
+
+
+def demo_user() -> tuple[User, str | None]:
+    """The demo account, created if missing with a random password. The password
+    is kept in instance/ (local, never committed) so every `make run` can say it."""
+    saved = Path(current_app.instance_path) / "demo-password.txt"
+    user = db.session.scalar(sa.select(User).where(User.email == DEMO_EMAIL))
+    if user is not None:
+        return user, saved.read_text().strip() if saved.is_file() else None
+    password = secrets.token_urlsafe(9)
+    user = create_user(DEMO_EMAIL, password)
+    saved.write_text(password + "\n")
+    saved.chmod(0o600)
+    return user, password
+
+
+def make_demo_orders(owner: User, count: int, max_items: int = 8, seed: int | None = None,
                      days: int = 90) -> int:
     """Insert `count` realistic orders over the last `days` days; returns items added."""
     rng = random.Random(seed)
@@ -36,7 +58,8 @@ def make_demo_orders(count: int, max_items: int = 8, seed: int | None = None,
     added = 0
     for _ in range(count):
         created = now - dt.timedelta(minutes=rng.randrange(days * 24 * 60))
-        order = Order(customer=rng.choice(CUSTOMERS), status=rng.choice(statuses),
+        order = Order(owner_id=owner.id, customer=rng.choice(CUSTOMERS),
+                      status=rng.choice(statuses),
                       created_at=created, updated_at=created)
         for product, price in rng.sample(PRODUCTS, rng.randint(1, min(max_items, len(PRODUCTS)))):
             order.items.append(OrderItem(product=product, quantity=rng.randint(1, 40),
@@ -53,6 +76,46 @@ def register_cli(app: Flask) -> None:
     @click.option("--orders", "count", default=200, show_default=True, type=click.IntRange(1))
     @click.option("--seed", type=int, default=None, help="Repeatable data.")
     def demo_data(count: int, seed: int | None):
-        """Fill the database with realistic demo orders."""
-        items = make_demo_orders(count, seed=seed)
-        click.echo(f"Added {count} orders with {items} line items.")
+        """Fill the database with realistic demo orders, owned by the demo user."""
+        user, password = demo_user()
+        items = make_demo_orders(user, count, seed=seed)
+        click.echo(f"Added {count} orders with {items} line items for {user.email}.")
+        _say_login(user, password)
+
+    @app.cli.command("demo-user")
+    def demo_user_command():
+        """Make sure the demo account exists and say how to log in."""
+        user, password = demo_user()
+        _say_login(user, password)
+
+    @app.cli.command("create-user")
+    @click.argument("email")
+    @click.option("--admin", is_flag=True, help="Sees every user's orders and reports.")
+    @click.option("--reset", is_flag=True, help="Set a new password for an existing user.")
+    @click.password_option(help="Prompted for when not given.")
+    def create_user_command(email: str, admin: bool, reset: bool, password: str):
+        """Create an account (or with --reset, set a new password)."""
+        try:
+            if reset:
+                user = db.session.scalar(sa.select(User).where(
+                    User.email == normalise_email(email)))
+                if user is None:
+                    raise click.ClickException(f"No user {email}.")
+                set_password(user, password)
+                if admin:
+                    user.is_admin = True
+                    db.session.commit()
+                click.echo(f"Password of {user.email} changed.")
+                return
+            user = create_user(email, password, is_admin=admin)
+        except DomainError as exc:
+            raise click.ClickException(exc.message) from None
+        click.echo(f"Created {'admin ' if user.is_admin else ''}{user.email}.")
+
+
+def _say_login(user: User, password: str | None) -> None:
+    if password:
+        click.echo(f"Log in as {user.email} with password {password}")
+    else:
+        click.echo(f"Log in as {user.email} (password unchanged; reset it with "
+                   f"`flask create-user {user.email} --reset`)")

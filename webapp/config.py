@@ -76,4 +76,10 @@ class Config:
     SWEEP_INTERVAL = _env_int("SWEEP_INTERVAL", 30)
     WORKER_BEAT_SECONDS = _env_int("WORKER_BEAT_SECONDS", 10)
     WORKER_MAX_MEMORY_MB = _env_int("WORKER_MAX_MEMORY_MB", 512)
+    # Per user: report requests per window, and jobs PENDING/PROCESSING at once
+    REPORT_RATE_LIMIT = os.environ.get("REPORT_RATE_LIMIT", "30 per minute")
+    REPORT_MAX_OPEN_JOBS = _env_int("REPORT_MAX_OPEN_JOBS", 10)
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI")  # default: the Redis broker
+    SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "") == "1"
+    SESSION_COOKIE_SAMESITE = "Lax"
     CELERY = {}  # filled by create_app (broker chosen at start-up)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import Flask, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 
@@ -54,6 +55,22 @@ def wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
+STALE_FORM = ("This page was open too long or your session changed (you logged in or out "
+              "elsewhere), so the action was refused to keep your account safe. Reload the page "
+              "and try again.")
+
+
+def _page_error(code: int, message: str, headers: dict | None = None):
+    """An error for a person: a notice in place for HTMX requests (htmx does not
+    swap 4xx/5xx answers, so a silent dead button is what the user would get
+    otherwise), a full page for the rest."""
+    if request.headers.get("HX-Request") == "true":
+        notice = render_template("_notice.html", code=code, message=message)
+        return notice, 200, {"HX-Retarget": "#notices", "HX-Reswap": "innerHTML",
+                             **(headers or {})}
+    return render_template("error.html", code=code, message=message), code, headers or {}
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError):
@@ -62,14 +79,21 @@ def register_error_handlers(app: Flask) -> None:
             if exc.errors:
                 body["errors"] = exc.errors
             return jsonify(body), exc.status_code
-        return render_template("error.html", code=exc.status_code, message=exc.message), \
-            exc.status_code
+        return _page_error(exc.status_code, exc.message)
+
+    @app.errorhandler(CSRFError)
+    def stale_form(exc: CSRFError):
+        app.logger.info("CSRF refusal on %s: %s", request.path, exc.description)
+        return _page_error(400, STALE_FORM)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         if wants_json():
             return jsonify({"error": exc.description}), exc.code
-        return render_template("error.html", code=exc.code, message=exc.description), exc.code
+        if exc.code == 429:
+            return _page_error(429, "Too many report requests in a short time; wait a minute "
+                                    f"and try again ({exc.description}).")
+        return _page_error(exc.code, exc.description)
 
     @app.errorhandler(sa.exc.OperationalError)
     @app.errorhandler(sa.exc.InterfaceError)
@@ -81,7 +105,7 @@ def register_error_handlers(app: Flask) -> None:
         message = "The database is not reachable right now; nothing was lost. Try again shortly."
         if wants_json():
             return jsonify({"error": message}), 503, {"Retry-After": "5"}
-        return render_template("error.html", code=503, message=message), 503, {"Retry-After": "5"}
+        return _page_error(503, message, {"Retry-After": "5"})
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
@@ -89,4 +113,4 @@ def register_error_handlers(app: Flask) -> None:
         message = "Something went wrong on our side; it has been logged."
         if wants_json():
             return jsonify({"error": message}), 500
-        return render_template("error.html", code=500, message=message), 500
+        return _page_error(500, message)

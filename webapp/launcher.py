@@ -30,6 +30,8 @@ def main() -> int:
               "to share jobs between machines)", flush=True)
 
     subprocess.run([str(BIN / "flask"), "db", "upgrade"], cwd=ROOT, env=env, check=True)
+    # a newcomer needs an account: say how to log in (sign-up works too)
+    subprocess.run([str(BIN / "flask"), "demo-user"], cwd=ROOT, env=env, check=True)
 
     children = {
         "web": [str(BIN / "gunicorn"), "wsgi:app", "--bind", f"127.0.0.1:{port}",
@@ -40,7 +42,8 @@ def main() -> int:
         "beat": [str(BIN / "celery"), "-A", "tasks.worker", "beat", "--loglevel=WARNING"],
     }
     procs = {name: subprocess.Popen(cmd, cwd=ROOT, env=env) for name, cmd in children.items()}
-    print(f"* open http://127.0.0.1:{port}  (Ctrl-C stops everything)", flush=True)
+    print(f"* open http://127.0.0.1:{port}  (log in as above, or sign up; Ctrl-C stops "
+          "everything)", flush=True)
 
     stopping = False
 

@@ -8,10 +8,11 @@ import threading
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 from pypdf import PdfReader
 from werkzeug.serving import make_server
 
-from tests.conftest import SESSION, _migrate_fresh, build_app
+from tests.conftest import PASSWORD, SESSION, _migrate_fresh, build_app, make_user
 
 pytestmark = pytest.mark.browser
 
@@ -28,6 +29,9 @@ def server(tmp_path_factory, redis_url, worker_factory):
     app = build_app(db_url, reports, f"it-browser-{SESSION}", redis_url,
                     WTF_CSRF_ENABLED=True, TESTING=False)
     _migrate_fresh(app)
+    with app.app_context():
+        make_user("browser@example.com")
+        make_user("other@example.com")
     worker_factory(db_url, reports, "browser")
     httpd = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
@@ -48,12 +52,25 @@ def browser():
         browser.close()
 
 
+def log_in(page, server, email="browser@example.com"):
+    page.goto(f"{server}/login")
+    page.fill("#email", email)
+    page.fill("#password", PASSWORD)
+    page.click("button:has-text('Log in')")
+    page.wait_for_url("**/orders/")
+
+
 @pytest.fixture
-def page(browser):
+def page(browser, server):
     context = browser.new_context(accept_downloads=True)
     page = context.new_page()
+    errors = []
+    # a Content-Security-Policy violation shows up as a console error
+    page.on("console", lambda msg: msg.type == "error" and errors.append(msg.text))
+    log_in(page, server)
     yield page
     context.close()
+    assert not [e for e in errors if "Content Security Policy" in e], errors
 
 
 def test_create_order_with_three_rows_then_pdf_badge_completes_without_reload(page, server):
@@ -135,6 +152,71 @@ def test_remove_row_button_drops_the_row_without_reload(page, server):
     page.fill("#items-1-product", "Drop me")
     page.evaluate("window.__noReload = 1")
     page.click("button[aria-label='Remove item 2']")
-    page.wait_for_function("document.querySelectorAll('.item-row').length === 1")
+    expect(page.locator(".item-row")).to_have_count(1)
     assert page.input_value("#items-0-product") == "Keep me"
     assert page.evaluate("window.__noReload") == 1
+
+
+def test_log_in_order_report_download_then_log_out_refuses_the_link(browser, server):
+    context = browser.new_context(accept_downloads=True)
+    page = context.new_page()
+    page.goto(f"{server}/reports/")
+    page.wait_for_url("**/login?next=/reports/")  # every page needs a session
+    page.fill("#email", "other@example.com")
+    page.fill("#password", "wrong password!")
+    page.click("button:has-text('Log in')")
+    assert "Wrong e-mail or password." in page.inner_text(".field-error")
+    assert page.input_value("#email") == "other@example.com"  # kept for the next try
+    page.fill("#password", PASSWORD)
+    page.click("button:has-text('Log in')")
+    page.wait_for_url("**/reports/")
+    page.goto(f"{server}/orders/new")
+    page.fill("#customer", "Other Corp")
+    page.fill("#items-0-product", "Ürün")
+    page.fill("#items-0-quantity", "1")
+    page.fill("#items-0-unit_price", "9.99")
+    page.click("text=Create order")
+    page.wait_for_url("**/orders/*")
+    page.click("text=Generate CSV")
+    page.wait_for_selector(".job-status[data-status=COMPLETED]", timeout=60_000)
+    link = page.get_attribute("a.download", "href")
+    with page.expect_download() as info:
+        page.click("a.download")
+    assert Path(info.value.path()).read_text(encoding="utf-8").startswith("order_id,")
+    page.click("button:has-text('Log out')")
+    page.wait_for_url("**/login")
+    response = page.request.get(f"{server}{link}", max_redirects=0)
+    assert response.status == 302 and "/login" in response.headers["location"]
+    context.close()
+
+
+def test_another_users_report_link_is_not_found(browser, server, page):
+    page.goto(f"{server}/orders/new")
+    page.fill("#customer", "Mine")
+    page.fill("#items-0-product", "Tea")
+    page.fill("#items-0-quantity", "1")
+    page.fill("#items-0-unit_price", "1.00")
+    page.click("text=Create order")
+    page.wait_for_url("**/orders/*")
+    mine = page.url
+    other = browser.new_context()
+    intruder = other.new_page()
+    log_in(intruder, server, "other@example.com")
+    response = intruder.goto(mine)
+    assert response.status == 404
+    other.close()
+
+
+def test_stale_csrf_token_gives_a_clear_message_instead_of_a_dead_button(page, server, browser):
+    page.goto(f"{server}/orders/new")
+    page.fill("#items-0-product", "Kept")
+    # the session changes elsewhere (log out and in again in another tab)
+    other = page.context.new_page()
+    other.goto(f"{server}/orders/")
+    other.click("button:has-text('Log out')")
+    log_in(other, server)
+    other.close()
+    page.click("text=+ Add item")  # an HTMX request with the old token
+    page.wait_for_selector("#notices .flash-error")
+    assert "open too long or your session changed" in page.inner_text("#notices")
+    assert page.input_value("#items-0-product") == "Kept"  # nothing typed was lost

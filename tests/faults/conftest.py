@@ -197,6 +197,16 @@ class Cluster:
         self.queue = f"faults-{SESSION}"
         self.app = build_app(pg.url, self.reports, self.queue, redis.url)
         self.procs: list[Proc] = []
+        self.owner_id: int | None = None
+
+    def login(self) -> None:
+        """The user whose orders and jobs the scenarios make (after the schema is fresh)."""
+        from tests.conftest import logged_in_client, make_user
+
+        with self.app.app_context():
+            user = make_user("faults@example.com")
+            self.owner_id = user.id
+            self.client = logged_in_client(self.app, user)
 
     def env(self, **extra) -> dict:
         return {**os.environ, **FAULT_ENV, "DATABASE_URL": self.pg.url,
@@ -234,7 +244,8 @@ class Cluster:
         with self.app.app_context(), db.engine.begin() as conn:
             first = (conn.scalar(sa.select(sa.func.max(Order.id))) or 0) + 1
             conn.execute(sa.insert(Order.__table__), [
-                {"id": first + n, "customer": customer, "status": "completed", "created_at": now,
+                {"id": first + n, "owner_id": self.owner_id, "customer": customer,
+                 "status": "completed", "created_at": now,
                  "updated_at": now, "item_count": items,
                  "total": Decimal("2.50") * items} for n in range(orders)])
             conn.execute(sa.insert(OrderItem.__table__), [
@@ -247,7 +258,7 @@ class Cluster:
     def request(self, fmt: str = "pdf", customer: str | None = "Bulk Ltd") -> dict:
         today = dt.date.today().isoformat()
         with self.app.app_context():
-            resp = self.app.test_client().post("/api/reports", json={
+            resp = self.client.post("/api/reports", json={
                 "kind": "summary", "format": fmt, "date_from": today, "date_to": today,
                 "customer": customer})
             assert resp.status_code in (200, 202), resp.get_json()
@@ -258,7 +269,7 @@ class Cluster:
 
         with self.app.app_context():
             try:
-                return self.app.test_client().get(f"/api/reports/{job_id}").get_json()
+                return self.client.get(f"/api/reports/{job_id}").get_json()
             finally:
                 db.session.remove()
 
@@ -286,5 +297,6 @@ def cluster(fault_services, tmp_path):
     c = Cluster(redis, pg, tmp_path)
     _migrate_fresh(c.app)
     _empty_tables(c.app)
+    c.login()
     yield c
     c.stop_all()

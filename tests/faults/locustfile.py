@@ -3,11 +3,17 @@ watching the status badge, as the pages and the API do."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+import os
 import random
+import re
 
 from locust import HttpUser, between, task
 
 TODAY = dt.date.today()
+# "email password token" per line, written by the test that starts locust
+with open(os.environ["LOAD_ACCOUNTS"]) as _f:
+    ACCOUNTS = itertools.cycle([line.split() for line in _f.read().splitlines() if line])
 
 
 class ReportUser(HttpUser):
@@ -16,6 +22,12 @@ class ReportUser(HttpUser):
     def on_start(self):
         self.orders: list[int] = []
         self.jobs: list[int] = []
+        email, password, token = next(ACCOUNTS)
+        self.client.headers["Authorization"] = f"Bearer {token}"  # for /api
+        page = self.client.get("/login", name="GET /login").text  # and a session for pages
+        csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+        self.client.post("/login", data={"email": email, "password": password,
+                                         "csrf_token": csrf}, name="POST /login")
 
     @task(3)
     def create_order(self):

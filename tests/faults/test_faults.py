@@ -98,7 +98,7 @@ def test_redis_down_while_requesting_answers_fast_and_runs_once_redis_is_back(cl
     assert elapsed < 1.5, f"request took {elapsed:.2f}s with Redis down"
     assert job["status"] == "PENDING"
     with cluster.app.app_context():
-        page = cluster.app.test_client().get("/orders/")
+        page = cluster.client.get("/orders/")
         assert page.status_code == 200  # the web app keeps answering
     cluster.redis.start()
     done = cluster.wait_status(job["id"], {"COMPLETED", "FAILED"}, timeout=90)

@@ -22,6 +22,16 @@ SECONDS = int(os.environ.get("LOAD_SECONDS", "60"))
 
 
 def test_fifty_users_get_no_5xx_and_every_job_ends_final(cluster, tmp_path):
+    from tests.conftest import PASSWORD, make_user
+    from webapp.auth.services import create_token
+
+    accounts = tmp_path / "accounts.txt"
+    with cluster.app.app_context():
+        lines = []
+        for n in range(USERS):
+            user = make_user(f"load{n}@example.com")
+            lines.append(f"{user.email} {PASSWORD} {create_token(user, 'load')[1]}")
+    accounts.write_text("\n".join(lines) + "\n")
     cluster.worker(concurrency=2)
     cluster.beat()
     port = _free_port()
@@ -37,7 +47,8 @@ def test_fifty_users_get_no_5xx_and_every_job_ends_final(cluster, tmp_path):
          "-f", str(ROOT / "tests/faults/locustfile.py"),
          "--headless", "-u", str(USERS), "-r", "10", "-t", f"{SECONDS}s", "--stop-timeout", "5",
          "--host", f"http://127.0.0.1:{port}", "--csv", str(stats), "--only-summary"],
-        capture_output=True, text=True, timeout=SECONDS + 120, cwd=ROOT)
+        capture_output=True, text=True, timeout=SECONDS + 120, cwd=ROOT,
+        env={**os.environ, "LOAD_ACCOUNTS": str(accounts)})
     with open(f"{stats}_stats.csv", newline="") as f:
         rows = {r["Name"]: r for r in csv.DictReader(f)}
     with open(f"{stats}_failures.csv", newline="") as f:

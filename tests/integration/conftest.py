@@ -46,3 +46,17 @@ def wait_for(predicate, timeout: float = 30, interval: float = 0.05, what: str =
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+@pytest.fixture
+def user(live_app):
+    from tests.conftest import make_user
+
+    return make_user("alice@example.com")
+
+
+@pytest.fixture
+def client(live_app, user):
+    from tests.conftest import logged_in_client
+
+    return logged_in_client(live_app, user)

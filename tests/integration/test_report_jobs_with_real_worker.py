@@ -30,8 +30,7 @@ def _final(client, job_id, timeout=60):
                     timeout=timeout, what=f"job {job_id} to finish")
 
 
-def test_order_csv_report_completes_and_download_matches_the_database(live_app):
-    client = live_app.test_client()
+def test_order_csv_report_completes_and_download_matches_the_database(live_app, client):
     items = [{"product": "Café crème", "quantity": 3, "unit_price": "4.20"},
              {"product": "=HYPERLINK(\"x\")", "quantity": 1, "unit_price": "0.99"},
              {"product": "日本茶", "quantity": 10000, "unit_price": "999999.99"}]
@@ -60,12 +59,12 @@ def test_order_csv_report_completes_and_download_matches_the_database(live_app):
     assert events == ["requested", "started", "completed", "downloaded"]
 
 
-def test_big_summary_pdf_is_seen_processing_with_progress_then_completed(live_app):
-    client = live_app.test_client()
+def test_big_summary_pdf_is_seen_processing_with_progress_then_completed(
+        live_app, user, client):
     for n in range(30):  # 30 orders × 500 items = 15,000 rows: long enough to watch
-        order = create_order(f"Customer {n % 3}", [
+        order = create_order(user, f"Customer {n % 3}", [
             ItemInput(f"Product {i} Ελληνικά", 1 + i % 7, Decimal("1.25")) for i in range(500)])
-        set_status(order.id, OrderStatus.COMPLETED)
+        set_status(user, order.id, OrderStatus.COMPLETED)
     today = order.created_at.date().isoformat()
     resp = client.post("/api/reports", json={"kind": "summary", "format": "pdf",
                                              "date_from": today, "date_to": today})
@@ -101,15 +100,16 @@ def test_big_summary_pdf_is_seen_processing_with_progress_then_completed(live_ap
     assert f"{expected:,.2f}" in last
 
 
-def test_job_for_an_order_deleted_before_the_worker_runs_fails_with_a_reason(live_app):
-    job = ReportJob(kind=ReportKind.ORDER, format=ReportFormat.PDF, params={"order_id": 424242},
+def test_job_for_an_order_deleted_before_the_worker_runs_fails_with_a_reason(
+        live_app, user, client):
+    job = ReportJob(owner_id=user.id, kind=ReportKind.ORDER, format=ReportFormat.PDF,
+                    params={"order_id": 424242},
                     dedupe_key="deleted-order", status=JobStatus.PENDING)
     db.session.add(job)
     db.session.commit()
     from webapp.reports.services import enqueue
 
     assert enqueue(job.id)
-    client = live_app.test_client()
     final = _final(client, job.id)
     assert final["status"] == "FAILED"
     assert final["error"] == "Order 424242 no longer exists."
@@ -118,8 +118,7 @@ def test_job_for_an_order_deleted_before_the_worker_runs_fails_with_a_reason(liv
     assert list(Path(live_app.config["REPORTS_DIR"]).iterdir()) == []
 
 
-def test_second_delivery_of_a_finished_job_does_nothing(live_app, live):
-    client = live_app.test_client()
+def test_second_delivery_of_a_finished_job_does_nothing(live_app, live, client):
     order = client.post("/api/orders", json={"customer": "Twice", "items": [
         {"product": "Tea", "quantity": 1, "unit_price": "2.00"}]}).get_json()
     job = client.post("/api/reports", json={"kind": "order", "order_id": order["id"],

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import SESSION, _migrate_fresh, build_app
+from tests.conftest import (
+    SESSION,
+    _migrate_fresh,
+    build_app,
+    logged_in_client,
+    make_user,
+)
 from tests.integration.conftest import wait_for
 from webapp.extensions import db
 from webapp.models import ReportJob
@@ -23,7 +29,7 @@ def test_report_folder_that_cannot_be_created_fails_the_job_with_a_reason(
     _migrate_fresh(app)
     worker_factory(db_url, reports, "unwritable")
     with app.app_context():
-        client = app.test_client()
+        client = logged_in_client(app, make_user("bob@example.com"))
         order = client.post("/api/orders", json={"customer": "A", "items": [
             {"product": "Tea", "quantity": 1, "unit_price": "1.00"}]}).get_json()
         job = client.post("/api/reports", json={"kind": "order", "order_id": order["id"],

@@ -22,9 +22,9 @@ from webapp.workers import beat, forget, worker_alive
 
 
 @pytest.fixture
-def job(app, sent):
-    order = create_order("ACME", [ItemInput(f"P{i}", 1, Decimal("1.00")) for i in range(3)])
-    job, _ = services.request_order_report(order.id, ReportFormat.CSV)
+def job(app, sent, user):
+    order = create_order(user, "ACME", [ItemInput(f"P{i}", 1, Decimal("1.00")) for i in range(3)])
+    job, _ = services.request_order_report(user, order.id, ReportFormat.CSV)
     return job
 
 
@@ -135,12 +135,12 @@ def test_cancel_a_pending_job_then_retry_it_as_a_new_attempt(job, client, sent):
     assert events == ["requested", "cancelled", "retried"]
 
 
-def test_cancel_while_processing_stops_the_worker_and_removes_the_partial_file(app, job):
+def test_cancel_while_processing_stops_the_worker_and_removes_the_partial_file(app, job, user):
     job_id = job.id
 
     def slow(rows, meta, path, progress=None):
         Path(path).write_text("partial")
-        services.cancel_job(job_id)  # the user clicks Cancel
+        services.cancel_job(user, job_id)  # the user clicks Cancel
         progress(1)  # the next progress write notices
         raise AssertionError("should have stopped")
 
@@ -154,10 +154,10 @@ def test_cancel_while_processing_stops_the_worker_and_removes_the_partial_file(a
     assert list(Path(app.config["REPORTS_DIR"]).iterdir()) == []
 
 
-def test_retry_of_a_completed_job_is_a_conflict(job):
+def test_retry_of_a_completed_job_is_a_conflict(job, user):
     task.run_job(job.id)
     with pytest.raises(Conflict):
-        services.retry_job(job.id)
+        services.retry_job(user, job.id)
 
 
 def test_transient_database_error_hands_the_job_back_for_a_later_attempt(job):

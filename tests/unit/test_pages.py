@@ -3,13 +3,15 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from tests.conftest import logged_in_client
 from webapp.extensions import db
-from webapp.models import JobStatus, Order, OrderStatus, ReportJob
+from webapp.models import JobStatus, Order, OrderStatus, ReportJob, User
 from webapp.orders.services import ItemInput, create_order
 
 
 def _order(name="ACME", price="2.50"):
-    return create_order(name, [ItemInput("Tea", 2, Decimal(price))])
+    owner = User.query.filter_by(email="alice@example.com").one()  # the `client` fixture's user
+    return create_order(owner, name, [ItemInput("Tea", 2, Decimal(price))])
 
 
 def test_orders_list_shows_totals_newest_first_and_searches_by_customer(client, app):
@@ -33,8 +35,8 @@ def test_orders_list_paginates(client, app):
     assert client.get("/orders/?page=abc").status_code == 200
 
 
-def test_order_page_shows_items_line_totals_and_total(client, app):
-    order = create_order("ACME", [ItemInput("Tea", 3, Decimal("1.10")),
+def test_order_page_shows_items_line_totals_and_total(client, app, user):
+    order = create_order(user, "ACME", [ItemInput("Tea", 3, Decimal("1.10")),
                                   ItemInput("Cake", 1, Decimal("1234.50"))])
     html = client.get(f"/orders/{order.id}").get_data(as_text=True)
     assert "3.30" in html and "1,234.50" in html and "1,237.80 USD" in html
@@ -153,9 +155,9 @@ def test_unknown_pages_answer_404_pages_not_500(client):
         assert "Not found" in resp.get_data(as_text=True)
 
 
-def test_pages_carry_the_csrf_header_for_htmx(app):
+def test_pages_carry_the_csrf_header_for_htmx(app, user):
     app.config["WTF_CSRF_ENABLED"] = True
-    client = app.test_client()
+    client = logged_in_client(app, user)
     html = client.get("/orders/new").get_data(as_text=True)
     assert 'hx-headers=\'{"X-CSRFToken": "' in html
     assert client.post("/orders/items", data={"add_item": "1"}).status_code == 400

@@ -10,24 +10,24 @@ import sqlalchemy as sa
 
 from webapp.errors import InvalidInput, JobNotFound, OrderNotFound, ReportNotReady
 from webapp.extensions import db
-from webapp.models import JobStatus, ReportFormat, ReportJob
+from webapp.models import JobStatus, ReportFormat, ReportJob, User
 from webapp.orders.services import ItemInput, create_order
 from webapp.reports import services
 
 
 @pytest.fixture
-def order(app):
-    return create_order("ACME", [ItemInput("Tea", 2, Decimal("3.50"))])
+def order(app, user):
+    return create_order(user, "ACME", [ItemInput("Tea", 2, Decimal("3.50"))])
 
 
-def test_request_records_a_pending_job_and_enqueues_its_id(order, sent):
-    job, created = services.request_order_report(order.id, ReportFormat.PDF)
+def test_request_records_a_pending_job_and_enqueues_its_id(order, sent, user):
+    job, created = services.request_order_report(user, order.id, ReportFormat.PDF)
     assert created and job.status is JobStatus.PENDING
     assert sent == [job.id]
     assert [e.event for e in job.events] == ["requested"]
 
 
-def test_job_row_is_committed_before_the_task_is_enqueued(app, order, monkeypatch):
+def test_job_row_is_committed_before_the_task_is_enqueued(app, order, monkeypatch, user):
     seen = []
 
     def enqueue(job_id):
@@ -38,38 +38,39 @@ def test_job_row_is_committed_before_the_task_is_enqueued(app, order, monkeypatc
         return True
 
     monkeypatch.setattr(services, "enqueue", enqueue)
-    services.request_order_report(order.id, ReportFormat.CSV)
+    services.request_order_report(user, order.id, ReportFormat.CSV)
     assert seen == ["PENDING"]
 
 
-def test_same_report_while_pending_returns_the_existing_job(order, sent):
-    first, created1 = services.request_order_report(order.id, ReportFormat.CSV)
-    second, created2 = services.request_order_report(order.id, ReportFormat.CSV)
-    other_format, created3 = services.request_order_report(order.id, ReportFormat.PDF)
+def test_same_report_while_pending_returns_the_existing_job(order, sent, user):
+    first, created1 = services.request_order_report(user, order.id, ReportFormat.CSV)
+    second, created2 = services.request_order_report(user, order.id, ReportFormat.CSV)
+    other_format, created3 = services.request_order_report(user, order.id, ReportFormat.PDF)
     assert (created1, created2, created3) == (True, False, True)
     assert second.id == first.id and other_format.id != first.id
     assert sent == [first.id, other_format.id]
 
 
-def test_same_report_after_the_first_finished_makes_a_new_job(order, sent):
-    first, _ = services.request_order_report(order.id, ReportFormat.CSV)
+def test_same_report_after_the_first_finished_makes_a_new_job(order, sent, user):
+    first, _ = services.request_order_report(user, order.id, ReportFormat.CSV)
     first.status = JobStatus.COMPLETED
     db.session.commit()
-    second, created = services.request_order_report(order.id, ReportFormat.CSV)
+    second, created = services.request_order_report(user, order.id, ReportFormat.CSV)
     assert created and second.id != first.id
 
 
-def test_summary_customer_matches_case_insensitively_for_dedupe(app, sent):
+def test_summary_customer_matches_case_insensitively_for_dedupe(app, sent, user):
     day = dt.date(2026, 11, 1)
-    a, _ = services.request_summary_report(day, day, "ACME", ReportFormat.CSV)
-    b, created = services.request_summary_report(day, day, "ACME", ReportFormat.CSV)
+    a, _ = services.request_summary_report(user, day, day, "ACME", ReportFormat.CSV)
+    b, created = services.request_summary_report(user, day, day, "ACME", ReportFormat.CSV)
     assert not created and a.id == b.id
 
 
-def test_two_concurrent_requests_make_one_job(app, order, sent):
+def test_two_concurrent_requests_make_one_job(app, order, sent, user):
     """Both threads pass the 'is there one already?' check at the same time; the
     partial unique index lets one insert win and the other returns it."""
-    order_id = order.id  # read here: the fixture's object belongs to this thread's session
+    # read here: the fixtures' objects belong to this thread's session
+    order_id, user_id = order.id, user.id
     barrier = threading.Barrier(2)
     results, raced = [], []
     real_active = services._active_job
@@ -86,7 +87,8 @@ def test_two_concurrent_requests_make_one_job(app, order, sent):
     try:
         def request():
             with app.app_context():
-                job, created = services.request_order_report(order_id, ReportFormat.PDF)
+                owner = db.session.get(User, user_id)
+                job, created = services.request_order_report(owner, order_id, ReportFormat.PDF)
                 results.append((job.id, created))
                 db.session.remove()
 
@@ -104,45 +106,45 @@ def test_two_concurrent_requests_make_one_job(app, order, sent):
     assert len(sent) == 1
 
 
-def test_unknown_order_is_reported_as_not_found(app, sent):
+def test_unknown_order_is_reported_as_not_found(app, sent, user):
     with pytest.raises(OrderNotFound):
-        services.request_order_report(999, ReportFormat.CSV)
+        services.request_order_report(user, 999, ReportFormat.CSV)
     with pytest.raises(OrderNotFound):
-        services.request_order_report(2**40, ReportFormat.CSV)
+        services.request_order_report(user, 2**40, ReportFormat.CSV)
     assert sent == []
 
 
-def test_summary_with_start_after_end_is_invalid(app, sent):
+def test_summary_with_start_after_end_is_invalid(app, sent, user):
     with pytest.raises(InvalidInput):
-        services.request_summary_report(dt.date(2026, 2, 1), dt.date(2026, 1, 1), None,
+        services.request_summary_report(user, dt.date(2026, 2, 1), dt.date(2026, 1, 1), None,
                                         ReportFormat.CSV)
 
 
-def test_download_of_an_unfinished_job_is_a_conflict(order, sent):
-    job, _ = services.request_order_report(order.id, ReportFormat.CSV)
+def test_download_of_an_unfinished_job_is_a_conflict(order, sent, user):
+    job, _ = services.request_order_report(user, order.id, ReportFormat.CSV)
     with pytest.raises(ReportNotReady):
-        services.get_download(job.id)
+        services.get_download(user, job.id)
     with pytest.raises(JobNotFound):
-        services.get_download(job.id + 1)
+        services.get_download(user, job.id + 1)
 
 
-def test_download_names_are_readable(app, order, sent):
-    job, _ = services.request_order_report(order.id, ReportFormat.PDF)
+def test_download_names_are_readable(app, order, sent, user):
+    job, _ = services.request_order_report(user, order.id, ReportFormat.PDF)
     assert services.download_name(job) == (
         f"order-{order.id}-{job.created_at:%Y%m%d-%H%M}.pdf")
-    summary, _ = services.request_summary_report(
+    summary, _ = services.request_summary_report(user,
         dt.date(2026, 11, 1), dt.date(2026, 11, 28), "Café Ürün", ReportFormat.CSV)
     assert services.download_name(summary) == (
         "completed-orders-cafe-urun-2026-11-01-to-2026-11-28.csv")
 
 
-def test_delete_removes_the_job_and_its_file(app, order, sent):
-    job, _ = services.request_order_report(order.id, ReportFormat.CSV)
+def test_delete_removes_the_job_and_its_file(app, order, sent, user):
+    job, _ = services.request_order_report(user, order.id, ReportFormat.CSV)
     path = services.reports_dir() / f"{job.id}-abc.csv"
     path.write_text("x")
     job.status, job.file_name = JobStatus.COMPLETED, path.name
     db.session.commit()
-    services.delete_job(job.id)
+    services.delete_job(user, job.id)
     assert not path.exists()
     with pytest.raises(JobNotFound):
-        services.get_job(job.id)
+        services.get_job(user, job.id)

@@ -16,9 +16,9 @@ from webapp.reports import services
 
 
 @pytest.fixture
-def job(app, sent):
-    order = create_order("ACME", [ItemInput(f"P{i}", 1, Decimal("1.00")) for i in range(5)])
-    job, _ = services.request_order_report(order.id, ReportFormat.CSV)
+def job(app, sent, user):
+    order = create_order(user, "ACME", [ItemInput(f"P{i}", 1, Decimal("1.00")) for i in range(5)])
+    job, _ = services.request_order_report(user, order.id, ReportFormat.CSV)
     return job
 
 
@@ -78,11 +78,11 @@ def test_second_delivery_of_a_finished_job_is_skipped(app, job):
     assert _files(app) == [name]
 
 
-def test_job_deleted_while_running_leaves_no_file(app, job):
+def test_job_deleted_while_running_leaves_no_file(app, job, user):
     job_id = job.id
 
     def delete_midway(rows, meta, path, progress=None):
-        services.delete_job(job_id)  # as the user would, from another request
+        services.delete_job(user, job_id)  # as the user would, from another request
         return GENERATORS[ReportFormat.CSV](rows, meta, path, progress)
 
     assert run_job(job_id, {ReportFormat.CSV: delete_midway}) == "aborted"
@@ -90,12 +90,12 @@ def test_job_deleted_while_running_leaves_no_file(app, job):
     assert _reload(job_id).status is JobStatus.CANCELLED
 
 
-def test_progress_is_recorded_while_processing(app, sent, monkeypatch):
+def test_progress_is_recorded_while_processing(app, sent, monkeypatch, user):
     import tasks.reports as task_module
 
     monkeypatch.setattr(task_module, "PROGRESS_INTERVAL", 0)
-    order = create_order("Big", [ItemInput(f"P{i}", 1, Decimal("1.00")) for i in range(500)])
-    job, _ = services.request_order_report(order.id, ReportFormat.CSV)
+    order = create_order(user, "Big", [ItemInput(f"P{i}", 1, Decimal("1.00")) for i in range(500)])
+    job, _ = services.request_order_report(user, order.id, ReportFormat.CSV)
     seen = []
 
     def watching(rows, meta, path, progress=None):

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, url_for
 
+from ..auth.current import actor
 from ..errors import InvalidInput
 from ..models import Order, OrderStatus, ReportFormat, ReportJob, ReportKind
 from ..orders import services as orders
 from ..reports import services as reports
-from ..reports.views import send_download
+from ..reports.views import limit_requests, send_download
 from .parsing import (
     iso_date,
     json_body,
@@ -78,24 +79,25 @@ def create_order():
     body = json_body()
     reject_unknown(body, {"customer", "items"})
     customer, items = order_fields(body, partial=False)
-    order = orders.create_order(customer, items)
+    order = orders.create_order(actor(), customer, items)
     return jsonify(order_json(order)), 201, {"Location": url_for(".get_order", order_id=order.id)}
 
 
 @bp.get("/orders")
 def list_orders():
     page, per_page = page_params()
-    return jsonify(_page_json(orders.list_orders(page=page, per_page=per_page), order_json))
+    found = orders.list_orders(actor(), page=page, per_page=per_page)
+    return jsonify(_page_json(found, order_json))
 
 
 @bp.get("/orders/<int:order_id>")
 def get_order(order_id: int):
-    return jsonify(order_json(orders.get_order(order_id)))
+    return jsonify(order_json(orders.get_order(actor(), order_id)))
 
 
 @bp.patch("/orders/<int:order_id>")
 def update_order(order_id: int):
-    orders.get_order(order_id)  # 404 before 400: say the order is missing first
+    orders.get_order(actor(), order_id)  # 404 before 400: say the order is missing first
     body = json_body()
     reject_unknown(body, {"customer", "items", "status"})
     status = None
@@ -106,17 +108,18 @@ def update_order(order_id: int):
             raise InvalidInput("status must be one of open, completed, cancelled.",
                                {"status": ["Must be open, completed or cancelled."]}) from None
     customer, items = order_fields(body, partial=True)
-    order = orders.update_order(order_id, customer=customer, items=items, status=status)
+    order = orders.update_order(actor(), order_id, customer=customer, items=items, status=status)
     return jsonify(order_json(order))
 
 
 @bp.delete("/orders/<int:order_id>")
 def delete_order(order_id: int):
-    orders.delete_order(order_id)
+    orders.delete_order(actor(), order_id)
     return "", 204
 
 
 @bp.post("/reports")
+@limit_requests
 def create_report():
     body = json_body()
     try:
@@ -131,7 +134,7 @@ def create_report():
                            {"format": ["Must be 'csv' or 'pdf'."]}) from None
     if kind is ReportKind.ORDER:
         reject_unknown(body, {"kind", "format", "order_id"})
-        job, created = reports.request_order_report(positive_id(body.get("order_id"),
+        job, created = reports.request_order_report(actor(), positive_id(body.get("order_id"),
                                                                 "order_id"), fmt)
     else:
         reject_unknown(body, {"kind", "format", "date_from", "date_to", "customer"})
@@ -140,7 +143,8 @@ def create_report():
             raise InvalidInput("customer must be text of at most 200 characters.",
                                {"customer": ["Must be text of at most 200 characters."]})
         job, created = reports.request_summary_report(
-            iso_date(body.get("date_from"), "date_from"), iso_date(body.get("date_to"), "date_to"),
+            actor(), iso_date(body.get("date_from"), "date_from"),
+            iso_date(body.get("date_to"), "date_to"),
             (customer or "").strip() or None, fmt)
     return jsonify(job_json(job)), 202 if created else 200, {
         "Location": url_for(".get_report", job_id=job.id)}
@@ -149,12 +153,12 @@ def create_report():
 @bp.get("/reports")
 def list_reports():
     page, per_page = page_params()
-    return jsonify(_page_json(reports.list_jobs(page=page, per_page=per_page), job_json))
+    return jsonify(_page_json(reports.list_jobs(actor(), page=page, per_page=per_page), job_json))
 
 
 @bp.get("/reports/<int:job_id>")
 def get_report(job_id: int):
-    return jsonify(job_json(reports.get_job(job_id)))
+    return jsonify(job_json(reports.get_job(actor(), job_id)))
 
 
 @bp.get("/reports/<int:job_id>/download")
@@ -164,17 +168,18 @@ def download_report(job_id: int):
 
 @bp.post("/reports/<int:job_id>/cancel")
 def cancel_report(job_id: int):
-    return jsonify(job_json(reports.cancel_job(job_id)))
+    return jsonify(job_json(reports.cancel_job(actor(), job_id)))
 
 
 @bp.post("/reports/<int:job_id>/retry")
+@limit_requests
 def retry_report(job_id: int):
-    job, created = reports.retry_job(job_id)
+    job, created = reports.retry_job(actor(), job_id)
     return jsonify(job_json(job)), 202 if created else 200, {
         "Location": url_for(".get_report", job_id=job.id)}
 
 
 @bp.delete("/reports/<int:job_id>")
 def delete_report(job_id: int):
-    reports.delete_job(job_id)
+    reports.delete_job(actor(), job_id)
     return "", 204

@@ -6,9 +6,10 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
+from ..auth.current import may_see, visible
 from ..errors import InvalidInput, OrderNotFound
 from ..extensions import db
-from ..models import Order, OrderItem, OrderStatus
+from ..models import Order, OrderItem, OrderStatus, User
 from .validation import MAX_ITEMS
 
 
@@ -54,9 +55,9 @@ def _replace_items(order: Order, items: list[ItemInput]) -> None:
     order.recompute_totals()
 
 
-def create_order(customer: str, items: list[ItemInput]) -> Order:
+def create_order(owner: User, customer: str, items: list[ItemInput]) -> Order:
     _check_items(items)
-    order = Order(customer=customer, status=OrderStatus.OPEN)
+    order = Order(owner_id=owner.id, customer=customer, status=OrderStatus.OPEN)
     _replace_items(order, items)
     db.session.add(order)
     db.session.commit()
@@ -66,17 +67,19 @@ def create_order(customer: str, items: list[ItemInput]) -> Order:
 MAX_ID = 2**31 - 1  # ids are 32-bit in PostgreSQL; larger ones cannot exist
 
 
-def get_order(order_id: int) -> Order:
+def get_order(owner: User, order_id: int) -> Order:
+    """The order if `owner` may see it; another user's order is "not found"
+    (never "forbidden"), so ids cannot be probed."""
     order = db.session.get(Order, order_id) if 0 < order_id <= MAX_ID else None
-    if order is None:
+    if not may_see(owner, order):
         raise OrderNotFound(order_id)
     return order
 
 
-def update_order(order_id: int, *, customer: str | None = None,
+def update_order(owner: User, order_id: int, *, customer: str | None = None,
                  items: list[ItemInput] | None = None,
                  status: OrderStatus | None = None) -> Order:
-    order = get_order(order_id)
+    order = get_order(owner, order_id)
     if customer is not None:
         order.customer = customer
     if items is not None:
@@ -88,19 +91,19 @@ def update_order(order_id: int, *, customer: str | None = None,
     return order
 
 
-def set_status(order_id: int, status: OrderStatus) -> Order:
-    return update_order(order_id, status=status)
+def set_status(owner: User, order_id: int, status: OrderStatus) -> Order:
+    return update_order(owner, order_id, status=status)
 
 
-def delete_order(order_id: int) -> None:
-    order = get_order(order_id)
+def delete_order(owner: User, order_id: int) -> None:
+    order = get_order(owner, order_id)
     db.session.delete(order)
     db.session.commit()
 
 
-def list_orders(*, search: str = "", page: int = 1, per_page: int = 20,
+def list_orders(owner: User, *, search: str = "", page: int = 1, per_page: int = 20,
                 status: OrderStatus | None = None) -> Page:
-    query = sa.select(Order)
+    query = visible(sa.select(Order), Order, owner)
     if search:
         # Case-insensitive "contains", with LIKE wildcards in the search taken literally.
         escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -115,7 +118,8 @@ def list_orders(*, search: str = "", page: int = 1, per_page: int = 20,
     return Page(items=list(rows), page=page, per_page=per_page, total=total or 0)
 
 
-def customer_names(limit: int = 200) -> list[str]:
+def customer_names(owner: User, limit: int = 200) -> list[str]:
     """Distinct customers, for the report form's suggestions."""
     return list(db.session.scalars(
-        sa.select(Order.customer).distinct().order_by(Order.customer).limit(limit)))
+        visible(sa.select(Order.customer), Order, owner).distinct().order_by(Order.customer)
+        .limit(limit)))

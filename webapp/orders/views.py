@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 
+from ..auth.current import actor
 from ..models import OrderStatus
 from ..pagination import page_arg
 from ..reports import services as report_services
@@ -20,7 +21,7 @@ def _row_edit_requested() -> tuple[bool, str | None]:
 @bp.get("/")
 def index():
     search = request.args.get("q", "").strip()[:200]
-    page = services.list_orders(search=search, page=page_arg(),
+    page = services.list_orders(actor(), search=search, page=page_arg(),
                                 per_page=current_app.config["ORDERS_PER_PAGE"])
     return render_template("orders/index.html", page=page, search=search)
 
@@ -32,7 +33,7 @@ def new():
     if add or remove is not None:  # the no-JavaScript path of the row buttons
         form = edit_rows(form, add, remove)
     elif form.validate_on_submit():
-        order = services.create_order(form.customer.clean, form.item_inputs())
+        order = services.create_order(actor(), form.customer.clean, form.item_inputs())
         flash(f"Order #{order.id} for {order.customer} saved.", "success")
         return redirect(url_for(".show", order_id=order.id))
     status = 422 if form.errors else 200
@@ -49,21 +50,22 @@ def item_rows():
 
 @bp.get("/<int:order_id>")
 def show(order_id: int):
-    order = services.get_order(order_id)
-    jobs = report_services.list_jobs(order_id=order_id, per_page=50).items
+    order = services.get_order(actor(), order_id)
+    jobs = report_services.list_jobs(actor(), order_id=order_id, per_page=50).items
     return render_template("orders/show.html", order=order, jobs=jobs,
                            worker_alive=worker_alive())
 
 
 @bp.route("/<int:order_id>/edit", methods=["GET", "POST"])
 def edit(order_id: int):
-    order = services.get_order(order_id)
+    order = services.get_order(actor(), order_id)
     form = OrderForm() if request.method == "POST" else OrderForm.for_order(order)
     add, remove = _row_edit_requested()
     if add or remove is not None:
         form = edit_rows(form, add, remove)
     elif form.validate_on_submit():
-        services.update_order(order_id, customer=form.customer.clean, items=form.item_inputs())
+        services.update_order(actor(), order_id, customer=form.customer.clean,
+                              items=form.item_inputs())
         flash(f"Order #{order_id} updated.", "success")
         return redirect(url_for(".show", order_id=order_id))
     status = 422 if form.errors else 200
@@ -77,16 +79,16 @@ def set_status(order_id: int):
     except ValueError:
         flash("Unknown order status.", "error")
         return redirect(url_for(".show", order_id=order_id), 303)
-    order = services.set_status(order_id, status)
+    order = services.set_status(actor(), order_id, status)
     flash(f"Order #{order.id} is now {order.status.label.lower()}.", "success")
     return redirect(url_for(".show", order_id=order_id), 303)
 
 
 @bp.route("/<int:order_id>/delete", methods=["GET", "POST"])
 def delete(order_id: int):
-    order = services.get_order(order_id)
+    order = services.get_order(actor(), order_id)
     if request.method == "GET":
         return render_template("orders/delete.html", order=order)
-    services.delete_order(order_id)
+    services.delete_order(actor(), order_id)
     flash(f"Order #{order_id} deleted.", "success")
     return redirect(url_for(".index"), 303)

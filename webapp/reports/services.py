@@ -17,7 +17,15 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
-from ..errors import Conflict, InvalidInput, JobNotFound, ReportGone, ReportNotReady
+from ..auth.current import may_see, visible
+from ..errors import (
+    Conflict,
+    DomainError,
+    InvalidInput,
+    JobNotFound,
+    ReportGone,
+    ReportNotReady,
+)
 from ..extensions import db
 from ..models import (
     ACTIVE_STATUSES,
@@ -27,6 +35,7 @@ from ..models import (
     ReportFormat,
     ReportJob,
     ReportKind,
+    User,
     utcnow,
 )
 from ..orders.services import MAX_ID, Page, get_order
@@ -59,9 +68,23 @@ def enqueue(job_id: int) -> bool:
     return True
 
 
-def _dedupe_key(kind: ReportKind, fmt: ReportFormat, params: dict) -> str:
-    canonical = json.dumps([kind.value, fmt.value, params], sort_keys=True, ensure_ascii=False)
+def _check_open_jobs(owner: User) -> None:
+    limit = current_app.config["REPORT_MAX_OPEN_JOBS"]
+    open_jobs = db.session.scalar(sa.select(sa.func.count()).select_from(ReportJob).where(
+        ReportJob.owner_id == owner.id, ReportJob.status.in_(ACTIVE_STATUSES)))
+    if open_jobs >= limit:
+        raise TooManyJobs(f"You already have {open_jobs} reports in progress; wait for one to "
+                          "finish or cancel one, then ask again.")
+
+
+def _dedupe_key(owner_id: int, kind: ReportKind, fmt: ReportFormat, params: dict) -> str:
+    canonical = json.dumps([owner_id, kind.value, fmt.value, params], sort_keys=True,
+                           ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class TooManyJobs(DomainError):
+    status_code = 429
 
 
 def _active_job(key: str) -> ReportJob | None:
@@ -70,17 +93,19 @@ def _active_job(key: str) -> ReportJob | None:
                                    ReportJob.status.in_(ACTIVE_STATUSES)))
 
 
-def _request(kind: ReportKind, fmt: ReportFormat, params: dict,
+def _request(owner: User, kind: ReportKind, fmt: ReportFormat, params: dict,
              order_id: int | None = None, retry_of: int | None = None) -> tuple[ReportJob, bool]:
     """Return (job, created). An equal job still PENDING/PROCESSING is returned
     instead of a new one; the partial unique index makes this hold even for
     requests that arrive at the same instant."""
-    key = _dedupe_key(kind, fmt, params)
+    key = _dedupe_key(owner.id, kind, fmt, params)
     for _ in range(3):
         existing = _active_job(key)
         if existing is not None:
             return existing, False
-        job = ReportJob(kind=kind, format=fmt, params=params, order_id=order_id,
+        _check_open_jobs(owner)
+        job = ReportJob(owner_id=owner.id, kind=kind, format=fmt, params=params,
+                        order_id=order_id,
                         dedupe_key=key, status=JobStatus.PENDING, retry_of_id=retry_of,
                         max_attempts=current_app.config["REPORT_MAX_ATTEMPTS"])
         job.events.append(ReportEvent(
@@ -101,30 +126,36 @@ def _request(kind: ReportKind, fmt: ReportFormat, params: dict,
     return existing, False
 
 
-def request_order_report(order_id: int, fmt: ReportFormat) -> tuple[ReportJob, bool]:
-    order = get_order(order_id)
-    return _request(ReportKind.ORDER, fmt, {"order_id": order.id}, order_id=order.id)
+def request_order_report(owner: User, order_id: int,
+                         fmt: ReportFormat) -> tuple[ReportJob, bool]:
+    order = get_order(owner, order_id)
+    return _request(owner, ReportKind.ORDER, fmt, {"order_id": order.id}, order_id=order.id)
 
 
-def request_summary_report(date_from: dt.date, date_to: dt.date, customer: str | None,
-                           fmt: ReportFormat) -> tuple[ReportJob, bool]:
+def request_summary_report(owner: User, date_from: dt.date, date_to: dt.date,
+                           customer: str | None, fmt: ReportFormat) -> tuple[ReportJob, bool]:
+    """Completed orders in the date range; an admin's summary covers every user's orders."""
     if date_from > date_to:
         raise InvalidInput("The start date is after the end date.",
                            {"date_to": ["Must be on or after the start date."]})
     params = {"date_from": date_from.isoformat(), "date_to": date_to.isoformat(),
               "customer": customer or None}
-    return _request(ReportKind.SUMMARY, fmt, params)
+    if owner.is_admin:
+        params["all_owners"] = True
+    return _request(owner, ReportKind.SUMMARY, fmt, params)
 
 
-def get_job(job_id: int) -> ReportJob:
+def get_job(owner: User, job_id: int) -> ReportJob:
     job = db.session.get(ReportJob, job_id) if 0 < job_id <= MAX_ID else None
-    if job is None or job.deleted_at is not None:
+    if not may_see(owner, job) or job.deleted_at is not None:
         raise JobNotFound(job_id)
     return job
 
 
-def list_jobs(*, page: int = 1, per_page: int = 20, order_id: int | None = None) -> Page:
-    query = sa.select(ReportJob).where(ReportJob.deleted_at.is_(None))
+def list_jobs(owner: User, *, page: int = 1, per_page: int = 20,
+              order_id: int | None = None) -> Page:
+    query = visible(sa.select(ReportJob), ReportJob, owner).where(
+        ReportJob.deleted_at.is_(None))
     if order_id is not None:
         query = query.where(ReportJob.order_id == order_id)
     total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
@@ -160,8 +191,8 @@ class Download:
     mimetype: str
 
 
-def get_download(job_id: int) -> Download:
-    job = get_job(job_id)
+def get_download(owner: User, job_id: int) -> Download:
+    job = get_job(owner, job_id)
     expired = job.status is JobStatus.EXPIRED or (
         job.status is JobStatus.COMPLETED and job.expires_at and job.expires_at <= utcnow())
     if expired:
@@ -193,10 +224,10 @@ def _set_status(job: ReportJob, allowed: tuple[JobStatus, ...], event: str,
     return True
 
 
-def cancel_job(job_id: int) -> ReportJob:
+def cancel_job(owner: User, job_id: int) -> ReportJob:
     """PENDING or PROCESSING → CANCELLED. A running worker notices at its next
     progress write (within about a second) and removes its partial file."""
-    job = get_job(job_id)
+    job = get_job(owner, job_id)
     if not _set_status(job, ACTIVE_STATUSES, "cancelled", status=JobStatus.CANCELLED.value,
                        finished_at=utcnow(), claimed_by=None):
         db.session.refresh(job)
@@ -204,23 +235,23 @@ def cancel_job(job_id: int) -> ReportJob:
     return job
 
 
-def retry_job(job_id: int) -> tuple[ReportJob, bool]:
+def retry_job(owner: User, job_id: int) -> tuple[ReportJob, bool]:
     """A new attempt with the same parameters, for a FAILED or CANCELLED job."""
-    job = get_job(job_id)
+    job = get_job(owner, job_id)
     if job.status not in RETRYABLE_STATUSES:
         raise Conflict(f"Only failed or cancelled reports can be retried; report {job.id} "
                        f"is {job.status.value}.")
-    new, created = _request(job.kind, job.format, dict(job.params), order_id=job.order_id,
-                            retry_of=job.id)
+    new, created = _request(owner, job.kind, job.format, dict(job.params),
+                            order_id=job.order_id, retry_of=job.id)
     db.session.add(ReportEvent(job_id=job.id, event="retried", detail=f"as report #{new.id}"))
     db.session.commit()
     return new, created
 
 
-def delete_job(job_id: int) -> None:
+def delete_job(owner: User, job_id: int) -> None:
     """Hide the job and remove its file; its history stays in the database.
     An active job is cancelled first, so its worker stops and cleans up."""
-    job = get_job(job_id)
+    job = get_job(owner, job_id)
     file_name = job.file_name
     now = utcnow()
     if job.status in ACTIVE_STATUSES:

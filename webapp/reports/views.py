@@ -12,15 +12,24 @@ from flask import (
     url_for,
 )
 
+from ..auth.current import actor
 from ..errors import Conflict
 from ..models import ReportFormat
 from ..orders.services import customer_names
 from ..pagination import page_arg
+from ..security import limiter
 from ..workers import worker_alive
 from . import services
 from .forms import OrderReportForm, SummaryReportForm
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
+
+
+def report_rate_limit() -> str:
+    return current_app.config["REPORT_RATE_LIMIT"]
+
+
+limit_requests = limiter.shared_limit(report_rate_limit, scope="report-requests")
 
 
 def _is_htmx() -> bool:
@@ -39,18 +48,19 @@ def index():
 
 
 def _render_index(form, status: int = 200):
-    page = services.list_jobs(page=page_arg(), per_page=current_app.config["REPORTS_PER_PAGE"])
+    page = services.list_jobs(actor(), page=page_arg(), per_page=current_app.config["REPORTS_PER_PAGE"])
     return render_template("reports/index.html", page=page, form=form,
-                           customers=customer_names(), worker_alive=worker_alive()), status
+                           customers=customer_names(actor()), worker_alive=worker_alive()), status
 
 
 @bp.post("/")
+@limit_requests
 def request_summary():
     form = SummaryReportForm()
     if not form.validate_on_submit():
         return _render_index(form, 422)
     job, created = services.request_summary_report(
-        form.date_from.data, form.date_to.data, (form.customer.data or "").strip() or None,
+        actor(), form.date_from.data, form.date_to.data, (form.customer.data or "").strip() or None,
         ReportFormat(form.format.data))
     flash("Report requested; it is being generated." if created
           else f"The same report is already in progress (report #{job.id}).",
@@ -59,14 +69,16 @@ def request_summary():
 
 
 @bp.post("/order/<int:order_id>")
+@limit_requests
 def request_order(order_id: int):
     form = OrderReportForm()
     if not form.validate_on_submit():
         flash("Pick CSV or PDF.", "error")
         return redirect(url_for("orders.show", order_id=order_id), 303)
-    job, created = services.request_order_report(order_id, ReportFormat(form.format.data))
+    job, created = services.request_order_report(actor(), order_id,
+                                                 ReportFormat(form.format.data))
     if _is_htmx():
-        jobs = services.list_jobs(order_id=order_id, per_page=50).items
+        jobs = services.list_jobs(actor(), order_id=order_id, per_page=50).items
         return render_template("reports/_job_table.html", jobs=jobs, highlight=job.id,
                                worker_alive=worker_alive(),
                                back=url_for("orders.show", order_id=order_id),
@@ -79,22 +91,22 @@ def request_order(order_id: int):
 
 @bp.get("/<int:job_id>")
 def show(job_id: int):
-    return render_template("reports/show.html", job=services.get_job(job_id),
+    return render_template("reports/show.html", job=services.get_job(actor(), job_id),
                            worker_alive=worker_alive())
 
 
 @bp.get("/<int:job_id>/status")
 def status(job_id: int):
-    return render_template("reports/_status.html", job=services.get_job(job_id),
+    return render_template("reports/_status.html", job=services.get_job(actor(), job_id),
                            worker_alive=worker_alive())
 
 
 @bp.post("/<int:job_id>/cancel")
 def cancel(job_id: int):
     try:
-        job = services.cancel_job(job_id)
+        job = services.cancel_job(actor(), job_id)
     except Conflict as exc:
-        job, message = services.get_job(job_id), exc.message
+        job, message = services.get_job(actor(), job_id), exc.message
     else:
         message = None
     if _is_htmx():
@@ -104,9 +116,10 @@ def cancel(job_id: int):
 
 
 @bp.post("/<int:job_id>/retry")
+@limit_requests
 def retry(job_id: int):
     try:
-        new, _ = services.retry_job(job_id)
+        new, _ = services.retry_job(actor(), job_id)
     except Conflict as exc:
         flash(exc.message, "info")
         return redirect(_safe_next(url_for(".show", job_id=job_id)), 303)
@@ -123,7 +136,7 @@ def download(job_id: int):
 
 
 def send_download(job_id: int):
-    dl = services.get_download(job_id)
+    dl = services.get_download(actor(), job_id)
     response = send_file(dl.path, mimetype=dl.mimetype, as_attachment=True,
                          download_name=dl.name, max_age=0)
     response.headers["X-Content-Type-Options"] = "nosniff"
@@ -132,6 +145,6 @@ def send_download(job_id: int):
 
 @bp.post("/<int:job_id>/delete")
 def delete(job_id: int):
-    services.delete_job(job_id)
+    services.delete_job(actor(), job_id)
     flash(f"Report #{job_id} deleted.", "success")
     return redirect(_safe_next(url_for(".index")), 303)

@@ -1,0 +1,105 @@
+"""Accounts: sign-up, password check, API tokens."""
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+
+import sqlalchemy as sa
+from flask import current_app
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from ..errors import Conflict, InvalidInput, NotFound
+from ..extensions import db
+from ..models import ApiToken, User, utcnow
+
+MIN_PASSWORD = 10
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+", re.ASCII)
+# Compared against when the e-mail is unknown, so a login takes the same time
+# whether or not the account exists.
+_DUMMY_HASH = generate_password_hash("not-a-real-password")
+
+
+def _hash(password: str) -> str:
+    # scrypt (werkzeug's default): salted and memory-hard. Tests may choose a
+    # cheaper method through PASSWORD_HASH_METHOD; production never sets it.
+    method = current_app.config.get("PASSWORD_HASH_METHOD") or "scrypt"
+    return generate_password_hash(password, method=method)
+
+
+def normalise_email(email: str) -> str:
+    email = (email or "").strip().lower()
+    if not _EMAIL.fullmatch(email) or len(email) > 254:
+        raise InvalidInput("Enter a valid e-mail address.",
+                           {"email": ["Enter a valid e-mail address."]})
+    return email
+
+
+def check_password_rules(password: str) -> None:
+    if len(password or "") < MIN_PASSWORD:
+        raise InvalidInput(f"Use at least {MIN_PASSWORD} characters.",
+                           {"password": [f"Use at least {MIN_PASSWORD} characters."]})
+
+
+def create_user(email: str, password: str, *, is_admin: bool = False) -> User:
+    email = normalise_email(email)
+    check_password_rules(password)
+    if db.session.scalar(sa.select(User.id).where(User.email == email)):
+        raise Conflict("An account with this e-mail already exists.",
+                       {"email": ["An account with this e-mail already exists."]})
+    user = User(email=email, password_hash=_hash(password), is_admin=is_admin)
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def set_password(user: User, password: str) -> None:
+    check_password_rules(password)
+    user.password_hash = _hash(password)
+    db.session.commit()
+
+
+def authenticate(email: str, password: str) -> User | None:
+    try:
+        email = normalise_email(email)
+    except InvalidInput:
+        return None
+    user = db.session.scalar(sa.select(User).where(User.email == email))
+    if user is None:
+        check_password_hash(_DUMMY_HASH, password or "")
+        return None
+    return user if check_password_hash(user.password_hash, password or "") else None
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(user: User, name: str) -> tuple[ApiToken, str]:
+    """Returns the stored token and the secret, which is shown once and never stored."""
+    name = " ".join((name or "").split())[:100] or "API token"
+    secret = "rg_" + secrets.token_urlsafe(32)
+    token = ApiToken(user_id=user.id, name=name, token_hash=_digest(secret), prefix=secret[:10])
+    db.session.add(token)
+    db.session.commit()
+    return token, secret
+
+
+def revoke_token(user: User, token_id: int) -> None:
+    token = db.session.get(ApiToken, token_id)
+    if token is None or token.user_id != user.id or token.revoked_at is not None:
+        raise NotFound("No such token.")
+    token.revoked_at = utcnow()
+    db.session.commit()
+
+
+def user_for_token(secret: str) -> User | None:
+    if not secret.startswith("rg_") or len(secret) > 100:
+        return None
+    token = db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == _digest(secret),
+                                                        ApiToken.revoked_at.is_(None)))
+    if token is None:
+        return None
+    token.last_used_at = utcnow()
+    db.session.commit()
+    return token.user
