@@ -100,6 +100,17 @@ def _page_error(resp, code: int) -> str:
     return message.group(1)
 
 
+def _htmx_error(resp, pattern: str) -> str:
+    """The HTMX form of an error: a notice swapped into #notices (htmx would not swap a
+    4xx), with a message matching `pattern`, and never the 500 message."""
+    assert resp.status_code == 200, resp.status_code
+    assert resp.headers.get("HX-Retarget") == "#notices", dict(resp.headers)
+    message = re.search(r'role="alert">([^<]+)<', resp.get_data(as_text=True))
+    assert message and re.search(pattern, message.group(1)), resp.get_data(as_text=True)
+    assert "went wrong" not in message.group(1)
+    return message.group(1)
+
+
 def _create_order(client, customer="ACME", items=None) -> dict:
     resp = client.post("/api/orders", json={"customer": customer, "items": items or [ITEM]})
     assert resp.status_code == 201, resp.get_json()
@@ -736,10 +747,12 @@ def _unchanged(client, existing) -> None:
                          ids=[f"{m} {r}" for m, r, _ in PAGE_ID_ROUTES])
 def test_bad_ids_in_page_routes_answer_a_404_page(client, existing, method, route, data):
     for bad in BAD_IDS:
-        for headers in ({}, {"HX-Request": "true"}):
-            resp = getattr(client, method)(route.format(bad), data=data, headers=headers)
-            assert resp.status_code == 404, (bad, resp.status_code)
-            _page_error(resp, 404)
+        resp = getattr(client, method)(route.format(bad), data=data)
+        assert resp.status_code == 404, (bad, resp.status_code)
+        _page_error(resp, 404)
+        resp = getattr(client, method)(route.format(bad), data=data,
+                                       headers={"HX-Request": "true"})
+        _htmx_error(resp, "does not exist|not found")
     _unchanged(client, existing)
 
 
