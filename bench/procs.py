@@ -138,7 +138,7 @@ class HwmSampler(threading.Thread):
 class Gunicorn(Proc):
     def __init__(self, env: dict[str, str], port: int, log: Path, workers: int = 2,
                  threads: int = 4):
-        self.port = port
+        self.port, self.workers = port, workers
         argv = [str(BIN / "gunicorn"), "wsgi:app", "--bind", f"127.0.0.1:{port}",
                 "--workers", str(workers), "--threads", str(threads)]
         super().__init__(argv, env, log)
@@ -155,7 +155,7 @@ class Gunicorn(Proc):
                 if conn.getresponse().status == 200:
                     conn.close()
                     # every worker process has booted and answers
-                    if self.output().count("Booting worker") >= 1:
+                    if self.output().count("Booting worker") >= self.workers:
                         return self
             except OSError:
                 pass
