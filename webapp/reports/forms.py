@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import datetime as dt
+
 from flask_wtf import FlaskForm
 from wtforms import DateField, RadioField, SelectChoice, StringField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
@@ -9,9 +11,19 @@ from ..models import ReportFormat
 FORMAT_CHOICES = [SelectChoice(f.value, f.value.upper()) for f in ReportFormat]
 
 
+def _first_of_month() -> dt.date:
+    return dt.datetime.now(dt.UTC).date().replace(day=1)
+
+
+def _today() -> dt.date:
+    return dt.datetime.now(dt.UTC).date()
+
+
 class SummaryReportForm(FlaskForm):
-    date_from = DateField("From", validators=[InputRequired("Pick a start date.")])
-    date_to = DateField("To", validators=[InputRequired("Pick an end date.")])
+    # defaults: this month so far, the most common question
+    date_from = DateField("From", default=_first_of_month,
+                          validators=[InputRequired("Pick a start date.")])
+    date_to = DateField("To", default=_today, validators=[InputRequired("Pick an end date.")])
     customer = StringField("Customer (optional)", validators=[Optional(), Length(max=200)])
     format = RadioField("Format", choices=FORMAT_CHOICES, default="csv",
                         validators=[InputRequired("Pick a format.")])
