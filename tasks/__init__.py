@@ -6,14 +6,14 @@ from flask import Flask
 
 
 def celery_init_app(app: Flask) -> Celery:
-    from webapp import broker_settings
+    from tasks.settings import celery_settings
 
     class FlaskTask(Task):
         def __call__(self, *args, **kwargs):
             with app.app_context():
                 return self.run(*args, **kwargs)
 
-    app.config["CELERY"] = {**broker_settings(app.config), **app.config.get("CELERY", {})}
+    app.config["CELERY"] = {**celery_settings(app.config), **app.config.get("CELERY", {})}
     celery_app = Celery(app.name, task_cls=FlaskTask)
     celery_app.config_from_object(app.config["CELERY"])
     celery_app.conf.include = ["tasks.reports", "tasks.sweeper"]

@@ -55,7 +55,7 @@ def identity() -> str:
     return f"{HOST}:{os.getpid()}"
 
 
-def _jobs() -> sa.Table:
+def jobs_table() -> sa.Table:
     return ReportJob.__table__
 
 
@@ -67,7 +67,7 @@ def record_event(conn, job_id: int, event: str, detail: str | None = None) -> No
 def transition(conn, job_id: int, where, event: str, detail: str | None = None,
                **values) -> bool:
     """UPDATE the job only if `where` still holds; log the event if it did."""
-    jobs = _jobs()
+    jobs = jobs_table()
     result = conn.execute(sa.update(jobs).where(jobs.c.id == job_id, *where).values(**values))
     if result.rowcount != 1:
         return False
@@ -75,11 +75,11 @@ def transition(conn, job_id: int, where, event: str, detail: str | None = None,
     return True
 
 
-def _is(status: JobStatus):
-    return _jobs().c.status == status.value
+def status_is(status: JobStatus):
+    return jobs_table().c.status == status.value
 
 
-def _owner_is_dead(claimed_by: str | None) -> bool:
+def owner_is_dead(claimed_by: str | None) -> bool:
     """True when the process named in claimed_by is known to be gone: on this
     host we can ask the OS; a process elsewhere is judged by its lease instead."""
     if not claimed_by or ":" not in claimed_by:
@@ -122,7 +122,7 @@ def worker_lost_reason(attempts: int) -> str:
 def claim(job_id: int) -> str:
     """Take the job for this process. Returns "claimed", "skipped" (someone
     else has it or it is final) or "failed" (out of attempts)."""
-    jobs = _jobs()
+    jobs = jobs_table()
     lease = current_app.config["REPORT_LEASE_SECONDS"]
     now = utcnow()
     with db.engine.begin() as conn:
@@ -135,12 +135,12 @@ def claim(job_id: int) -> str:
         if status is JobStatus.PROCESSING:
             stale = row.heartbeat_at is None or row.heartbeat_at.replace(
                 tzinfo=dt.UTC) < now - dt.timedelta(seconds=lease)
-            if not (stale or _owner_is_dead(row.claimed_by)):
+            if not (stale or owner_is_dead(row.claimed_by)):
                 return "skipped"  # alive elsewhere: a duplicate delivery
-            guard = [_is(JobStatus.PROCESSING), jobs.c.claimed_by == row.claimed_by]
+            guard = [status_is(JobStatus.PROCESSING), jobs.c.claimed_by == row.claimed_by]
             event = "restarted"
         elif status is JobStatus.PENDING:
-            guard, event = [_is(JobStatus.PENDING)], "started"
+            guard, event = [status_is(JobStatus.PENDING)], "started"
         else:
             return "skipped"
         if row.attempts >= row.max_attempts:
@@ -158,13 +158,13 @@ def claim(job_id: int) -> str:
 
 
 def _mine():
-    return [_is(JobStatus.PROCESSING), _jobs().c.claimed_by == identity()]
+    return [status_is(JobStatus.PROCESSING), jobs_table().c.claimed_by == identity()]
 
 
 def _touch(job_id: int, **values) -> bool:
     """Renew the lease (and record progress); False once the job is no longer ours."""
     with db.engine.begin() as conn:
-        jobs = _jobs()
+        jobs = jobs_table()
         result = conn.execute(sa.update(jobs).where(jobs.c.id == job_id, *_mine())
                               .values(heartbeat_at=utcnow(), **values))
         return result.rowcount == 1
@@ -350,8 +350,8 @@ def _retry_later(job_id: int, exc: Exception) -> str:
     log.warning("report job %s hit a transient error, will retry: %s", job_id, exc)
     try:
         with db.engine.begin() as conn:
-            row = conn.execute(sa.select(_jobs().c.attempts, _jobs().c.max_attempts)
-                               .where(_jobs().c.id == job_id)).one()
+            row = conn.execute(sa.select(jobs_table().c.attempts, jobs_table().c.max_attempts)
+                               .where(jobs_table().c.id == job_id)).one()
             if row.attempts >= row.max_attempts:
                 reason = ("The database or broker kept failing; gave up after "
                           f"{row.attempts} attempts ({type(exc).__name__}).")

@@ -19,10 +19,10 @@ from celery import shared_task
 from flask import current_app
 
 from tasks.reports import (
-    _is,
-    _jobs,
-    _owner_is_dead,
+    jobs_table,
     limit_words,
+    owner_is_dead,
+    status_is,
     transition,
     worker_lost_reason,
 )
@@ -37,7 +37,7 @@ def sweep(now: dt.datetime | None = None) -> dict[str, int]:
 
     config = current_app.config
     now = now or utcnow()
-    jobs = _jobs()
+    jobs = jobs_table()
     counts = {"requeued": 0, "failed": 0, "resent": 0, "expired": 0}
     lease_cutoff = now - dt.timedelta(seconds=config["REPORT_LEASE_SECONDS"])
     hard_cutoff = now - dt.timedelta(seconds=config["REPORT_HARD_TIME_LIMIT"])
@@ -46,13 +46,13 @@ def sweep(now: dt.datetime | None = None) -> dict[str, int]:
         running = conn.execute(sa.select(jobs.c.id, jobs.c.attempts, jobs.c.max_attempts,
                                          jobs.c.started_at, jobs.c.claimed_by,
                                          jobs.c.heartbeat_at)
-                               .where(_is(JobStatus.PROCESSING))).all()
+                               .where(status_is(JobStatus.PROCESSING))).all()
     for job in running:
         beat_at = job.heartbeat_at.replace(tzinfo=dt.UTC) if job.heartbeat_at else None
         # dead: its lease ran out, or (sooner) its process is gone from this host
-        if not (beat_at is None or beat_at < lease_cutoff or _owner_is_dead(job.claimed_by)):
+        if not (beat_at is None or beat_at < lease_cutoff or owner_is_dead(job.claimed_by)):
             continue
-        guard = [_is(JobStatus.PROCESSING), jobs.c.claimed_by == job.claimed_by]
+        guard = [status_is(JobStatus.PROCESSING), jobs.c.claimed_by == job.claimed_by]
         started = job.started_at.replace(tzinfo=dt.UTC) if job.started_at else None
         with db.engine.begin() as conn:
             if started and started <= hard_cutoff:
@@ -79,7 +79,7 @@ def sweep(now: dt.datetime | None = None) -> dict[str, int]:
     resend_cutoff = now - dt.timedelta(seconds=config["SWEEP_PENDING_AFTER"])
     with db.engine.begin() as conn:
         waiting = conn.execute(sa.select(jobs.c.id).where(
-            _is(JobStatus.PENDING), jobs.c.deleted_at.is_(None),
+            status_is(JobStatus.PENDING), jobs.c.deleted_at.is_(None),
             sa.or_(jobs.c.enqueued_at.is_(None), jobs.c.enqueued_at < resend_cutoff))).scalars()
         waiting = list(waiting)
     for job_id in waiting:
@@ -88,11 +88,11 @@ def sweep(now: dt.datetime | None = None) -> dict[str, int]:
 
     with db.engine.connect() as conn:
         expired = conn.execute(sa.select(jobs.c.id, jobs.c.file_name).where(
-            _is(JobStatus.COMPLETED), jobs.c.expires_at < now)).all()
+            status_is(JobStatus.COMPLETED), jobs.c.expires_at < now)).all()
     folder = Path(config["REPORTS_DIR"])
     for job in expired:
         with db.engine.begin() as conn:
-            if transition(conn, job.id, [_is(JobStatus.COMPLETED)], "expired",
+            if transition(conn, job.id, [status_is(JobStatus.COMPLETED)], "expired",
                           f"file removed after {config['REPORT_TTL_DAYS']} days",
                           status=JobStatus.EXPIRED.value, file_name=None):
                 counts["expired"] += 1

@@ -21,6 +21,7 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
+from flask import g
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from markupsafe import escape
@@ -55,6 +56,22 @@ TEMPLATE = "{{7*7}}"
 
 
 # ---------------------------------------------------------------- helpers
+
+@pytest.fixture(autouse=True)
+def _fresh_identity_per_request(app):
+    """The `app` fixture keeps one app context for the whole test and the test client
+    reuses it, so `g` (flask-login's cached user, the API token's user) would leak from
+    one request to the next, e.g. a page request acting as the previous API caller.
+    Forget it before each request, as a real server does."""
+    def forget():
+        for name in ("api_user", "_login_user"):
+            g.pop(name, None)
+
+    funcs = app.before_request_funcs.setdefault(None, [])
+    funcs.insert(0, forget)
+    yield
+    funcs.remove(forget)
+
 
 def _form(customer, items, **extra) -> dict:
     data = {"customer": customer, **extra}
