@@ -31,10 +31,11 @@ def _where(job: ReportJob) -> list:
         return [Order.id == job.params["order_id"]]
     start = dt.datetime.combine(dt.date.fromisoformat(job.params["date_from"]), dt.time(),
                                 tzinfo=dt.UTC)
-    end = dt.datetime.combine(dt.date.fromisoformat(job.params["date_to"]), dt.time(),
-                              tzinfo=dt.UTC) + dt.timedelta(days=1)
-    clauses = [Order.status == OrderStatus.COMPLETED, Order.created_at >= start,
-               Order.created_at < end]
+    last = dt.date.fromisoformat(job.params["date_to"])
+    clauses = [Order.status == OrderStatus.COMPLETED, Order.created_at >= start]
+    if last < dt.date.max:  # the day after 9999-12-31 does not exist: no upper bound then
+        clauses.append(Order.created_at < dt.datetime.combine(
+            last + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC))
     if not job.params.get("all_owners"):
         clauses.append(Order.owner_id == job.owner_id)
     if job.params.get("customer"):

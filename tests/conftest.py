@@ -17,6 +17,7 @@ import psycopg
 import pytest
 import redis
 import sqlalchemy as sa
+from flask import g
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -98,7 +99,18 @@ def build_app(db_url: str, reports_dir: Path, queue: str, broker_url: str, **ove
         "REPORT_RATE_LIMIT": "1000 per minute",
     }
     config.update(overrides)
-    return create_app(config)
+    app = create_app(config)
+
+    @app.before_request
+    def _fresh_identity():
+        # Tests hold an app context and the test client reuses it, so `g` would
+        # carry the previous request's user (flask-login's cache, the API token's
+        # user) into the next one. A real server starts each request afresh.
+        g.pop("api_user", None)
+        g.pop("_login_user", None)
+
+    app.before_request_funcs[None].insert(0, app.before_request_funcs[None].pop())
+    return app
 
 
 @pytest.fixture(scope="session")
@@ -120,10 +132,16 @@ def app(request, tmp_path, redis_url):
         _empty_tables(application)
         for f in Path(application.config["REPORTS_DIR"]).iterdir():
             f.unlink()
+    saved = dict(application.config)  # the PostgreSQL app lives for the whole session
     with application.app_context():
         yield application
         from webapp.extensions import db
+        from webapp.security import limiter
+
         db.session.remove()
+        limiter.reset()
+    application.config.clear()
+    application.config.update(saved)
 
 
 def make_user(email: str, *, admin: bool = False):

@@ -7,6 +7,7 @@ from pathlib import Path
 from flask import Flask, redirect, url_for
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
+from werkzeug.routing import IntegerConverter
 
 from .config import Config
 from .extensions import csrf, db, migrate
@@ -35,6 +36,8 @@ def create_app(config: dict | None = None) -> Flask:
         # forever for a worker that refuses to start.
         log.error("reports folder %s is not usable: %s", app.config["REPORTS_DIR"], exc)
 
+    # <int:id> in routes: ASCII digits only (werkzeug's also matches "١", "²")
+    app.url_map.converters["int"] = AsciiIntegerConverter
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
     csrf.init_app(app)
@@ -79,6 +82,10 @@ def create_app(config: dict | None = None) -> Flask:
 
     _log_setup(app)
     return app
+
+
+class AsciiIntegerConverter(IntegerConverter):
+    regex = r"[0-9]+"
 
 
 def _log_setup(app: Flask) -> None:

@@ -27,6 +27,12 @@ def json_body() -> dict:
         raise InvalidInput(f"The request body is not valid JSON: {exc}") from None
     if not isinstance(body, dict):
         raise InvalidInput("The request body must be a JSON object.")
+    try:
+        # "\ud800" is valid JSON but no text: refuse it here, not in the database
+        json.dumps(body, ensure_ascii=False, default=str).encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInput("The request contains text that is not valid Unicode "
+                           "(a lone surrogate).") from None
     return body
 
 
@@ -100,7 +106,8 @@ def iso_date(value, field: str) -> dt.date:
 
 def page_params(max_per_page: int = 100) -> tuple[int, int]:
     page, per_page = request.args.get("page", "1"), request.args.get("per_page", "20")
-    if not (page.isdigit() and per_page.isdigit()) or int(page) < 1 or not (
+    ascii_digits = all(v.isascii() and v.isdigit() for v in (page, per_page))
+    if not ascii_digits or int(page) < 1 or not (
             1 <= int(per_page) <= max_per_page) or int(page) > 1_000_000:
         raise InvalidInput(f"page must be ≥ 1 and per_page between 1 and {max_per_page}.")
     return int(page), int(per_page)

@@ -7,6 +7,7 @@ from ..auth.current import actor
 from ..errors import InvalidInput
 from ..models import Order, OrderStatus, ReportFormat, ReportJob, ReportKind
 from ..orders import services as orders
+from ..orders.validation import parse_name
 from ..reports import services as reports
 from ..reports.views import limit_requests, send_download
 from .parsing import (
@@ -139,9 +140,11 @@ def create_report():
     else:
         reject_unknown(body, {"kind", "format", "date_from", "date_to", "customer"})
         customer = body.get("customer")
-        if customer is not None and (not isinstance(customer, str) or len(customer) > 200):
-            raise InvalidInput("customer must be text of at most 200 characters.",
-                               {"customer": ["Must be text of at most 200 characters."]})
+        if customer is not None and not (isinstance(customer, str) and not customer.strip()):
+            try:
+                customer = parse_name(customer, "Customer")
+            except ValueError as exc:
+                raise InvalidInput(str(exc), {"customer": [str(exc)]}) from None
         job, created = reports.request_summary_report(
             actor(), iso_date(body.get("date_from"), "date_from"),
             iso_date(body.get("date_to"), "date_to"),

@@ -25,16 +25,35 @@ class ItemForm(Form):
     unit_price = StringField("Unit price", validators=[_rule(parse_price)])
 
 
+class ItemList(FieldList):
+    """Row indices are ASCII numbers: WTForms would crash on "items-²-product".
+    At most MAX_ITEMS + 1 rows are read, so a huge form costs little and still
+    fails as too long (WTForms drops rows past max_entries silently)."""
+
+    submitted = 0  # rows the client sent, counted before the cut at max_entries
+
+    def _extract_indices(self, prefix, formdata):
+        offset = len(prefix) + 1
+        seen = set()
+        for key in formdata:
+            if key.startswith(prefix):
+                index = key[offset:].split("-", 1)[0]
+                if index.isascii() and index.isdigit():
+                    seen.add(int(index))
+        self.submitted = len(seen)
+        yield from seen
+
+
 class OrderForm(FlaskForm):
     customer = StringField("Customer", validators=[_rule(lambda v: parse_name(v, "Customer"))])
-    items = FieldList(FormField(ItemForm), min_entries=1)
+    items = ItemList(FormField(ItemForm), min_entries=1, max_entries=MAX_ITEMS + 1)
 
     def validate_items(self, field):
         if not field.entries:
             raise StopValidation("Add at least one item.")
         if len(field.entries) > MAX_ITEMS:
             raise StopValidation(f"An order can have at most {MAX_ITEMS} items "
-                                 f"(this one has {len(field.entries)}).")
+                                 f"(this one has {max(field.submitted, len(field.entries))}).")
 
     def item_inputs(self) -> list[ItemInput]:
         return [ItemInput(product=e.form.product.clean, quantity=e.form.quantity.clean,
@@ -64,6 +83,6 @@ def edit_rows(form: OrderForm, add: bool, remove: str | None) -> OrderForm:
     items = form.raw_items()
     if add and len(items) < MAX_ITEMS:
         items.append({"product": "", "quantity": "", "unit_price": ""})
-    if remove is not None and remove.isdigit() and int(remove) < len(items):
+    if remove is not None and remove.isascii() and remove.isdigit() and int(remove) < len(items):
         del items[int(remove)]
     return OrderForm.with_rows(form.customer.data or "", items)

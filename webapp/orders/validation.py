@@ -16,7 +16,13 @@ MAX_ITEMS = 500
 # scripts' digits, and Decimal accepts NaN, Infinity and exponents.
 _QUANTITY = re.compile(r"[0-9]{1,6}", re.ASCII)
 _PRICE = re.compile(r"[0-9]{1,9}(?:\.[0-9]{1,2})?|\.[0-9]{1,2}", re.ASCII)
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# C0 and C1 controls (tab, CR and LF are folded into spaces first) and lone
+# surrogates, which no encoder accepts
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def has_control_characters(text: str) -> bool:
+    return bool(_CONTROL.search(text))
 
 
 def parse_name(value, what: str) -> str:

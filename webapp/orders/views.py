@@ -4,12 +4,14 @@ from __future__ import annotations
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 
 from ..auth.current import actor
+from ..errors import InvalidInput
 from ..models import OrderStatus
 from ..pagination import page_arg
 from ..reports import services as report_services
 from ..workers import worker_alive
 from . import services
 from .forms import OrderForm, edit_rows
+from .validation import has_control_characters
 
 bp = Blueprint("orders", __name__, url_prefix="/orders")
 
@@ -21,6 +23,8 @@ def _row_edit_requested() -> tuple[bool, str | None]:
 @bp.get("/")
 def index():
     search = request.args.get("q", "").strip()[:200]
+    if has_control_characters(search):
+        raise InvalidInput("The search text contains control characters; type plain text.")
     page = services.list_orders(actor(), search=search, page=page_arg(),
                                 per_page=current_app.config["ORDERS_PER_PAGE"])
     return render_template("orders/index.html", page=page, search=search)
@@ -74,6 +78,7 @@ def edit(order_id: int):
 
 @bp.post("/<int:order_id>/status")
 def set_status(order_id: int):
+    services.get_order(actor(), order_id)  # 404 first, whatever the form says
     try:
         status = OrderStatus(request.form.get("status", ""))
     except ValueError:

@@ -7,6 +7,7 @@ from wtforms import DateField, RadioField, SelectChoice, StringField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from ..models import ReportFormat
+from ..orders.validation import parse_name
 
 FORMAT_CHOICES = [SelectChoice(f.value, f.value.upper()) for f in ReportFormat]
 
@@ -25,6 +26,13 @@ class SummaryReportForm(FlaskForm):
                           validators=[InputRequired("Pick a start date.")])
     date_to = DateField("To", default=_today, validators=[InputRequired("Pick an end date.")])
     customer = StringField("Customer (optional)", validators=[Optional(), Length(max=200)])
+
+    def validate_customer(self, field):
+        if field.data and field.data.strip():
+            try:
+                field.data = parse_name(field.data, "Customer")
+            except ValueError as exc:
+                raise ValidationError(str(exc)) from None
     format = RadioField("Format", choices=FORMAT_CHOICES, default="csv",
                         validators=[InputRequired("Pick a format.")])
 

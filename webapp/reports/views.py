@@ -15,7 +15,7 @@ from flask import (
 from ..auth.current import actor
 from ..errors import Conflict
 from ..models import ReportFormat
-from ..orders.services import customer_names
+from ..orders.services import customer_names, get_order
 from ..pagination import page_arg
 from ..security import limiter
 from ..workers import worker_alive
@@ -71,6 +71,7 @@ def request_summary():
 @bp.post("/order/<int:order_id>")
 @limit_requests
 def request_order(order_id: int):
+    get_order(actor(), order_id)  # 404 first, whatever the form says
     form = OrderReportForm()
     if not form.validate_on_submit():
         flash("Pick CSV or PDF.", "error")
