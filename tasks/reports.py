@@ -24,6 +24,7 @@ from flask import current_app
 from tasks.generators import ReportMeta
 from tasks.generators.csv_report import write_csv
 from tasks.generators.pdf_report import write_pdf
+from tasks.pg_copy import copy_csv
 from tasks.rows import count_rows, stream_rows
 from webapp.extensions import db
 from webapp.models import (
@@ -291,9 +292,14 @@ def run_job(job_id: int, generators: dict | None = None) -> str:
                         record_event(conn, job_id, "progress",
                                      f"{percent}% ({done:,} of {total:,} rows)")
 
-        generate = (generators or GENERATORS)[job.format]
         folder.mkdir(parents=True, exist_ok=True)
-        written = generate(stream_rows(db.engine, job), meta, tmp, progress=progress)
+        written = None
+        if generators is None and job.format is ReportFormat.CSV and \
+                db.engine.dialect.name == "postgresql":
+            written = copy_csv(db.engine, job, tmp, total, progress)  # ~3x faster
+        if written is None:
+            generate = (generators or GENERATORS)[job.format]
+            written = generate(stream_rows(db.engine, job), meta, tmp, progress=progress)
         if lease.lost:
             raise JobAborted
         os.replace(tmp, final)
