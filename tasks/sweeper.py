@@ -83,6 +83,8 @@ def sweep(now: dt.datetime | None = None) -> dict[str, int]:
             sa.or_(jobs.c.enqueued_at.is_(None), jobs.c.enqueued_at < resend_cutoff))).scalars()
         waiting = list(waiting)
     for job_id in waiting:
+        with db.engine.begin() as conn:
+            conn.execute(sa.update(jobs).where(jobs.c.id == job_id).values(enqueued_at=now))
         if enqueue(job_id):
             counts["resent"] += 1
 

@@ -36,7 +36,7 @@ def healthz():
     checks = {
         "database": database,
         "broker": _broker(),
-        "worker": {"ok": bool(database["ok"] and worker_alive()),
+        "worker": {"ok": bool(database["ok"] and worker_alive(max_age=0)),
                    "last_seen": seen.isoformat().replace("+00:00", "Z") if seen else None},
     }
     healthy = all(c["ok"] for c in checks.values())

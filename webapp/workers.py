@@ -3,6 +3,7 @@ whether jobs will be picked up."""
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 import sqlalchemy as sa
 from flask import current_app
@@ -10,8 +11,11 @@ from flask import current_app
 from .extensions import db
 from .models import WorkerBeat, utcnow
 
+_cache: dict[str, tuple[float, bool]] = {}  # db url -> (when asked, answer)
+
 
 def beat(name: str) -> None:
+    _cache.clear()
     table = WorkerBeat.__table__
     with db.engine.begin() as conn:
         updated = conn.execute(sa.update(table).where(table.c.name == name)
@@ -21,6 +25,7 @@ def beat(name: str) -> None:
 
 
 def forget(name: str) -> None:
+    _cache.clear()
     with db.engine.begin() as conn:
         conn.execute(sa.delete(WorkerBeat.__table__).where(WorkerBeat.__table__.c.name == name))
 
@@ -29,7 +34,16 @@ def last_seen() -> dt.datetime | None:
     return db.session.scalar(sa.select(sa.func.max(WorkerBeat.seen_at)))
 
 
-def worker_alive() -> bool:
+def worker_alive(max_age: float = 2.0) -> bool:
+    """Whether a worker beat recently. Every status poll asks, so the answer is
+    kept for `max_age` seconds per process and database."""
+    key = str(db.engine.url)
+    cached = _cache.get(key)
+    now = time.monotonic()
+    if cached and now - cached[0] < max_age:
+        return cached[1]
     seen = last_seen()
     window = dt.timedelta(seconds=3 * current_app.config["WORKER_BEAT_SECONDS"])
-    return seen is not None and seen.replace(tzinfo=dt.UTC) > utcnow() - window
+    alive = seen is not None and seen.replace(tzinfo=dt.UTC) > utcnow() - window
+    _cache[key] = (now, alive)
+    return alive

@@ -52,19 +52,13 @@ def _publish(job_id: int) -> None:
 def enqueue(job_id: int) -> bool:
     """Hand the job id to the broker. A failure is logged, not raised: the job is
     committed and stays PENDING, and the sweeper sends it again later, so
-    nothing the user asked for is lost and the request never hangs."""
+    nothing the user asked for is lost and the request never hangs. (Whoever
+    calls this has stamped the job's enqueued_at, which the sweeper reads.)"""
     try:
         _publish(job_id)
     except Exception as exc:  # any broker/transport error
         log.warning("could not enqueue report job %s (%s); it stays PENDING", job_id, exc)
         return False
-    try:
-        table = ReportJob.__table__
-        with db.engine.begin() as conn:
-            conn.execute(sa.update(table).where(table.c.id == job_id)
-                         .values(enqueued_at=utcnow()))
-    except sa.exc.SQLAlchemyError:  # only a hint for the sweeper
-        log.warning("could not stamp enqueued_at of job %s", job_id, exc_info=True)
     return True
 
 
@@ -107,7 +101,8 @@ def _request(owner: User, kind: ReportKind, fmt: ReportFormat, params: dict,
         job = ReportJob(owner_id=owner.id, kind=kind, format=fmt, params=params,
                         order_id=order_id,
                         dedupe_key=key, status=JobStatus.PENDING, retry_of_id=retry_of,
-                        max_attempts=current_app.config["REPORT_MAX_ATTEMPTS"])
+                        max_attempts=current_app.config["REPORT_MAX_ATTEMPTS"],
+                        enqueued_at=utcnow())
         job.events.append(ReportEvent(
             event="requested", detail=f"retry of report #{retry_of}" if retry_of else None))
         db.session.add(job)
