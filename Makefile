@@ -24,6 +24,11 @@ test-browser: $(VENV)/.dev
 test-faults: $(VENV)/.dev
 	$(BIN)/python -m pytest -m faults
 
+# Benchmarks (not part of `make test`): needs PostgreSQL and Redis on localhost.
+# BENCH_ARGS="--items 10k 100k 1M" for the big run; see bench/README.md.
+bench: $(VENV)/.dev
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 

@@ -269,6 +269,11 @@ def run_job(job_id: int, generators: dict | None = None) -> str:
     lease.start()
     try:
         total = count_rows(db.engine, job)
+        pdf_limit = app.config["REPORT_PDF_MAX_ROWS"]
+        if job.format is ReportFormat.PDF and total > pdf_limit:
+            raise ReportDataError(
+                f"This report has {total:,} line items; PDFs stop at {pdf_limit:,}. "
+                "Ask for the CSV, or narrow the dates or pick one customer.")
         meta = _meta(job, total)
         db.session.rollback()  # end the read transaction; the rest streams on its own connection
         if not _touch(job_id, rows_total=total):

@@ -71,6 +71,9 @@ class Config:
     # is taken to be dead and is re-queued (or failed) by the sweeper.
     REPORT_LEASE_SECONDS = _env_int("REPORT_LEASE_SECONDS", 60)
     REPORT_TTL_DAYS = _env_int("REPORT_TTL_DAYS", 7)
+    # A PDF past this many line items is thousands of pages nobody reads and
+    # minutes of work: such summaries are offered as CSV instead.
+    REPORT_PDF_MAX_ROWS = _env_int("REPORT_PDF_MAX_ROWS", 250_000)
     # The sweeper re-sends PENDING jobs not picked up for this long.
     SWEEP_PENDING_AFTER = _env_int("SWEEP_PENDING_AFTER", 60)
     SWEEP_INTERVAL = _env_int("SWEEP_INTERVAL", 30)

@@ -110,3 +110,14 @@ def test_progress_is_recorded_while_processing(app, sent, monkeypatch, user):
     run_job(job.id, {ReportFormat.CSV: watching})
     assert seen and all(s.status == "PROCESSING" and s.rows_total == 500 for s in seen)
     assert seen[-1].rows_done == 500
+
+
+def test_a_pdf_over_the_row_limit_fails_at_once_pointing_to_csv(app, user, sent):
+    app.config["REPORT_PDF_MAX_ROWS"] = 4
+    order = create_order(user, "Big", [ItemInput(f"P{i}", 1, Decimal("1.00")) for i in range(5)])
+    job, _ = services.request_order_report(user, order.id, ReportFormat.PDF)
+    assert run_job(job.id) == "failed"
+    failed = _reload(job.id)
+    assert failed.error == ("This report has 5 line items; PDFs stop at 4. Ask for the CSV, "
+                            "or narrow the dates or pick one customer.")
+    assert _files(app) == []
