@@ -144,6 +144,17 @@ def app(request, tmp_path, redis_url):
     application.config.update(saved)
 
 
+def wait_for(predicate, timeout: float = 30, interval: float = 0.05, what: str = "condition"):
+    """Poll until predicate() is truthy and return its value; fail after timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
 def make_user(email: str, *, admin: bool = False):
     from webapp.auth.services import create_user
 

@@ -13,14 +13,13 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import ROOT, SESSION, _empty_tables, _migrate_fresh, build_app
+from tests.conftest import ROOT, SESSION, _empty_tables, _migrate_fresh, build_app, wait_for
 
 FAULT_ENV = {
     # short clocks so each scenario resolves in seconds, not minutes
@@ -36,16 +35,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def wait_for(predicate, timeout: float = 60, interval: float = 0.05, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 class RedisServer:

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tests.faults.conftest import wait_for
+from tests.conftest import wait_for
 
 pytestmark = [pytest.mark.faults, pytest.mark.integration]
 

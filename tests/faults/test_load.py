@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import ROOT
-from tests.faults.conftest import Proc, _free_port, wait_for
+from tests.conftest import ROOT, wait_for
+from tests.faults.conftest import Proc, _free_port
 
 pytestmark = [pytest.mark.faults, pytest.mark.integration]
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from tests.integration.conftest import wait_for
+from tests.conftest import wait_for
 from webapp.extensions import db
 from webapp.models import JobStatus, Order, OrderStatus, ReportFormat, ReportJob, ReportKind
 from webapp.orders.services import ItemInput, create_order, set_status

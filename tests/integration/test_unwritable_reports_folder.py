@@ -10,8 +10,8 @@ from tests.conftest import (
     build_app,
     logged_in_client,
     make_user,
+    wait_for,
 )
-from tests.integration.conftest import wait_for
 from webapp.extensions import db
 from webapp.models import ReportJob
 
