@@ -215,7 +215,7 @@ def run(app, db_name: str, owner_id: int, email: str, queue: str, reports_dir: P
         # Large reports keeping the worker busy through the window; distinct date_to
         # (past the data) gives the same rows under a new dedupe key.
         big_ids = []
-        for k in range(6):
+        for k in range(6 if big_format != "none" else 0):
             to = DATE_TO.replace(year=DATE_TO.year + 1) if k else DATE_TO
             to = to.fromordinal(to.toordinal() + k)
             status, _, data = _request(port, "POST", "/api/reports",
@@ -223,8 +223,15 @@ def run(app, db_name: str, owner_id: int, email: str, queue: str, reports_dir: P
             if status != 202:
                 raise RuntimeError(f"big report request: {status} {data[:300]!r}")
             big_ids.append(json.loads(data)["id"])
-        _wait(lambda: _job_row(app, big_ids[0]).status == "PROCESSING", 60,
-              what="the large report to start")
+        if big_ids:
+            _wait(lambda: _job_row(app, big_ids[0]).status == "PROCESSING", 60,
+                  what="the large report to start")
+        else:  # idle worker: the pollers watch a small finished job
+            status, _, data = _request(port, "POST", "/api/reports",
+                                       _summary_body("csv", customer="bench-idle"), api)
+            big_ids = [json.loads(data)["id"]]
+            _wait(lambda: _job_row(app, big_ids[0]).status == "COMPLETED", 60,
+                  what="the small report")
 
         say(f"  load: {pollers} pollers every {poll_interval}s + {posters} posters every "
             f"{post_interval}s for {seconds}s")
@@ -233,7 +240,8 @@ def run(app, db_name: str, owner_id: int, email: str, queue: str, reports_dir: P
         deadline = time.monotonic() + seconds
         tag = uuid.uuid4().hex[:6]
         threads = [threading.Thread(target=_poller, daemon=True, args=(
-            port, cookie, big_ids[i % 2], poll_interval, deadline, polls)) for i in range(pollers)]
+            port, cookie, big_ids[i % min(2, len(big_ids))], poll_interval, deadline, polls))
+            for i in range(pollers)]
         threads += [threading.Thread(target=_poster, daemon=True, args=(
             port, token, f"{tag}-{i}", post_interval, deadline, posts, created))
             for i in range(posters)]
@@ -247,7 +255,8 @@ def run(app, db_name: str, owner_id: int, email: str, queue: str, reports_dir: P
         result["load"] = {
             "seconds": elapsed, "pollers": pollers, "poll_interval_s": poll_interval,
             "posters": posters, "post_interval_s": post_interval,
-            "large_report": f"summary {big_format}, {len(big_ids)} queued",
+            "large_report": (f"summary {big_format}, {len(big_ids)} queued"
+                             if big_format != "none" else "none (idle worker)"),
             "large_report_status_after": big_status,
             "status_partial": polls.summary(elapsed), "post_api_reports": posts.summary(elapsed),
         }

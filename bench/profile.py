@@ -18,7 +18,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from .common import DATA_DIR, app_config, parse_size
+from .common import DATA_DIR, DATE_FROM, DATE_TO, app_config, parse_size
 from .data import owner_email
 from .reference import summary_params
 
@@ -29,6 +29,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--items", default="100k")
     p.add_argument("--format", choices=("csv", "pdf"), required=True)
     p.add_argument("--cprofile", action="store_true")
+    p.add_argument("--task", action="store_true",
+                   help="also run the whole task (tasks.reports.run_job) in-process")
     p.add_argument("--top", type=int, default=25)
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
@@ -67,20 +69,44 @@ def main(argv: list[str] | None = None) -> int:
         timed("count_rows", lambda: count_rows(engine, job))
         timed("stream_rows only (consume, no writing)",
               lambda: sum(1 for _ in stream_rows(engine, job)))
-        rows = list(stream_rows(engine, job))
-        timed(f"write_{args.format} over rows in memory", lambda: write(rows, meta, out))
-        del rows
+        in_memory = [list(stream_rows(engine, job))]
+        timed(f"write_{args.format} over rows in memory",
+              lambda: write(in_memory.pop(), meta, out))
         timed(f"stream_rows + write_{args.format}",
               lambda: write(stream_rows(engine, job), meta, out))
-        if args.cprofile:
-            prof = cProfile.Profile()
+        prof = cProfile.Profile() if args.cprofile else None
+        if args.task:
+            # The whole task (claim, count, stream, generate, progress writes, os.replace,
+            # COMPLETED) in this process, on a real job row made by the app's service.
+            from tasks.reports import run_job
+            from webapp.models import ReportFormat
+            from webapp.reports import services
+
+            services._publish = lambda job_id: None  # no worker: the task runs right here
+            job_row, _ = services.request_summary_report(owner, DATE_FROM, DATE_TO, None,
+                                                         ReportFormat(args.format))
+            job_id = job_row.id
+            db.session.remove()
+            label = "run_job (the whole task, in-process)"
+            if prof:
+                prof.enable()
+            outcome = timed(label, lambda: run_job(job_id))
+            if prof:
+                prof.disable()
+            if outcome != "completed":
+                sys.exit(f"task ended {outcome}")
+            for f in tmp.iterdir():
+                f.unlink()
+        elif prof:
+            label = f"stream_rows + write_{args.format}"
             prof.enable()
             write(stream_rows(engine, job), meta, out)
             prof.disable()
+        if prof:
             for key in ("tottime", "cumulative"):
                 buf = io.StringIO()
                 pstats.Stats(prof, stream=buf).sort_stats(key).print_stats(args.top)
-                print(f"\n--- cProfile, stream_rows + write_{args.format}, by {key} ---")
+                print(f"\n--- cProfile, {label}, by {key} ---")
                 print("\n".join(buf.getvalue().splitlines()[4:]))
     out.unlink(missing_ok=True)
     tmp.rmdir()

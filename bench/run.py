@@ -77,6 +77,7 @@ def machine_facts() -> dict:
         "python": platform.python_version(),
         "platform": platform.platform(),
         "sqlite": sqlite3.sqlite_version,
+        "loadavg_at_start": os.getloadavg(),
     }
     try:
         from importlib.metadata import version
@@ -175,6 +176,7 @@ def measure_job(app, db_name: str, owner_id: int, fmt: str, queue: str, reports_
         "rows_per_s": row.rows_done / job_s if job_s > 0 else None,
         "peak_rss_mb": peak_kb / 1024, "idle_rss_mb": idle_kb / 1024,
         "pid_ran_job": pid, "pid_was_pool_child": pid in kids,
+        "loadavg_1m_after": os.getloadavg()[0],
     }
 
 
@@ -316,16 +318,23 @@ def parse_args(argv):
     p.add_argument("--items", nargs="+", default=["10k", "100k"],
                    help="line items per report, e.g. 10k 100k 1M (default: 10k 100k)")
     p.add_argument("--db", default="sqlite,postgresql", help="sqlite,postgresql (default both)")
-    p.add_argument("--formats", default="csv,pdf", help="csv,pdf (default both)")
+    p.add_argument("--formats", default="csv,pdf",
+                   help="csv,pdf (default both); none: only the HTTP part")
     p.add_argument("--skip-http", action="store_true", help="skip the gunicorn request side")
     p.add_argument("--rebuild", action="store_true", help="rebuild the data even if it matches")
-    p.add_argument("--repeat", type=int, default=1,
-                   help="runs of each job and reference; the median is reported (default 1)")
+    p.add_argument("--repeat", type=int, default=3,
+                   help="runs of each CSV job and its reference; medians are reported (default 3)")
+    p.add_argument("--pdf-repeat", type=int, default=1,
+                   help="runs of each PDF job and its reference (default 1: the fpdf2 "
+                        "reference alone takes ~40 s at 100k rows)")
     p.add_argument("--http-seconds", type=float, default=20)
     p.add_argument("--pollers", type=int, default=50)
     p.add_argument("--poll-interval", type=float, default=2.0,
                    help="seconds between one poller's requests (0: back to back)")
     p.add_argument("--pickup-jobs", type=int, default=30)
+    p.add_argument("--http-large", choices=("pdf", "csv", "none"), default="pdf",
+                   help="format of the large reports running during the HTTP load "
+                        "(none: idle worker, to separate CPU contention from request cost)")
     p.add_argument("--http-items", default=None,
                    help="data size whose PDF keeps the worker busy during the HTTP load "
                         "(default: the largest of --items)")
@@ -333,7 +342,7 @@ def parse_args(argv):
     args = p.parse_args(argv)
     args.sizes = sorted({parse_size(s) for s in _split(args.items)})
     args.dbs = _split([args.db])
-    args.fmts = _split([args.formats])
+    args.fmts = [f for f in _split([args.formats]) if f != "none"]  # none: HTTP only
     for d in args.dbs:
         if d not in DATABASES:
             p.error(f"unknown database {d!r}")
@@ -355,7 +364,8 @@ def main(argv: list[str] | None = None) -> int:
     results: dict = {
         "machine": machine_facts(),
         "args": {"items": args.sizes, "db": args.dbs, "formats": args.fmts,
-                 "repeat": args.repeat, "skip_http": args.skip_http},
+                 "repeat": args.repeat, "pdf_repeat": args.pdf_repeat,
+                 "skip_http": args.skip_http},
         "targets_config": TARGETS, "data": [], "reports": [], "http": {}, "timings_s": {},
         "services": {"redis": REDIS_URL},
     }
@@ -381,7 +391,7 @@ def main(argv: list[str] | None = None) -> int:
             owners[n] = info["owner_id"]
             results["data"].append({"db": db_name, "items": n, **info})
             say(f"   built in {info['seconds']:.1f} s" if info["built"] else "   reused")
-        for n in args.sizes:
+        for n in args.sizes if args.fmts else ():
             ref_dir = DATA_DIR / "ref"
             ref_dir.mkdir(exist_ok=True)
             # untimed warm-up read, so neither side pays for a cold page cache
@@ -389,8 +399,9 @@ def main(argv: list[str] | None = None) -> int:
             for fmt in args.fmts:
                 label = f"{db_name} {size_label(n)} {fmt}"
                 ours, refs = [], []
-                for rep in range(args.repeat):
-                    say(f"== {label}: task in the worker (run {rep + 1}/{args.repeat})")
+                repeat = args.repeat if fmt == "csv" else args.pdf_repeat
+                for rep in range(repeat):
+                    say(f"== {label}: task in the worker (run {rep + 1}/{repeat})")
                     ours.append(measure_job(app, db_name, owners[n], fmt, queue, reports_dir,
                                             logs / f"worker-{db_name}-{n}-{fmt}-{rep}.log",
                                             timeout=600 + n / 1000))
@@ -432,7 +443,8 @@ def main(argv: list[str] | None = None) -> int:
             results["http"][db_name] = http_load.run(
                 app, db_name, owners[big], owner_email(big), queue, reports_dir, logs,
                 seconds=args.http_seconds, pollers=args.pollers,
-                poll_interval=args.poll_interval, pickup_jobs=args.pickup_jobs, say=say)
+                poll_interval=args.poll_interval, pickup_jobs=args.pickup_jobs,
+                big_format=args.http_large, say=say)
             results["timings_s"][f"{db_name}_http"] = time.monotonic() - t_http
         results["timings_s"][db_name] = time.monotonic() - t_db
         from webapp.extensions import db
@@ -443,6 +455,7 @@ def main(argv: list[str] | None = None) -> int:
         _drop_queue_keys(queue)
 
     results["timings_s"]["total"] = time.monotonic() - started
+    results["machine"]["loadavg_at_end"] = os.getloadavg()
     results["targets"] = evaluate(results)
     write_results(results, args.out)
     say("")
