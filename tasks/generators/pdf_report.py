@@ -8,31 +8,69 @@ total closes the report; for ``meta.kind == "order"`` an order total closes it.
 How it stays fast
 -----------------
 fpdf2's ``table()`` (~900 rows/s) and even ``cell()`` (30-50 us per call) are
-too slow for 100k rows, so data rows are written straight into the page's
-content stream: consecutive rows share one ``q 0 g BT ... ET Q`` text object
-(wrapped in q/Q so fpdf2's own notion of current font and colour is never
-disturbed), and each row is a single ``TJ`` whose numeric kerning adjustments
-move the pen to the next column.  All positions are integers in text-space
-thousandths, so no float formatting happens per row.
+too slow for 100k rows, so every page is written as a raw PDF content stream:
+consecutive rows share one ``q 0 g BT ... ET Q`` text object and each row is a
+single ``TJ`` whose numeric kerning adjustments move the pen to the next
+column.  All positions are integers in text-space thousandths, so no float
+formatting happens per row.  Rendered cells are cached by value: names, dates,
+quantities and prices repeat.  Page furniture (continued title, table header,
+footer) is raw text as well, built once and reused.
 
 Glyph encoding uses the font's own ``encode_text()`` one character at a time
 (which registers the glyph in fpdf2's subset, so subsetting and the ToUnicode
 map stay correct) and is then applied with ``str.translate``.  Widths are the
-per-glyph advances fpdf2 itself uses (no kerning, no text shaping).  Rendered
-cells are cached by value: names, dates, quantities and prices repeat.
+per-glyph advances fpdf2 itself uses (no kerning, no text shaping).  Text that
+DejaVu Sans cannot draw (CJK, ...) is split into runs, and the runs DejaVu
+lacks are drawn with Droid Sans Fallback, switched with ``Tf`` inside the same
+text object.  That font is only loaded when such text first appears (~0.2 s).
 
-Text that DejaVu Sans cannot draw (CJK, ...) takes the slow public path,
-``cell()`` with fpdf2's fallback-font machinery (Droid Sans Fallback); that
-font is only loaded when such text first appears (loading it costs ~0.2 s).
+How it stays small
+------------------
+fpdf2 keeps every page's content uncompressed in memory until ``output()``
+and then builds the whole file in one buffer, so memory grew with the row
+count (~0.36 KB per row: 585 MB at 1M rows).  Here fpdf2 only ever holds one
+empty page:
 
-The only private fpdf2 API used is ``FPDF._out`` (append to the current page's
-content stream).  fpdf2 is pinned in requirements.txt and the unit tests read
-the text back from the produced file.
+* each finished page's content is zlib-compressed at once and appended to an
+  anonymous temporary file in the directory of ``path`` (:class:`_Spill`;
+  only the compressed lengths stay in memory);
+* at the end fpdf2 writes a one-page *skeleton* into memory: catalog, pages
+  root, one shared ``/Resources`` dict, the subset fonts, info -- a few
+  hundred KB whatever the row count;
+* :class:`_Assembler` writes the real file: the skeleton's objects (its pages
+  root rewritten with every page), then for each page its content stream
+  (copied from the spill file), its footer stream and its page object, and a
+  fresh cross-reference table.
+
+The footer ``Page X of Y`` is a second, tiny content stream of each page,
+made at the end when Y is known (a page's ``/Contents`` is ``[body footer]``),
+so no alias substitution is needed and the page count is always exact.
+
+fpdf2 surface relied on (fpdf2 is pinned in requirements.txt; the unit tests
+read the produced files back with pypdf and pdfplumber):
+
+* ``FPDF.current_font`` after ``set_font()``, and on that TTF font object
+  ``.i`` (its ``/F<i>`` resource name), ``.cmap``, ``.encode_text()`` and
+  ``.get_text_width()`` -- public names, but not documented API;
+* ``FPDF.single_resources_object = True`` (a documented attribute): one
+  ``/Resources`` dict listing every added font, which all our pages share --
+  fonts used through raw ``Tf`` are never registered per page;
+* the shape of fpdf2's own ``output()`` for a one-page unencrypted document:
+  a classic ``xref`` table (one ``0 <size>`` section, every object in use), a
+  trailer with ``/Size`` and ``/Root``, a catalog whose ``/Pages`` has one kid
+  whose ``/Contents`` is one reference.  :class:`_Assembler` checks each of
+  these and raises ``RuntimeError`` if one does not hold.
+
+No underscore (private) fpdf2 API is used.
 """
 from __future__ import annotations
 
 import datetime as dt
 import itertools
+import re
+import tempfile
+import zlib
+from array import array
 from decimal import Decimal
 from pathlib import Path
 
@@ -53,21 +91,24 @@ FONT_FILES = {
     (FALLBACK_FAMILY, ""): "DroidSansFallbackFull.ttf",
 }
 
-# fpdf2 reserves room for len(alias) digits ("{nb}" leaves room for only 3).
-NB_ALIAS = "{pages}"
 ELLIPSIS = "\u2026"
 
 # Geometry.  A4 landscape is 297 x 210 mm; the PDF unit is the point (1/72 in).
 PT_PER_MM = 72 / 25.4
+PAGE_W_PT, PAGE_H_PT = 841.89, 595.28  # fpdf2's A4, landscape
+PAGE_W, PAGE_H = PAGE_W_PT / PT_PER_MM, PAGE_H_PT / PT_PER_MM  # mm
 MARGIN = 10.0  # mm
 PAD = 1.0  # mm, horizontal padding inside a cell (fpdf2's default c_margin)
 FONT_PT = 8.0
 ROW_PT = 12.5  # row pitch in points (4.41 mm): a round number keeps Td exact
 ROW_H = ROW_PT / PT_PER_MM  # mm
 HEADER_H = 6.0  # mm
-FOOTER_Y = -10.0  # mm from the bottom edge
+FOOTER_Y = PAGE_H - 10.0  # mm: top of the footer line
+FOOTER_PT = 7.0
 BOTTOM = 210.0 - 14.0  # mm: rows must end above this
 UNITS = 1000 / FONT_PT  # text-space thousandths per point, for TJ adjustments
+GREY_TEXT = "0.353 g"  # fpdf2's set_text_color(90)
+GREY_FILL = "0.882 g"  # fpdf2's set_fill_color(225)
 
 # (label, width mm, right-aligned); widths add up to 297 - 2 * MARGIN.
 COLUMNS = (
@@ -89,12 +130,22 @@ _R = tuple(
 )
 
 _NUMERIC_CHARS = "0123456789.,-"
+_FOOTER_CHARS = "Page of0123456789"
 
-# A rendered left-aligned cell: (TJ fragment: the string literal followed by the pen
-# move to the next column; text for the fallback path or None; the literal alone;
-# that pen move alone).  A TJ number n moves the pen left by n/1000 of the font size.
-_Cell = tuple[str, str | None, str, int]
+# A rendered left-aligned cell: (TJ fragment: the text followed by the pen move to
+# the next column; the text alone; that pen move alone).  A TJ number n moves the
+# pen left by n/1000 of the font size.  The text is a string literal, or for text
+# that needs the fallback font, literals with ``]TJ /Fn 8.00 Tf [`` switches
+# between them, ending with the regular font selected again.
+_Cell = tuple[str, str, int]
 _CACHE_LIMIT = 50_000  # entries per value cache before it is reset
+# Line totals have a long tail of distinct values: a smaller cache keeps memory flat.
+_MONEY_CACHE_LIMIT = 16_384
+
+# zlib level for page content: fpdf2's default.  Level 1 is ~2x faster (~60 vs
+# ~115 us per page, ~1.5 s per 1M rows) for files ~10 % larger.
+ZLIB_LEVEL = 6
+_COPY_CHUNK = 1 << 20
 
 
 def _money(value: Decimal) -> str:
@@ -116,26 +167,22 @@ def _clean(text) -> str:
     return " ".join("".join(c if c.isprintable() else " " for c in text).split())
 
 
-class _ReportPDF(FPDF):
-    def footer(self) -> None:
-        self.set_y(FOOTER_Y)
-        self.set_font(FAMILY, "", 7)
-        self.set_text_color(90)
-        self.cell(0, 4, f"Page {self.page_no()} of {NB_ALIAS}", align="C")
-        self.set_text_color(0)
+def _baseline(top: float, height: float, size_pt: float) -> float:
+    """Baseline (mm from the top) of text in a cell, as fpdf2's cell() puts it."""
+    return top + height / 2 + 0.3 * size_pt / PT_PER_MM
 
 
 class _RawFont:
-    """Encodes text for one TTF font/size for direct use in a content stream."""
+    """Encodes text for one TTF font for direct use in a content stream."""
 
     def __init__(self, pdf: FPDF, family: str, style: str) -> None:
         pdf.set_font(family, style, FONT_PT)
         self.font = pdf.current_font
-        self.tf = f"/F{self.font.i} {FONT_PT:.2f} Tf"
+        self.name = f"/F{self.font.i}"
+        self.tf = f"{self.name} {FONT_PT:.2f} Tf"
         self.cmap = self.font.cmap
         self.enc: dict[int, str] = {}  # str.translate table: char -> escaped glyph id
         self.w: dict[str, int] = {}  # char -> advance in font units (1/1000 em)
-        self.learn(_NUMERIC_CHARS)
 
     def covers(self, text: str) -> bool:
         cmap = self.cmap
@@ -154,65 +201,256 @@ class _RawFont:
         self.learn(text)
         return "(" + text.translate(self.enc) + ")", sum(map(self.w.__getitem__, text))
 
-    def width_mm(self, text: str) -> float:
-        self.learn(text)
-        return sum(map(self.w.__getitem__, text)) * FONT_PT / 1000 / PT_PER_MM
+
+class _Spill:
+    """Compressed page bodies, one after the other in ``file`` (an anonymous temporary
+    file); only their lengths stay in memory."""
+
+    def __init__(self, file) -> None:
+        self.file = file
+        self.lengths = array("q")
+
+    def add(self, content: str) -> None:
+        data = zlib.compress(content.encode("latin-1"), ZLIB_LEVEL)
+        self.file.write(data)
+        self.lengths.append(len(data))
+
+
+class _Assembler:
+    """Writes the final file from fpdf2's one-page skeleton and the spilled pages."""
+
+    _XREF = re.compile(rb"startxref\s+(\d+)\s+%%EOF\s*$")
+    _XREF_HEAD = re.compile(rb"xref\s+0 (\d+)\s+")
+    _ENTRY = re.compile(rb"(\d{10}) (\d{5}) ([nf])")
+    _REF = rb"(\d+) 0 R"
+
+    def __init__(self, skeleton: bytes) -> None:
+        self.skel = skeleton
+        m = self._XREF.search(skeleton)
+        head = m and self._XREF_HEAD.match(skeleton, int(m.group(1)))
+        if not head:
+            raise RuntimeError("unexpected fpdf2 output: no classic xref table")
+        self.size = int(head.group(1))
+        entries = self._ENTRY.findall(skeleton, head.end())[: self.size]
+        offsets = {i: int(off) for i, (off, _gen, kind) in enumerate(entries) if kind == b"n"}
+        if len(entries) != self.size or sorted(offsets) != list(range(1, self.size)):
+            raise RuntimeError("unexpected fpdf2 output: xref table")
+        xref_at = int(m.group(1))
+        order = sorted(offsets, key=offsets.get)
+        ends = [offsets[i] for i in order[1:]] + [xref_at]
+        self.spans = {i: (offsets[i], end) for i, end in zip(order, ends, strict=True)}
+        self.order = order
+        self.header = skeleton[: offsets[order[0]]]
+        start = skeleton.index(b"trailer", head.end())
+        trailer = skeleton[start : skeleton.index(b"startxref", start)]
+        self.trailer = trailer.rstrip()
+        root = self._ref(trailer, rb"/Root ")
+        self.pages_id = self._ref(self.obj(root), rb"/Pages ")
+        pages = self.obj(self.pages_id)
+        kids = re.search(rb"/Kids \[\s*" + self._REF + rb"\s*\]", pages)
+        if not kids or not re.search(rb"/Count 1\b", pages):
+            raise RuntimeError("unexpected fpdf2 output: pages root")
+        self.page1_id = int(kids.group(1))
+        page = self.obj(self.page1_id)
+        body = page[page.index(b" obj") + 4 :]
+        contents = re.search(rb"/Contents " + self._REF, body)
+        if not contents:
+            raise RuntimeError("unexpected fpdf2 output: page contents")
+        self.page1_contents = int(contents.group(1))
+        # A page object is: b"<id> 0 obj" + before + b"[<refs>]" + after.
+        self.page_before = body[: contents.start() + len(b"/Contents ")]
+        self.page_after = body[contents.end() :]
+
+    def obj(self, obj_id: int) -> bytes:
+        start, end = self.spans[obj_id]
+        return self.skel[start:end]
+
+    @classmethod
+    def _ref(cls, text: bytes, key: bytes) -> int:
+        m = re.search(re.escape(key) + cls._REF, text)
+        if not m:
+            raise RuntimeError(f"unexpected fpdf2 output: no {key.decode()}")
+        return int(m.group(1))
+
+    def page_ids(self, n_pages: int):
+        """Object ids: (body, footer, page) per page; ours are numbered from ``size``."""
+        nxt = self.size
+        for number in range(1, n_pages + 1):
+            if number == 1:
+                yield nxt, nxt + 1, self.page1_id
+                nxt += 2
+            else:
+                yield nxt, nxt + 1, nxt + 2
+                nxt += 3
+
+    def write(self, path, spill: _Spill, footer) -> None:
+        """``footer(page, pages) -> bytes``: the footer stream's content."""
+        n_pages = len(spill.lengths)
+        total = self.size + 3 * n_pages - 1
+        offsets = array("q", [0]) * total
+        spill.file.flush()
+        spill.file.seek(0)
+        read = spill.file.read
+        with open(path, "wb") as out:
+            pos = 0
+
+            def put(data: bytes) -> None:
+                nonlocal pos
+                out.write(data)
+                pos += len(data)
+
+            put(self.header)
+            for obj_id in self.order:
+                if obj_id == self.page1_id:
+                    continue  # written with the other pages
+                offsets[obj_id] = pos
+                if obj_id == self.pages_id:
+                    self._write_pages_root(put, n_pages)
+                else:
+                    put(self.obj(obj_id))
+            for number, ((body, foot, page), length) in enumerate(
+                zip(self.page_ids(n_pages), spill.lengths, strict=True), start=1
+            ):
+                offsets[body] = pos
+                put(b"%d 0 obj\n<<\n/Filter /FlateDecode\n/Length %d\n>>\nstream\n"
+                    % (body, length))
+                left = length
+                while left:
+                    chunk = read(min(left, _COPY_CHUNK))
+                    if not chunk:
+                        raise RuntimeError("page spill file is short")
+                    put(chunk)
+                    left -= len(chunk)
+                put(b"\nendstream\nendobj\n")
+                data = footer(number, n_pages)
+                offsets[foot] = pos
+                put(b"%d 0 obj\n<<\n/Length %d\n>>\nstream\n%s\nendstream\nendobj\n"
+                    % (foot, len(data), data))
+                refs = b"[%d 0 R %d 0 R]" % (body, foot)
+                if number == 1:
+                    refs = b"[%d 0 R %d 0 R %d 0 R]" % (self.page1_contents, body, foot)
+                offsets[page] = pos
+                put(b"%d 0 obj" % page + self.page_before + refs + self.page_after)
+            xref_at = pos
+            put(b"xref\n0 %d\n0000000000 65535 f \n" % total)
+            for start in range(1, total, 4096):
+                put(b"".join(b"%010d 00000 n \n" % offsets[i]
+                             for i in range(start, min(start + 4096, total))))
+            trailer = re.sub(rb"/Size \d+", b"/Size %d" % total, self.trailer)
+            put(trailer + b"\nstartxref\n%d\n%%%%EOF\n" % xref_at)
+
+    def _write_pages_root(self, put, n_pages: int) -> None:
+        pages = self.obj(self.pages_id)
+        kids = re.search(rb"/Kids \[[^\]]*\]", pages)
+        head = re.sub(rb"/Count 1\b", b"/Count %d" % n_pages, pages[: kids.start()])
+        tail = re.sub(rb"/Count 1\b", b"/Count %d" % n_pages, pages[kids.end() :])
+        put(head + b"/Kids [")
+        page_ids = (page for _body, _foot, page in self.page_ids(n_pages))
+        while chunk := list(itertools.islice(page_ids, 4096)):
+            put(b" ".join(b"%d 0 R" % page for page in chunk) + b" ")
+        put(b"]" + tail)
 
 
 class _Writer:
-    def __init__(self, meta: ReportMeta, fonts_dir: Path) -> None:
+    def __init__(self, meta: ReportMeta, fonts_dir: Path, spill: _Spill) -> None:
         self.meta = meta
         self.fonts_dir = Path(fonts_dir)
-        pdf = self.pdf = _ReportPDF(orientation="L", unit="mm", format="A4")
+        self.spill = spill
+        pdf = self.pdf = FPDF(orientation="L", unit="mm", format="A4")
+        pdf.single_resources_object = True  # one /Resources dict with every font
         pdf.set_auto_page_break(False)
-        pdf.alias_nb_pages(NB_ALIAS)
         pdf.set_margins(MARGIN, MARGIN, MARGIN)
         pdf.set_title(meta.title)
         pdf.set_creator("reports")
         for (family, style), name in FONT_FILES.items():
             if family == FAMILY:
                 pdf.add_font(family, style, str(self.fonts_dir / name))
-        self.fallback_loaded = False
+        pdf.add_page()  # fpdf2's only page: our pages are never drawn through fpdf2
+        self.fallback: _RawFont | None = None
         self.bold = _RawFont(pdf, FAMILY, "B")
-        self.reg = _RawFont(pdf, FAMILY, "")  # leaves the regular font current
-        self.page_h_pt = pdf.h * pdf.k
+        self.reg = _RawFont(pdf, FAMILY, "")
+        self.bold.learn(_NUMERIC_CHARS)
+        # Footers are written after fpdf2 has subset the fonts: learn their glyphs now.
+        self.reg.learn(_NUMERIC_CHARS + _FOOTER_CHARS)
         self.y = 0.0  # mm, top of the next table line
-        self.header_raw = self._header_raw()
         # Subtotal rule: a thin grey line under the subtotal; "{y}" filled per use.
         x1, x2 = MARGIN * PT_PER_MM, (MARGIN + TABLE_W) * PT_PER_MM
-        self.rule = f"q 0.6 G 0.4 w {x1:.2f} {{y:.2f}} m {x2:.2f} {{y:.2f}} l S Q"
-        # Per-column caches of rendered text cells: value -> (TJ fragment, fallback text).
+        self.rule = f"q 0.6 G 0.4 w {x1:.2f} {{y:.2f}} m {x2:.2f} {{y:.2f}} l S Q\n"
+        # Per-column caches of rendered text cells: value -> _Cell.
         self.text_cache: list[dict[str, _Cell]] = [{} for _ in COLUMNS]
         self.fit_cache: dict[tuple[str, int], str] = {}
-        # Rows of the currently open text object (flushed as one _out call).
-        self.buf: list[str] = []
+        self.parts: list[str] = []  # content of the current page
+        self.buf: list[str] = []  # rows of the currently open text object
+        self.page_top = ""  # continued title + table header, the same on every later page
 
     # -- fonts -----------------------------------------------------------------
-    def ensure_fallback(self, text: str) -> None:
-        """Load the CJK fallback font the first time text needs it."""
-        if self.fallback_loaded or self.reg.covers(text):
-            return
-        pdf = self.pdf
-        family, style, size = pdf.font_family, pdf.font_style, pdf.font_size_pt
-        pdf.add_font(FALLBACK_FAMILY, "", str(self.fonts_dir / FONT_FILES[FALLBACK_FAMILY, ""]))
-        pdf.set_fallback_fonts([FALLBACK_FAMILY], exact_match=False)
-        pdf.set_font(family, style, size)
-        self.fallback_loaded = True
+    def font_for(self, c: str, primary: _RawFont) -> _RawFont:
+        """The font a character is drawn with: ``primary`` unless only the fallback has it."""
+        if ord(c) in primary.cmap:
+            return primary
+        fallback = self.fallback
+        if fallback is None:
+            pdf = self.pdf
+            pdf.add_font(FALLBACK_FAMILY, "", str(self.fonts_dir / FONT_FILES[FALLBACK_FAMILY, ""]))
+            fallback = self.fallback = _RawFont(pdf, FALLBACK_FAMILY, "")
+        return fallback if ord(c) in fallback.cmap else primary
 
-    def public_cell(self, w: float, h: float, text: str, **kwargs) -> None:
-        self.ensure_fallback(text)
-        self.pdf.cell(w, h, text, **kwargs)
+    def runs(self, text: str, primary: _RawFont) -> list[tuple[_RawFont, str]]:
+        """``text`` split into (font, text) runs."""
+        if primary.covers(text):
+            return [(primary, text)]
+        return [
+            (font, "".join(chars))
+            for font, chars in itertools.groupby(text, lambda c: self.font_for(c, primary))
+        ]
 
-    # -- raw text objects --------------------------------------------------------
+    def width_mm(self, text: str, primary: _RawFont, size: float = FONT_PT) -> float:
+        units = 0
+        for font, part in self.runs(text, primary):
+            font.learn(part)
+            units += sum(map(font.w.__getitem__, part))
+        return units * size / 1000 / PT_PER_MM
+
+    def tj_text(self, text: str) -> tuple[str, int]:
+        """(text for inside a regular-font ``TJ`` array, width in font units)."""
+        reg = self.reg
+        runs = self.runs(text, reg)
+        if len(runs) == 1 and runs[0][0] is reg:
+            return reg.literal(text)
+        parts, width = [], 0
+        for font, part in runs:
+            lit, w = font.literal(part)
+            width += w
+            parts.append(lit if font is reg else f"]TJ {font.tf} [{lit}]TJ {reg.tf} [")
+        return "".join(parts), width
+
+    def show(self, text: str, primary: _RawFont, size: float) -> tuple[str, int]:
+        """(text-showing operators, with a ``Tf`` per run; width in font units)."""
+        ops, width = [], 0
+        for font, part in self.runs(text, primary):
+            lit, w = font.literal(part)
+            ops.append(f"{font.name} {size:.2f} Tf {lit} Tj")
+            width += w
+        return " ".join(ops), width
+
+    def text_line(self, x_pt: float, base_mm: float, text: str, primary: _RawFont, size: float,
+                  align: str = "L", colour: str = "0 g") -> str:
+        """A one-line text object; ``x_pt`` is its left or (``align="R"``) right edge."""
+        ops, width = self.show(text, primary, size)
+        if align == "R":
+            x_pt -= width * size / 1000
+        return f"q {colour} BT {x_pt:.2f} {PAGE_H_PT - base_mm * PT_PER_MM:.2f} Td {ops} ET Q\n"
+
+    # -- pages -------------------------------------------------------------------
     def flush(self) -> None:
         """Close the open text object; must run before anything else is drawn."""
         if self.buf:
-            self.pdf._out("".join(self.buf) + " ET Q")  # private fpdf2 API, see module docstring
+            self.parts.append("".join(self.buf) + " ET Q\n")
             self.buf = []
 
     def open_text(self, top: float) -> None:
         """Start a text object whose line start is one row above the row at ``top``."""
-        ys = self.page_h_pt - top * PT_PER_MM - self.baseline_pt() + ROW_PT
+        ys = PAGE_H_PT - top * PT_PER_MM - self.baseline_pt() + ROW_PT
         x0 = _X[0] / UNITS
         self.buf.append(f"q 0 g BT {self.reg.tf} 1 0 0 1 {x0:.2f} {ys:.2f} Tm")
 
@@ -221,69 +459,68 @@ class _Writer:
         """Baseline offset below a row's top, in points (as fpdf2's cell() puts it)."""
         return ROW_PT / 2 + 0.3 * FONT_PT
 
-    # -- page furniture ----------------------------------------------------------
-    def _header_raw(self) -> tuple[str, str]:
-        """(first label, text-object tail drawing the other labels after the first)."""
-        bold, currency = self.bold, self.meta.currency
-        parts = []
-        prev_x = _X[0]
-        for i, (label, _w, right) in enumerate(COLUMNS[1:], start=1):
-            if i >= 6:
-                label = f"{label} ({currency})"
-            lit, w = bold.literal(label)
-            x = (_R[i] - w) if right else _X[i]
-            parts.append(f"{(x - prev_x) / UNITS:.2f} 0 Td {lit} Tj")
-            prev_x = x
-        return COLUMNS[0][0], " ".join(parts) + " ET Q"
+    def end_page(self) -> None:
+        self.flush()
+        self.spill.add("".join(self.parts))
+        self.parts = []
+
+    def footer(self, page: int, pages: int) -> bytes:
+        """The footer stream of a page (written once the page count is known)."""
+        text = f"Page {page} of {pages}"
+        lit, width = self.reg.literal(text)
+        x = (PAGE_W / 2) * PT_PER_MM - width * FOOTER_PT / 2000
+        y = PAGE_H_PT - _baseline(FOOTER_Y, 4, FOOTER_PT) * PT_PER_MM
+        return (
+            f"q {GREY_TEXT} BT {x:.2f} {y:.2f} Td {self.reg.name} {FOOTER_PT:.2f} Tf {lit} Tj ET Q"
+        ).encode("latin-1")
 
     def first_page(self) -> None:
-        pdf, meta = self.pdf, self.meta
-        pdf.add_page()
-        pdf.set_xy(MARGIN, MARGIN)
-        pdf.set_font(FAMILY, "B", 15)
-        self.public_cell(0, 8, _clean(meta.title), new_x="LMARGIN", new_y="NEXT")
-        pdf.set_font(FAMILY, "", 10)
+        meta, reg = self.meta, self.reg
+        left = (MARGIN + PAD) * PT_PER_MM
+        y = MARGIN
+        parts = self.parts
+        parts.append(self.text_line(left, _baseline(y, 8, 15), _clean(meta.title), self.bold, 15))
+        y += 8
         for line in meta.scope:
-            self.public_cell(0, 5, _clean(line), new_x="LMARGIN", new_y="NEXT")
+            parts.append(self.text_line(left, _baseline(y, 5, 10), _clean(line), reg, 10))
+            y += 5
         generated = _utc(meta.generated_at).strftime("%Y-%m-%d %H:%M")
-        pdf.set_font(FAMILY, "", 9)
-        pdf.set_text_color(90)
-        pdf.cell(0, 5, f"Generated {generated} UTC", new_x="LMARGIN", new_y="NEXT")
-        pdf.set_text_color(0)
-        pdf.set_font(FAMILY, "", FONT_PT)
-        self.y = pdf.get_y() + 3
+        parts.append(self.text_line(left, _baseline(y, 5, 9), f"Generated {generated} UTC", reg, 9,
+                                    colour=GREY_TEXT))
+        self.y = y + 5 + 3
 
-    def next_page(self) -> None:
-        self.flush()
-        pdf = self.pdf
-        pdf.add_page()
-        pdf.set_font(FAMILY, "", 7)
-        pdf.set_text_color(90)
-        title = f"{_clean(self.meta.title)} (continued)"
-        if self.reg.covers(title):
-            pdf.text(MARGIN, MARGIN + 2, title)  # also puts the regular font on the page
-        else:
-            pdf.set_xy(MARGIN, MARGIN - 1)
-            self.public_cell(0, 4, title)
-        pdf.set_text_color(0)
-        self.y = MARGIN + 5
-        self.table_header()
+    def next_page(self, table: bool = True) -> None:
+        self.end_page()
+        if not table:
+            self.y = MARGIN
+            return
+        if not self.page_top:
+            title = f"{_clean(self.meta.title)} (continued)"
+            self.page_top = self.text_line(
+                MARGIN * PT_PER_MM, MARGIN + 2, title, self.reg, 7, colour=GREY_TEXT
+            ) + self.table_header(MARGIN + 5)
+        self.parts.append(self.page_top)
+        self.y = MARGIN + 5 + HEADER_H
 
-    def table_header(self) -> None:
-        pdf = self.pdf
-        pdf.set_fill_color(225)
-        pdf.rect(MARGIN, self.y, TABLE_W, HEADER_H, style="F")
-        base = self.y + HEADER_H / 2 + 0.3 * FONT_PT / PT_PER_MM
-        first, tail = self.header_raw
-        # One public text() call: it also registers the bold font on this page.
-        pdf.set_font(FAMILY, "B", FONT_PT)
-        pdf.text(MARGIN + PAD, base, first)
-        y_pt = self.page_h_pt - base * PT_PER_MM
-        pdf._out(
-            f"q 0 g BT {self.bold.tf} 1 0 0 1 {_X[0] / UNITS:.2f} {y_pt:.2f} Tm {tail}"
-        )
-        pdf.set_font(FAMILY, "", FONT_PT)  # cells on the fallback path use the regular font
-        self.y += HEADER_H
+    def table_header(self, top: float) -> str:
+        """Grey band with the bold column labels, its top at ``top`` mm."""
+        bold, currency = self.bold, self.meta.currency
+        k = PT_PER_MM
+        out = [f"q {GREY_FILL} {MARGIN * k:.2f} {PAGE_H_PT - top * k:.2f} "
+               f"{TABLE_W * k:.2f} {-HEADER_H * k:.2f} re f Q\n"]
+        y_pt = PAGE_H_PT - _baseline(top, HEADER_H, FONT_PT) * k
+        # One text object: Td moves from label to label.
+        out.append(f"q 0 g BT 1 0 0 1 {_X[0] / UNITS:.2f} {y_pt:.2f} Tm")
+        prev_x = _X[0]
+        for i, (label, _w, right) in enumerate(COLUMNS):
+            if i >= 6:
+                label = f"{label} ({currency})"
+            ops, w = self.show(_clean(label), bold, FONT_PT)
+            x = (_R[i] - w) if right else _X[i]
+            out.append(f" {(x - prev_x) / UNITS:.2f} 0 Td {ops}")
+            prev_x = x
+        out.append(" ET Q\n")
+        return "".join(out)
 
     # -- cells -------------------------------------------------------------------
     def fit(self, text: str, col: int) -> str:
@@ -293,18 +530,14 @@ class _Writer:
         if fitted is not None:
             return fitted
         max_w = COLUMNS[col][1] - 2 * PAD
-        if self.reg.covers(text):
-            width = self.reg.width_mm
-        else:
-            self.ensure_fallback(text)
-            width = self.pdf.get_string_width  # knows about fallback fonts
-        if width(text) <= max_w:
+        reg = self.reg
+        if self.width_mm(text, reg) <= max_w:
             fitted = text
         else:
             lo, hi = 0, len(text)  # longest prefix that fits with the ellipsis
             while lo < hi:
                 mid = (lo + hi + 1) // 2
-                if width(text[:mid].rstrip() + ELLIPSIS) <= max_w:
+                if self.width_mm(text[:mid].rstrip() + ELLIPSIS, reg) <= max_w:
                     lo = mid
                 else:
                     hi = mid - 1
@@ -320,24 +553,13 @@ class _Writer:
         hit = cache.get(value)
         if hit is not None:
             return hit
-        shown = self.fit(_clean(value), col)
-        span = _X[col + 1] - _X[col]
-        if self.reg.covers(shown):
-            lit, w = self.reg.literal(shown)
-            frag = (f"{lit}{w - span}", None, lit, w - span)
-        else:
-            frag = (f"(){-span}", shown, "()", -span)
+        text, w = self.tj_text(self.fit(_clean(value), col))
+        move = w - (_X[col + 1] - _X[col])
+        frag = (f"{text}{move}", text, move)
         if len(cache) > _CACHE_LIMIT:
             cache.clear()
         cache[value] = frag
         return frag
-
-    def fallback_cells(self, pending: list[tuple[int, str]], top: float) -> None:
-        self.flush()
-        pdf = self.pdf
-        for col, text in pending:
-            pdf.set_xy(_LEFT_MM[col], top)
-            self.public_cell(COLUMNS[col][1], ROW_H, text)
 
     def subtotal(self, label: str, amount: Decimal) -> None:
         """Bold line: label right-aligned up to the unit price column, amount in the last."""
@@ -345,24 +567,13 @@ class _Writer:
         if self.y + ROW_H > BOTTOM:
             self.next_page()
         top = self.y
+        base = top + self.baseline_pt() / PT_PER_MM
         bold = self.bold
-        ys = self.page_h_pt - top * PT_PER_MM - self.baseline_pt()
-        amount_lit, amount_w = bold.literal(_money(amount))
-        label = _clean(label)
-        parts = [self.rule.format(y=ys - ROW_PT + self.baseline_pt())]
-        covered = bold.covers(label)
-        parts.append(f"q 0 g BT {bold.tf}")
-        if covered:
-            label_lit, label_w = bold.literal(label)
-            parts.append(f"1 0 0 1 {(_R[6] - label_w) / UNITS:.2f} {ys:.2f} Tm {label_lit} Tj")
-        parts.append(f"1 0 0 1 {(_R[7] - amount_w) / UNITS:.2f} {ys:.2f} Tm {amount_lit} Tj ET Q")
-        self.pdf._out(" ".join(parts))
-        if not covered:  # e.g. a CJK word in a label: let fpdf2 handle it
-            pdf = self.pdf
-            pdf.set_font(FAMILY, "B", FONT_PT)
-            pdf.set_xy(MARGIN, top)
-            self.public_cell(_R[6] / UNITS / PT_PER_MM - MARGIN + PAD, ROW_H, label, align="R")
-            pdf.set_font(FAMILY, "", FONT_PT)
+        self.parts.append(
+            self.rule.format(y=PAGE_H_PT - top * PT_PER_MM - ROW_PT)
+            + self.text_line(_R[6] / UNITS, base, _clean(label), bold, FONT_PT, "R")
+            + self.text_line(_R[7] / UNITS, base, _money(amount), bold, FONT_PT, "R")
+        )
         self.y = top + ROW_H
 
     # -- rows --------------------------------------------------------------------
@@ -402,9 +613,8 @@ class _Writer:
                 subtotal = Decimal(0)
                 current = order_id
                 orders += 1
-                oid = str(order_id)
-                reg.learn(oid)
-                order_frag = f"({oid.translate(enc)}){sum(map(wid, oid)) - span0}"
+                oid, w = self.tj_text(_clean(order_id))
+                order_frag = f"{oid}{w - span0}"
             if y + ROW_H > BOTTOM:
                 self.y = y
                 self.next_page()
@@ -433,7 +643,7 @@ class _Writer:
                 u = money_cache[price] = (f"({s.translate(enc)})", sum(map(wid, s)))
             t = money_cache.get(total)
             if t is None:
-                if len(money_cache) > _CACHE_LIMIT:
+                if len(money_cache) > _MONEY_CACHE_LIMIT:
                     money_cache.clear()
                 s = f"{total:,.2f}"
                 t = money_cache[total] = (f"({s.translate(enc)})", sum(map(wid, s)))
@@ -443,17 +653,9 @@ class _Writer:
             # TJ: a number n moves the pen left by n/1000 of the font size, so the move
             # to a right-aligned cell is (its width - gap from the current pen position).
             buf.append(
-                f"{next_line}{order_frag}{d_frag[0]}{c_frag[0]}{s_frag[0]}{p_frag[2]}"
-                f"{p_frag[3] + q[1] + k_qty}{q[0]}{u[1] + k_unit}{u[0]}{t[1] + k_total}{t[0]}]TJ"
+                f"{next_line}{order_frag}{d_frag[0]}{c_frag[0]}{s_frag[0]}{p_frag[1]}"
+                f"{p_frag[2] + q[1] + k_qty}{q[0]}{u[1] + k_unit}{u[0]}{t[1] + k_total}{t[0]}]TJ"
             )
-            if c_frag[1] is not None or s_frag[1] is not None or p_frag[1] is not None:
-                pending = [
-                    (col, frag[1])
-                    for col, frag in ((2, c_frag), (3, s_frag), (4, p_frag))
-                    if frag[1] is not None
-                ]
-                self.fallback_cells(pending, y)
-                buf = self.buf
             y += ROW_H
             count += 1
             if count == next_report:
@@ -473,34 +675,34 @@ class _Writer:
     # -- closing lines -----------------------------------------------------------
     def totals(self, count: int, orders: int, grand: Decimal) -> None:
         self.flush()
-        pdf, meta = self.pdf, self.meta
-        lines: list[tuple[str, str]] = []  # (style, text)
+        meta = self.meta
+        lines: list[tuple[_RawFont, str]] = []  # (font, text)
         if count == 0:
-            lines.append(("", EMPTY_MESSAGE))
+            lines.append((self.reg, EMPTY_MESSAGE))
         elif meta.kind == "summary":
-            lines.append(("B", f"Grand total: {_money(grand)} {meta.currency}"))
-            lines.append(("", f"Orders: {orders:,}"))
-            lines.append(("", f"Line items: {count:,}"))
+            lines.append((self.bold, f"Grand total: {_money(grand)} {meta.currency}"))
+            lines.append((self.reg, f"Orders: {orders:,}"))
+            lines.append((self.reg, f"Line items: {count:,}"))
         else:
-            lines.append(("B", f"Order total: {_money(grand)} {meta.currency}"))
+            lines.append((self.bold, f"Order total: {_money(grand)} {meta.currency}"))
         if self.y + 3 + 6 * len(lines) > BOTTOM:
-            if count:
-                self.next_page()
-            else:
-                pdf.add_page()
-                self.y = MARGIN
+            self.next_page(table=bool(count))
         y = self.y + 3
-        for style, text in lines:
-            pdf.set_font(FAMILY, style, 10)
-            pdf.set_xy(MARGIN, y)
-            # cell() pads by c_margin (= PAD), so "R" lines up with the amount column.
-            self.public_cell(TABLE_W, 6, text, align="R" if count else "L")
+        # Like cell(TABLE_W, 6, align="R" or "L"): padded by PAD, so "R" lines up with
+        # the amount column.
+        if count:
+            x, align = (MARGIN + TABLE_W - PAD) * PT_PER_MM, "R"
+        else:
+            x, align = (MARGIN + PAD) * PT_PER_MM, "L"
+        for font, text in lines:
+            self.parts.append(self.text_line(x, _baseline(y, 6, 10), _clean(text), font, 10, align))
             y += 6
         self.y = y
 
     def output(self, path) -> None:
-        self.flush()
-        self.pdf.output(str(path))
+        self.end_page()
+        skeleton = bytes(self.pdf.output())  # fonts are subset here: all text is drawn by now
+        _Assembler(skeleton).write(path, self.spill, self.footer)
 
 
 def write_pdf(
@@ -514,18 +716,22 @@ def write_pdf(
     """Write ``rows`` to ``path`` as a PDF report; return the number of rows written.
 
     ``fonts_dir`` overrides where the TTF files are read from (default: static/fonts).
+    Finished pages are spilled (compressed) to an anonymous temporary file in
+    ``path``'s directory, so memory does not grow with the number of rows.
     """
-    writer = _Writer(meta, fonts_dir or DEFAULT_FONTS_DIR)
-    writer.first_page()
-    it = iter(rows)
-    first = next(it, None)
-    if first is None:
-        count, orders, grand = 0, 0, Decimal(0)
-        if progress is not None:
-            progress(0)
-    else:
-        writer.table_header()
-        count, orders, grand = writer.rows(itertools.chain((first,), it), progress)
-    writer.totals(count, orders, grand)
-    writer.output(path)
+    with tempfile.TemporaryFile(dir=Path(path).resolve().parent) as spill_file:
+        writer = _Writer(meta, fonts_dir or DEFAULT_FONTS_DIR, _Spill(spill_file))
+        writer.first_page()
+        it = iter(rows)
+        first = next(it, None)
+        if first is None:
+            count, orders, grand = 0, 0, Decimal(0)
+            if progress is not None:
+                progress(0)
+        else:
+            writer.parts.append(writer.table_header(writer.y))
+            writer.y += HEADER_H
+            count, orders, grand = writer.rows(itertools.chain((first,), it), progress)
+        writer.totals(count, orders, grand)
+        writer.output(path)
     return count

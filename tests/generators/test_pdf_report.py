@@ -283,3 +283,69 @@ def test_progress_raising_aborts_the_run(tmp_path):
 def test_fonts_dir_is_where_the_fonts_are_read_from(tmp_path):
     with pytest.raises(FileNotFoundError):
         write_pdf([row()], summary_meta(), tmp_path / "r.pdf", fonts_dir=tmp_path / "nowhere")
+
+
+def test_mixed_script_cells_switch_fonts_and_keep_the_columns_aligned(tmp_path):
+    rows = [row(1, customer="ACME 日本茶 #7", product="Sencha 日本茶 100 g", qty=3, price="2.50"),
+            row(1, customer="ACME", product="Widget", qty=12, price="1234.00")]
+    path = tmp_path / "r.pdf"
+    write_pdf(rows, summary_meta(), path)
+
+    lines = pages_text(path)[0].splitlines()
+    assert "1 2026-11-03 ACME 日本茶 #7 completed Sencha 日本茶 100 g 3 2.50 7.50" in lines
+    with pdfplumber.open(path) as pdf:
+        page = pdf.pages[0]
+        fonts = {c["text"]: c["fontname"] for c in page.chars if c["text"] in "日本茶Sencha"}
+        words = page.extract_words()
+    assert all("DroidSansFallback" in fonts[c] for c in "日本茶")
+    assert all("DejaVuSans" in fonts[c] for c in "Sencha")
+    status = next(w for w in words if w["text"] == "Status")
+    status_x = status["x0"]
+    cells = [w["x0"] for w in words if w["text"] == "completed" and w["top"] > status["top"]]
+    assert cells == [pytest.approx(status_x, abs=0.1)] * 2
+    qty_header = next(w for w in words if w["text"] == "Qty")
+    for qty in ("3", "12"):
+        cell = next(w for w in words if w["text"] == qty and w["x0"] > status_x)
+        assert cell["x1"] == pytest.approx(qty_header["x1"], abs=0.5)
+
+
+def test_fallback_font_first_needed_on_a_later_page_is_embedded(tmp_path):
+    rows = many_rows(300)
+    rows[250] = row(rows[250].order_id, customer="東京文具店", product="抹茶 30 g")
+    path = tmp_path / "r.pdf"
+    write_pdf(rows, summary_meta(title="Orders 日本茶"), path)
+
+    texts = pages_text(path)
+    assert any("東京文具店" in t and "抹茶 30 g" in t for t in texts[2:])
+    assert all("Orders 日本茶 (continued)" in t for t in texts[1:])
+    with pdfplumber.open(path) as pdf:
+        fonts = {c["fontname"] for page in pdf.pages for c in page.chars if c["text"] in "東京抹茶"}
+    assert fonts and all("DroidSansFallback" in f for f in fonts)
+
+
+def test_no_temporary_file_is_left_behind(tmp_path):
+    class Cancelled(Exception):
+        pass
+
+    def cancel(done: int) -> None:
+        raise Cancelled(done)
+
+    write_pdf(many_rows(300), summary_meta(), tmp_path / "ok.pdf")
+    with pytest.raises(Cancelled):
+        write_pdf(many_rows(PROGRESS_EVERY * 2), summary_meta(), tmp_path / "x.pdf",
+                  progress=cancel)
+
+    assert [p.name for p in tmp_path.iterdir()] == ["ok.pdf"]
+
+
+def test_page_count_in_the_footer_matches_the_file_for_an_order_report(tmp_path):
+    rows = [row(42, product=f"Part {i}", qty=1, price="1.00") for i in range(95)]
+    path = tmp_path / "r.pdf"
+    write_pdf(rows, ReportMeta(kind="order", title="Order #42"), path)
+
+    reader = PdfReader(path, strict=True)
+    n = len(reader.pages)
+    assert n >= 3
+    for number, page in enumerate(reader.pages, start=1):
+        assert f"Page {number} of {n}" in page.extract_text()
+    assert "Order total: 95.00 USD" in reader.pages[-1].extract_text()
