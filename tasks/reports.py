@@ -325,10 +325,14 @@ def run_job(job_id: int, generators: dict | None = None) -> str:
         return "completed"
     except JobAborted:
         _remove_quietly(tmp)
+        _remove_quietly(final)
         log.info("report job %s stopped: cancelled, deleted or taken over", job_id)
         return "aborted"
     except BaseException as exc:
+        # the file is in place only once the job says COMPLETED; if that last
+        # write failed (the database went away), the next attempt makes a new one
         _remove_quietly(tmp)
+        _remove_quietly(final)
         db.session.rollback()
         if not isinstance(exc, Exception):
             # SystemExit / KeyboardInterrupt: the process is being stopped (a hard

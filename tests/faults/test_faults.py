@@ -13,7 +13,8 @@ from tests.conftest import wait_for
 
 pytestmark = [pytest.mark.faults, pytest.mark.integration]
 
-BIG = (120, 500)  # 60,000 rows: a PDF takes a couple of seconds, time enough to hurt it
+# 200,000 rows: a PDF takes a few seconds (~70k rows/s), time enough to hurt it
+BIG = (400, 500)
 
 
 def _pid_of_claim(job: dict) -> int:

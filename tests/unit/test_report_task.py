@@ -121,3 +121,24 @@ def test_a_pdf_over_the_row_limit_fails_at_once_pointing_to_csv(app, user, sent)
     assert failed.error == ("This report has 5 line items; PDFs stop at 4. Ask for the CSV, "
                             "or narrow the dates or pick one customer.")
     assert _files(app) == []
+
+
+def test_a_failed_completion_write_leaves_no_file_for_the_next_attempt(app, job, monkeypatch):
+    import sqlalchemy as sa
+
+    import tasks.reports as task
+
+    real = task.transition
+
+    def database_gone_at_the_end(conn, job_id, where, event, *args, **kwargs):
+        if event == "completed":
+            raise sa.exc.OperationalError("UPDATE", {}, ConnectionError("server closed"))
+        return real(conn, job_id, where, event, *args, **kwargs)
+
+    monkeypatch.setattr(task, "transition", database_gone_at_the_end)
+    with pytest.raises(task.RetryLater):
+        run_job(job.id)
+    assert _files(app) == []  # the file written before the failed write is gone
+    monkeypatch.setattr(task, "transition", real)
+    assert run_job(job.id) == "completed"
+    assert len(_files(app)) == 1
