@@ -343,7 +343,10 @@ def run_job(job_id: int, generators: dict | None = None) -> str:
         if is_transient(exc):
             return _retry_later(job_id, exc)
         reason = reason_for(exc)
-        log.exception("report job %s failed: %s", job_id, reason)
+        if isinstance(exc, ReportDataError):  # expected: the reason says it all
+            log.warning("report job %s failed: %s", job_id, reason)
+        else:
+            log.exception("report job %s failed: %s", job_id, reason)
         with db.engine.begin() as conn:
             transition(conn, job_id, _mine(), "failed", reason, status=JobStatus.FAILED.value,
                        finished_at=utcnow(), error=reason, claimed_by=None)
