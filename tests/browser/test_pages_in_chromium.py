@@ -60,6 +60,17 @@ def log_in(page, server, email="browser@example.com"):
     page.wait_for_url("**/orders/")
 
 
+def new_order(page, server, customer, product, quantity, price):
+    """Create a one-item order through the form and land on its page."""
+    page.goto(f"{server}/orders/new")
+    page.fill("#customer", customer)
+    page.fill("#items-0-product", product)
+    page.fill("#items-0-quantity", quantity)
+    page.fill("#items-0-unit_price", price)
+    page.click("text=Create order")
+    page.wait_for_url("**/orders/*")
+
+
 @pytest.fixture
 def page(browser, server):
     context = browser.new_context(accept_downloads=True)
@@ -170,13 +181,7 @@ def test_log_in_order_report_download_then_log_out_refuses_the_link(browser, ser
     page.fill("#password", PASSWORD)
     page.click("button:has-text('Log in')")
     page.wait_for_url("**/reports/")
-    page.goto(f"{server}/orders/new")
-    page.fill("#customer", "Other Corp")
-    page.fill("#items-0-product", "Ürün")
-    page.fill("#items-0-quantity", "1")
-    page.fill("#items-0-unit_price", "9.99")
-    page.click("text=Create order")
-    page.wait_for_url("**/orders/*")
+    new_order(page, server, "Other Corp", "Ürün", "1", "9.99")
     page.click("text=Generate CSV")
     page.wait_for_selector(".job-status[data-status=COMPLETED]", timeout=60_000)
     link = page.get_attribute("a.download", "href")
@@ -190,14 +195,8 @@ def test_log_in_order_report_download_then_log_out_refuses_the_link(browser, ser
     context.close()
 
 
-def test_another_users_report_link_is_not_found(browser, server, page):
-    page.goto(f"{server}/orders/new")
-    page.fill("#customer", "Mine")
-    page.fill("#items-0-product", "Tea")
-    page.fill("#items-0-quantity", "1")
-    page.fill("#items-0-unit_price", "1.00")
-    page.click("text=Create order")
-    page.wait_for_url("**/orders/*")
+def test_another_users_order_page_is_not_found(browser, server, page):
+    new_order(page, server, "Mine", "Tea", "1", "1.00")
     mine = page.url
     other = browser.new_context()
     intruder = other.new_page()
