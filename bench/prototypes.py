@@ -81,18 +81,7 @@ def sql_csv(db: str, job, out: Path) -> int:
                 rows += data.count(b"\n")  # progress would be counted this way
                 fh.write(data.replace(b"\n", b"\r\n"))
         return rows - 1
-    con = sqlite3.connect(SQLITE_PATH)
-    try:
-        cur = con.execute(sql)
-        with open(out, "w", encoding="utf-8", newline="") as fh:
-            writer = csv.writer(fh, lineterminator="\r\n")
-            writer.writerow(HEADER)
-            while batch := cur.fetchmany(FETCH):
-                writer.writerows(batch)
-                rows += len(batch)
-    finally:
-        con.close()
-    return rows
+    return csv_sqlite(sql, out)  # the cells are already formatted: the reference's writer
 
 
 def raw_csv(db: str, job, out: Path) -> int:
@@ -169,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
         if owner is None:
             sys.exit(f"no data of {args.items} items on {args.db}: run bench.run first")
         job = ReportJob(kind=ReportKind.SUMMARY, owner_id=owner.id, params=params())
-        meta = ReportMeta(kind="summary", title="Completed orders", total_rows=n)
+        meta = ReportMeta(kind="summary", title="Completed orders")
         ref_sql = reference_sql(args.db, owner.id)
         paths = {
             "app": lambda out: write_csv(stream_rows(db.engine, job), meta, out),

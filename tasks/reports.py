@@ -134,8 +134,8 @@ def claim(job_id: int) -> str:
             return "skipped"
         status = JobStatus(row.status)
         if status is JobStatus.PROCESSING:
-            stale = row.heartbeat_at is None or row.heartbeat_at.replace(
-                tzinfo=dt.UTC) < now - dt.timedelta(seconds=lease)
+            stale = row.heartbeat_at is None or \
+                row.heartbeat_at < now - dt.timedelta(seconds=lease)
             if not (stale or owner_is_dead(row.claimed_by)):
                 return "skipped"  # alive elsewhere: a duplicate delivery
             guard = [status_is(JobStatus.PROCESSING), jobs.c.claimed_by == row.claimed_by]
@@ -195,7 +195,7 @@ class Lease(threading.Thread):
         self.stopped.set()
 
 
-def _meta(job: ReportJob, total: int) -> ReportMeta:
+def _meta(job: ReportJob) -> ReportMeta:
     currency = current_app.config["CURRENCY"]
     if job.kind is ReportKind.ORDER:
         order_id = job.params["order_id"]
@@ -205,12 +205,12 @@ def _meta(job: ReportJob, total: int) -> ReportMeta:
         scope = [f"Customer: {order.customer}", f"Status: {order.status.label}",
                  f"Order date: {order.created_at:%Y-%m-%d %H:%M} UTC"]
         return ReportMeta(kind="order", title=f"Order #{order_id}", scope=scope,
-                          currency=currency, total_rows=total)
+                          currency=currency)
     p = job.params
     scope = [f"Completed orders from {p['date_from']} to {p['date_to']} (UTC dates)"]
     scope.append(f"Customer: {p['customer']}" if p.get("customer") else "All customers")
     return ReportMeta(kind="summary", title="Completed orders", scope=scope,
-                      currency=currency, total_rows=total)
+                      currency=currency)
 
 
 def _remove_quietly(path: Path) -> None:
@@ -274,7 +274,7 @@ def run_job(job_id: int, generators: dict | None = None) -> str:
             raise ReportDataError(
                 f"This report has {total:,} line items; PDFs stop at {pdf_limit:,}. "
                 "Ask for the CSV, or narrow the dates or pick one customer.")
-        meta = _meta(job, total)
+        meta = _meta(job)
         db.session.rollback()  # end the read transaction; the rest streams on its own connection
         if not _touch(job_id, rows_total=total):
             raise JobAborted

@@ -48,14 +48,13 @@ def sweep(now: dt.datetime | None = None) -> dict[str, int]:
                                          jobs.c.heartbeat_at)
                                .where(status_is(JobStatus.PROCESSING))).all()
     for job in running:
-        beat_at = job.heartbeat_at.replace(tzinfo=dt.UTC) if job.heartbeat_at else None
         # dead: its lease ran out, or (sooner) its process is gone from this host
-        if not (beat_at is None or beat_at < lease_cutoff or owner_is_dead(job.claimed_by)):
+        stale = job.heartbeat_at is None or job.heartbeat_at < lease_cutoff
+        if not (stale or owner_is_dead(job.claimed_by)):
             continue
         guard = [status_is(JobStatus.PROCESSING), jobs.c.claimed_by == job.claimed_by]
-        started = job.started_at.replace(tzinfo=dt.UTC) if job.started_at else None
         with db.engine.begin() as conn:
-            if started and started <= hard_cutoff:
+            if job.started_at and job.started_at <= hard_cutoff:
                 reason = f"Took longer than {limit_words(config['REPORT_HARD_TIME_LIMIT'])} " \
                          "and was stopped."
             elif job.attempts >= job.max_attempts:

@@ -44,6 +44,6 @@ def worker_alive(max_age: float = 2.0) -> bool:
         return cached[1]
     seen = last_seen()
     window = dt.timedelta(seconds=3 * current_app.config["WORKER_BEAT_SECONDS"])
-    alive = seen is not None and seen.replace(tzinfo=dt.UTC) > utcnow() - window
+    alive = seen is not None and seen > utcnow() - window
     _cache[key] = (now, alive)
     return alive

@@ -44,7 +44,6 @@ class ReportMeta:
     scope: list[str] = field(default_factory=list)
     generated_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     currency: str = "USD"
-    total_rows: int | None = None  # known row count, if the caller counted
 
 
 Progress = Callable[[int], None] | None

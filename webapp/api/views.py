@@ -5,7 +5,7 @@ from flask import Blueprint, jsonify, url_for
 
 from ..auth.current import actor
 from ..errors import InvalidInput
-from ..models import Order, OrderStatus, ReportFormat, ReportJob, ReportKind
+from ..models import JobStatus, Order, OrderStatus, ReportFormat, ReportJob, ReportKind
 from ..orders import services as orders
 from ..orders.validation import parse_name
 from ..reports import services as reports
@@ -43,7 +43,7 @@ def order_json(order: Order) -> dict:
 
 
 def job_json(job: ReportJob) -> dict:
-    done = job.status.value == "COMPLETED"
+    done = job.status is JobStatus.COMPLETED
     return {
         "id": job.id,
         "kind": job.kind.value,

@@ -74,8 +74,7 @@ class OrderForm(FlaskForm):
     @classmethod
     def with_rows(cls, customer: str, items: list[dict]) -> OrderForm:
         """A form holding exactly these rows (after adding or removing one), unvalidated."""
-        form = cls(formdata=None, data={"customer": customer, "items": items or [{}]})
-        return form
+        return cls(formdata=None, data={"customer": customer, "items": items or [{}]})
 
 
 def edit_rows(form: OrderForm, add: bool, remove: str | None) -> OrderForm:

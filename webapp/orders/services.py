@@ -101,15 +101,12 @@ def delete_order(owner: User, order_id: int) -> None:
     db.session.commit()
 
 
-def list_orders(owner: User, *, search: str = "", page: int = 1, per_page: int = 20,
-                status: OrderStatus | None = None) -> Page:
+def list_orders(owner: User, *, search: str = "", page: int = 1, per_page: int = 20) -> Page:
     query = visible(sa.select(Order), Order, owner)
     if search:
         # Case-insensitive "contains", with LIKE wildcards in the search taken literally.
         escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         query = query.where(Order.customer.ilike(f"%{escaped}%", escape="\\"))
-    if status is not None:
-        query = query.where(Order.status == status)
     total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
     rows = db.session.scalars(
         query.order_by(Order.created_at.desc(), Order.id.desc())
