@@ -36,7 +36,11 @@ def test_fifty_users_get_no_5xx_and_every_job_ends_final(cluster, tmp_path):
     cluster.beat()
     port = _free_port()
     web = Proc([str(Path(sys.executable).parent / "gunicorn"), "wsgi:app", "--bind",
-                f"127.0.0.1:{port}", "--workers", "2", "--threads", "8"],
+                f"127.0.0.1:{port}", "--workers", "2", "--threads", "8",
+                # longer than any user's pause, so gunicorn never closes an idle
+                # keep-alive connection just as the client reuses it (a reset
+                # that says nothing about the app)
+                "--keep-alive", "30"],
                cluster.env(), tmp_path / "web.log").start(wait_ready=False)
     cluster.procs.append(web)
     wait_for(lambda: "Booting worker" in web.output(), timeout=30, what="gunicorn")
