@@ -16,7 +16,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from tasks.generators import PROGRESS_EVERY, Progress
-from tasks.generators.csv_report import DANGEROUS_FIRST_CHARS, HEADER
+from tasks.generators.csv_report import (
+    ALWAYS_GUARDED_FIRST_CHARS,
+    DANGEROUS_FIRST_CHARS,
+    FORMULA_SKIP_CHARS,
+    FORMULA_START_CHARS,
+    HEADER,
+)
 from tasks.rows import rows_select
 from webapp.models import Order, OrderItem, ReportJob
 
@@ -24,8 +30,19 @@ log = logging.getLogger(__name__)
 
 
 def _guarded(column):
-    """SQL twin of csv_report.neutralise: prefix ' when a spreadsheet would run it."""
-    return sa.case((sa.func.left(column, 1).in_(sorted(DANGEROUS_FIRST_CHARS)),
+    """SQL twin of csv_report.neutralise: prefix ' when a spreadsheet would run it.
+
+    Guarded when the first character is \\t or \\r, or when the first one left
+    after ltrim()-ing FORMULA_SKIP_CHARS is a FORMULA_START_CHARS. The first
+    character is tested against DANGEROUS_FIRST_CHARS first, as write_csv does
+    (a hashed IN list: as cheap as the old guard), so in practice ltrim only
+    runs on the rare cell that starts with a suspicious character."""
+    first = sa.func.left(column, 1)
+    formula = sa.or_(
+        first.in_(sorted(ALWAYS_GUARDED_FIRST_CHARS)),
+        sa.func.left(sa.func.ltrim(column, sa.literal(FORMULA_SKIP_CHARS)), 1)
+        .in_(sorted(FORMULA_START_CHARS)))
+    return sa.case((sa.and_(first.in_(sorted(DANGEROUS_FIRST_CHARS)), formula),
                     sa.literal("'") + column), else_=column)
 
 

@@ -25,7 +25,8 @@ from tasks.generators import ReportMeta
 from tasks.generators.csv_report import write_csv
 from tasks.generators.pdf_report import write_pdf
 from tasks.pg_copy import copy_csv
-from tasks.rows import count_rows, stream_rows
+from tasks.rows import count_rows, owned_by_job_owner, stream_rows
+from webapp.errors import ORDER_DELETED
 from webapp.extensions import db
 from webapp.models import (
     JobStatus,
@@ -60,19 +61,22 @@ def jobs_table() -> sa.Table:
     return ReportJob.__table__
 
 
-def record_event(conn, job_id: int, event: str, detail: str | None = None) -> None:
+def record_event(conn, job_id: int, event: str, detail: str | None = None,
+                 worker: str | None = None) -> None:
+    """`detail` is shown to the job's owner: plain words, never raw error text.
+    `worker` (host:pid) is shown to admins only."""
     conn.execute(sa.insert(ReportEvent.__table__).values(
-        job_id=job_id, at=utcnow(), event=event, detail=detail))
+        job_id=job_id, at=utcnow(), event=event, detail=detail, worker=worker))
 
 
 def transition(conn, job_id: int, where, event: str, detail: str | None = None,
-               **values) -> bool:
+               worker: str | None = None, **values) -> bool:
     """UPDATE the job only if `where` still holds; log the event if it did."""
     jobs = jobs_table()
     result = conn.execute(sa.update(jobs).where(jobs.c.id == job_id, *where).values(**values))
     if result.rowcount != 1:
         return False
-    record_event(conn, job_id, event, detail)
+    record_event(conn, job_id, event, detail, worker)
     return True
 
 
@@ -150,8 +154,8 @@ def claim(job_id: int) -> str:
                               status=JobStatus.FAILED.value, error=reason, finished_at=now,
                               claimed_by=None)
             return "failed" if done else "skipped"
-        detail = f"attempt {row.attempts + 1} of {row.max_attempts} on {identity()}"
-        done = transition(conn, job_id, guard, event, detail,
+        detail = f"attempt {row.attempts + 1} of {row.max_attempts}"
+        done = transition(conn, job_id, guard, event, detail, identity(),
                           status=JobStatus.PROCESSING.value, started_at=now, heartbeat_at=now,
                           claimed_by=identity(), attempts=jobs.c.attempts + 1, rows_done=0,
                           error=None)
@@ -199,9 +203,12 @@ def _meta(job: ReportJob) -> ReportMeta:
     currency = current_app.config["CURRENCY"]
     if job.kind is ReportKind.ORDER:
         order_id = job.params["order_id"]
-        order = db.session.get(Order, order_id)
+        # scoped like the rows: an order id that now names someone else's order
+        # (or none) means the owner's order is gone
+        order = db.session.scalar(sa.select(Order).where(
+            Order.id == order_id, owned_by_job_owner(job, all_owners=True)))
         if order is None:
-            raise ReportDataError(f"Order {order_id} no longer exists.")
+            raise ReportDataError(ORDER_DELETED)
         scope = [f"Customer: {order.customer}", f"Status: {order.status.label}",
                  f"Order date: {order.created_at:%Y-%m-%d %H:%M} UTC"]
         return ReportMeta(kind="order", title=f"Order #{order_id}", scope=scope,
@@ -268,13 +275,13 @@ def run_job(job_id: int, generators: dict | None = None) -> str:
     lease = Lease(app, job_id, max(0.2, app.config["REPORT_LEASE_SECONDS"] / 6))
     lease.start()
     try:
+        meta = _meta(job)
         total = count_rows(db.engine, job)
         pdf_limit = app.config["REPORT_PDF_MAX_ROWS"]
         if job.format is ReportFormat.PDF and total > pdf_limit:
             raise ReportDataError(
                 f"This report has {total:,} line items; PDFs stop at {pdf_limit:,}. "
                 "Ask for the CSV, or narrow the dates or pick one customer.")
-        meta = _meta(job)
         db.session.rollback()  # end the read transaction; the rest streams on its own connection
         if not _touch(job_id, rows_total=total):
             raise JobAborted
@@ -377,8 +384,12 @@ def _retry_later(job_id: int, exc: Exception) -> str:
                            status=JobStatus.FAILED.value, finished_at=utcnow(), error=reason,
                            claimed_by=None)
                 return "failed"
-            transition(conn, job_id, _mine(), "retrying", f"{type(exc).__name__}: {exc}"[:500],
-                       status=JobStatus.PENDING.value, claimed_by=None, heartbeat_at=None)
+            # the raw error (addresses, SQL) went to the log above; the owner
+            # reads plain words
+            transition(conn, job_id, _mine(), "retrying",
+                       "The database or the broker could not be reached; trying again.",
+                       identity(), status=JobStatus.PENDING.value, claimed_by=None,
+                       heartbeat_at=None)
             attempts = row.attempts
     except sa.exc.SQLAlchemyError:
         log.warning("could not hand job %s back; the sweeper will", job_id, exc_info=True)

@@ -68,7 +68,8 @@ def sweep(now: dt.datetime | None = None) -> dict[str, int]:
                     counts["failed"] += 1
                 continue
             if transition(conn, job.id, guard, "requeued",
-                          f"lease expired (worker {job.claimed_by} lost)",
+                          "the worker running it stopped; it goes back to the queue",
+                          job.claimed_by,
                           status=JobStatus.PENDING.value, claimed_by=None, heartbeat_at=None,
                           enqueued_at=now):
                 counts["requeued"] += 1

@@ -97,6 +97,7 @@ def build_app(db_url: str, reports_dir: Path, queue: str, broker_url: str, **ove
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",  # fast: tests make many accounts
         "RATELIMIT_STORAGE_URI": "memory://",
         "REPORT_RATE_LIMIT": "1000 per minute",
+        "ORDER_WRITE_RATE_LIMIT": "10000 per minute",
     }
     config.update(overrides)
     app = create_app(config)
@@ -135,11 +136,13 @@ def app(request, tmp_path, redis_url):
     saved = dict(application.config)  # the PostgreSQL app lives for the whole session
     with application.app_context():
         yield application
+        from webapp.auth.throttle import reset_memory
         from webapp.extensions import db
         from webapp.security import limiter
 
         db.session.remove()
         limiter.reset()
+        reset_memory()
     application.config.clear()
     application.config.update(saved)
 
@@ -164,11 +167,13 @@ def make_user(email: str, *, admin: bool = False):
 def logged_in_client(app, user):
     """A client with a session for the pages and an API token for /api."""
     from webapp.auth.services import create_token
+    from webapp.security import session_fields
 
     client = app.test_client()
     with client.session_transaction() as session:
         session["_user_id"] = str(user.id)
         session["_fresh"] = True
+        session.update(session_fields(user))
     client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {create_token(user, 'tests')[1]}"
     return client
 

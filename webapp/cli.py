@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import random
 import secrets
 from decimal import Decimal
@@ -42,10 +43,13 @@ def demo_user() -> tuple[User, str | None]:
     user = db.session.scalar(sa.select(User).where(User.email == DEMO_EMAIL))
     if user is not None:
         return user, saved.read_text().strip() if saved.is_file() else None
-    password = secrets.token_urlsafe(9)
+    password = secrets.token_urlsafe(12)
     user = create_user(DEMO_EMAIL, password)
-    saved.write_text(password + "\n")
-    saved.chmod(0o600)
+    # private from the first byte: created 0600, never readable by others
+    saved.unlink(missing_ok=True)
+    fd = os.open(saved, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(password + "\n")
     return user, password
 
 

@@ -47,7 +47,23 @@ def _env_int(name: str, default: int) -> int:
 
 
 class Config:
-    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-change-me")
+    # None: create_app uses instance/secret_key, made once at random (see
+    # security.ensure_secret_key). Older keys still open existing sessions.
+    SECRET_KEY = os.environ.get("SECRET_KEY") or None
+    SECRET_KEY_FALLBACKS = [k.strip() for k in os.environ.get("SECRET_KEY_FALLBACKS", "")
+                            .split(",") if k.strip()]
+    # Sessions end after this long without a request, and this long after log-in.
+    SESSION_IDLE_MINUTES = _env_int("SESSION_IDLE_MINUTES", 120)
+    SESSION_MAX_HOURS = _env_int("SESSION_MAX_HOURS", 24)
+    # How many proxies in front of the app may set X-Forwarded-For/-Proto/-Host
+    # (0: trust none; 1: one TLS-terminating proxy such as nginx)
+    TRUSTED_PROXIES = _env_int("TRUSTED_PROXIES", 0)
+    # Failed log-ins per account and per client address; sign-ups per address;
+    # order writes per user (create, edit, status, delete; pages and API)
+    LOGIN_RATE_LIMIT_ACCOUNT = os.environ.get("LOGIN_RATE_LIMIT_ACCOUNT", "10 per 15 minutes")
+    LOGIN_RATE_LIMIT_ADDRESS = os.environ.get("LOGIN_RATE_LIMIT_ADDRESS", "30 per 15 minutes")
+    SIGNUP_RATE_LIMIT = os.environ.get("SIGNUP_RATE_LIMIT", "10 per hour")
+    ORDER_WRITE_RATE_LIMIT = os.environ.get("ORDER_WRITE_RATE_LIMIT", "120 per minute")
     SQLALCHEMY_DATABASE_URI = _normalise_db_url(
         os.environ.get("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'orders.sqlite3'}")
     )
@@ -83,6 +99,10 @@ class Config:
     REPORT_RATE_LIMIT = os.environ.get("REPORT_RATE_LIMIT", "30 per minute")
     REPORT_MAX_OPEN_JOBS = _env_int("REPORT_MAX_OPEN_JOBS", 10)
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI")  # default: the Redis broker
+    # Redis down: keep counting in this process's memory (logged) rather than
+    # failing requests; switch back once it answers again.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_STORAGE_OPTIONS = {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
     SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "") == "1"
     SESSION_COOKIE_SAMESITE = "Lax"
     CELERY = {}  # filled by create_app (broker chosen at start-up)

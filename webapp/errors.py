@@ -9,6 +9,9 @@ from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+# The reason a report of a deleted order ends with (cancelled or failed).
+ORDER_DELETED = "The order was deleted."
+
 
 class DomainError(Exception):
     status_code = 400
@@ -89,10 +92,13 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         if wants_json():
+            if exc.code == 429:
+                return jsonify({"error": "Too many requests in a short time (limit: "
+                                         f"{exc.description}); wait and try again."}), 429
             return jsonify({"error": exc.description}), exc.code
         if exc.code == 429:
-            return _page_error(429, "Too many report requests in a short time; wait a minute "
-                                    f"and try again ({exc.description}).")
+            return _page_error(429, "Too many requests in a short time; wait a minute "
+                                    f"and try again (limit: {exc.description}).")
         return _page_error(exc.code, exc.description)
 
     @app.errorhandler(sa.exc.OperationalError)

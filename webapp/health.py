@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import Blueprint, current_app, jsonify
+from flask_login import current_user
 
 from .extensions import db
 from .workers import last_seen, worker_alive
@@ -29,13 +30,20 @@ def _broker() -> dict:
         return {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:200]}
 
 
+def _for_viewer(check: dict, admin: bool) -> dict:
+    # /healthz is public (load balancers call it): error text (addresses,
+    # driver messages) is for admins only; everyone gets the booleans.
+    return check if admin else {k: v for k, v in check.items() if k != "error"}
+
+
 @bp.get("/healthz")
 def healthz():
+    admin = bool(current_user.is_authenticated and current_user.is_admin)
     database = _database()
     seen = last_seen() if database["ok"] else None
     checks = {
-        "database": database,
-        "broker": _broker(),
+        "database": _for_viewer(database, admin),
+        "broker": _for_viewer(_broker(), admin),
         "worker": {"ok": bool(database["ok"] and worker_alive(max_age=0)),
                    "last_seen": seen.isoformat().replace("+00:00", "Z") if seen else None},
     }

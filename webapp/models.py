@@ -104,6 +104,11 @@ class User(UserMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(sa.String(300))
     is_admin: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Part of every session cookie; bumping it (log-out, password change, "log
+    # out everywhere") makes every earlier cookie of this user worthless.
+    session_generation: Mapped[int] = mapped_column(default=0, server_default="0")
+
+    __table_args__ = ({"sqlite_autoincrement": True},)
 
     tokens: Mapped[list[ApiToken]] = relationship(
         back_populates="user", cascade="all, delete-orphan", order_by="ApiToken.id",
@@ -127,6 +132,8 @@ class ApiToken(db.Model):
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     user: Mapped[User] = relationship(back_populates="tokens")
+
+    __table_args__ = ({"sqlite_autoincrement": True},)
 
 
 class Order(db.Model):
@@ -152,6 +159,9 @@ class Order(db.Model):
     __table_args__ = (
         sa.Index("ix_orders_status_created_at", "status", "created_at"),
         sa.Index("ix_orders_created_at", "created_at"),
+        # ids are never handed out twice (SQLite would reuse a deleted newest
+        # row's id): an old report job or link must not come to mean another order
+        {"sqlite_autoincrement": True},
     )
 
     def recompute_totals(self) -> None:
@@ -174,6 +184,7 @@ class OrderItem(db.Model):
     __table_args__ = (
         sa.CheckConstraint("quantity >= 1 AND quantity <= 10000", name="quantity_range"),
         sa.CheckConstraint("unit_price > 0", name="unit_price_positive"),
+        {"sqlite_autoincrement": True},
     )
 
     @property
@@ -231,6 +242,7 @@ class ReportJob(db.Model):
             sqlite_where=sa.text("status IN ('PENDING', 'PROCESSING')"),
             postgresql_where=sa.text("status IN ('PENDING', 'PROCESSING')"),
         ),
+        {"sqlite_autoincrement": True},
     )
 
     @property
@@ -264,8 +276,12 @@ class ReportEvent(db.Model):
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     event: Mapped[str] = mapped_column(sa.String(30))
     detail: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+    # host:pid of the process that took this step; for admins' eyes only
+    worker: Mapped[str | None] = mapped_column(sa.String(200), nullable=True)
 
     job: Mapped[ReportJob] = relationship(back_populates="events")
+
+    __table_args__ = ({"sqlite_autoincrement": True},)
 
 
 class WorkerBeat(db.Model):

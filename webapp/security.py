@@ -1,14 +1,24 @@
-"""Sessions, API tokens, rate limits and security headers."""
+"""Sessions, API tokens, the secret key, proxies, rate limits and security headers."""
 from __future__ import annotations
 
-from flask import Flask, g, jsonify, redirect, request, url_for
+import logging
+import os
+import secrets
+import time
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import Flask, flash, g, jsonify, redirect, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
-from flask_login import LoginManager, current_user
+from flask_login import LoginManager, current_user, login_user
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .extensions import db
 from .models import User
+
+log = logging.getLogger(__name__)
 
 login_manager = LoginManager()
 login_manager.login_view = "auth.login"
@@ -16,10 +26,22 @@ login_manager.login_message = "Please log in to continue."
 login_manager.login_message_category = "info"
 
 PUBLIC_ENDPOINTS = {"auth.login", "auth.signup", "health.healthz", "static"}
+# Requests a page makes by itself (the status badge's polling): they do not
+# count as activity, so an open tab still ends its session when left alone.
+PASSIVE_ENDPOINTS = {"reports.status"}
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "connect-src 'self'; form-action 'self'; base-uri 'self'; object-src 'none'; "
        "frame-ancestors 'none'")
+
+# Keys that have been public (in this project's history or in every tutorial):
+# a cookie signed with one of them can be forged by anyone.
+KNOWN_KEYS = frozenset({"dev-only-change-me", "dev", "secret", "secret-key", "changeme",
+                        "change-me", "development", "default", "test", "testing"})
+MIN_KEY_LENGTH = 16
+
+# Session cookie fields (besides flask-login's _user_id)
+GENERATION, SINCE, SEEN = "gen", "since", "seen"
 
 
 def _rate_key() -> str:
@@ -32,6 +54,18 @@ def _rate_key() -> str:
 limiter = Limiter(key_func=_rate_key, default_limits=[], headers_enabled=True)
 
 
+def _order_write_rate_limit() -> str:
+    from flask import current_app
+
+    return current_app.config["ORDER_WRITE_RATE_LIMIT"]
+
+
+# Creating, editing, changing the status of and deleting orders, per user,
+# pages and API together (a GET of a form page is not a write).
+limit_order_writes = limiter.shared_limit(
+    _order_write_rate_limit, scope="order-writes", methods=["POST", "PATCH", "DELETE"])
+
+
 class SessionInterface(SecureCookieSessionInterface):
     """The session cookie is Secure whenever the request came over HTTPS
     (or SESSION_COOKIE_SECURE says so), HttpOnly and SameSite=Lax always."""
@@ -40,9 +74,119 @@ class SessionInterface(SecureCookieSessionInterface):
         return bool(app.config["SESSION_COOKIE_SECURE"] or request.is_secure)
 
 
+# --- the secret key ---------------------------------------------------------
+
+def ensure_secret_key(app: Flask) -> None:
+    """Use SECRET_KEY if set; else a random key made once and kept in
+    instance/secret_key (mode 0600). Refuse to start with a known or short key."""
+    key = app.config.get("SECRET_KEY")
+    if not key:
+        key = app.config["SECRET_KEY"] = _instance_key(Path(app.instance_path) / "secret_key")
+    text = key.decode(errors="replace") if isinstance(key, bytes) else str(key)
+    if text.strip().lower() in KNOWN_KEYS or len(text) < MIN_KEY_LENGTH:
+        raise RuntimeError(
+            "SECRET_KEY is a well-known or short value, so anyone could forge a session. "
+            "Set it to a long random string (python -c 'import secrets; "
+            "print(secrets.token_urlsafe(48))'), or unset it to use instance/secret_key.")
+    for old in app.config.get("SECRET_KEY_FALLBACKS") or []:
+        if str(old).strip().lower() in KNOWN_KEYS:
+            raise RuntimeError("SECRET_KEY_FALLBACKS holds a well-known key; remove it.")
+
+
+def _instance_key(path: Path) -> str:
+    if not path.is_file():
+        # Several processes start at once (gunicorn workers, celery): write a
+        # private temp file and link it into place; whoever links first wins
+        # and everyone reads the winner's key.
+        tmp = path.with_name(f".secret_key.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.write(fd, (secrets.token_urlsafe(48) + "\n").encode())
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        try:
+            os.link(tmp, path)
+            log.warning("made a new secret key in %s (set SECRET_KEY to share one key "
+                        "between hosts)", path)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    if path.stat().st_mode & 0o077:
+        log.warning("%s was readable by others; made it private (0600)", path)
+        path.chmod(0o600)
+    key = path.read_text().strip()
+    if not key:
+        raise RuntimeError(f"{path} is empty; delete it to make a new key.")
+    return key
+
+
+# --- sessions -----------------------------------------------------------------
+
+def start_session(user: User) -> None:
+    """Log `user` in with a fresh session (new CSRF token, no old keys)."""
+    session.clear()
+    login_user(user)
+    session.update(session_fields(user))
+
+
+def session_fields(user: User, now: float | None = None) -> dict:
+    now = int(now if now is not None else time.time())
+    return {GENERATION: user.session_generation, SINCE: now, SEEN: now}
+
+
+def end_every_session(user: User) -> None:
+    """Every cookie issued to `user` so far stops working (log-out, password
+    change, "log out everywhere"). Commits."""
+    users = User.__table__
+    db.session.execute(sa.update(users).where(users.c.id == user.id)
+                       .values(session_generation=users.c.session_generation + 1))
+    db.session.commit()
+    db.session.refresh(user)
+
+
+def _session_ended(user: User, app_config) -> str | None:
+    """Why this cookie no longer logs `user` in, or None if it still does."""
+    if session.get(GENERATION) != user.session_generation:
+        return "revoked"
+    now = time.time()
+    seen, since = session.get(SEEN), session.get(SINCE)
+    if not isinstance(seen, int) or not isinstance(since, int):
+        return "revoked"
+    if now - seen > app_config["SESSION_IDLE_MINUTES"] * 60:
+        return "idle"
+    if now - since > app_config["SESSION_MAX_HOURS"] * 3600:
+        return "max"
+    # at most one cookie rewrite a minute, and never for a page's own polling
+    if now - seen >= 60 and request.endpoint not in PASSIVE_ENDPOINTS:
+        session[SEEN] = int(now)
+    return None
+
+
 @login_manager.user_loader
 def _load_user(user_id: str) -> User | None:
-    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    from flask import current_app
+
+    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    if user is None:
+        return None
+    ended = _session_ended(user, current_app.config)
+    if ended:
+        g.session_ended = ended
+        return None
+    return user
+
+
+def _ended_message(reason: str | None, config) -> str:
+    if reason == "idle":
+        return (f"Your session ended after {config['SESSION_IDLE_MINUTES']} minutes without "
+                "activity. Log in again.")
+    if reason == "max":
+        return (f"Sessions last {config['SESSION_MAX_HOURS']} hours; yours has ended. "
+                "Log in again.")
+    return ("You were logged out (on this or another device, or your password was changed). "
+            "Log in again.")
 
 
 def _bearer_user() -> User | None:
@@ -56,6 +200,13 @@ def _bearer_user() -> User | None:
 
 
 def init_security(app: Flask) -> None:
+    ensure_secret_key(app)
+    proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if proxies > 0:
+        # Behind N proxies, the last N X-Forwarded-* values are theirs and true:
+        # the client's address (rate limits), https (Secure cookie, HSTS), host.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies,
+                                x_host=proxies, x_port=proxies, x_prefix=proxies)
     app.session_interface = SessionInterface()
     app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
     app.config["SESSION_COOKIE_HTTPONLY"] = True
@@ -78,6 +229,9 @@ def init_security(app: Flask) -> None:
             g.api_user = user
             return None
         if not current_user.is_authenticated:
+            if "_user_id" in session:  # a session that ended: say why, drop the cookie
+                session.clear()
+                flash(_ended_message(g.get("session_ended"), app.config), "info")
             login = url_for("auth.login", next=request.full_path.rstrip("?"))
             if request.headers.get("HX-Request") == "true":
                 return "", 401, {"HX-Redirect": login}
@@ -90,6 +244,10 @@ def init_security(app: Flask) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        if request.endpoint != "static":
+            # Order data, tokens and reports stay out of browser and proxy
+            # caches (the back button after log-out must not show them).
+            response.headers["Cache-Control"] = "no-store"
         if request.is_secure:
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         return response

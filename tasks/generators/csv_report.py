@@ -10,7 +10,16 @@ import datetime as dt
 
 from . import PROGRESS_EVERY, Progress, ReportMeta, Rows
 
-__all__ = ["DANGEROUS_FIRST_CHARS", "HEADER", "format_utc", "neutralise", "write_csv"]
+__all__ = [
+    "ALWAYS_GUARDED_FIRST_CHARS",
+    "DANGEROUS_FIRST_CHARS",
+    "FORMULA_SKIP_CHARS",
+    "FORMULA_START_CHARS",
+    "HEADER",
+    "format_utc",
+    "neutralise",
+    "write_csv",
+]
 
 HEADER = (
     "order_id",
@@ -23,9 +32,22 @@ HEADER = (
     "line_total",
 )
 
-# A cell starting with one of these is interpreted as a formula (or shifts to
-# one) by Excel / LibreOffice / Google Sheets.
-DANGEROUS_FIRST_CHARS = frozenset("=+-@\t\r")
+# The formula-injection guard (tasks/pg_copy.py's _guarded is its SQL twin and
+# must stay byte-identical with it). A text cell gets a leading ' when
+#   - after skipping any leading FORMULA_SKIP_CHARS, the first remaining
+#     character is one of FORMULA_START_CHARS, or
+#   - its very first character is one of ALWAYS_GUARDED_FIRST_CHARS.
+# Excel / LibreOffice / Google Sheets run a cell starting with = + - @ as a
+# formula, and accept the fullwidth forms (U+FF1D U+FF0B U+FF0D U+FF20, typed
+# with an IME) as well; they may drop leading whitespace and invisible format
+# characters (zero-width space / non-joiner / joiner, word joiner, BOM) before
+# parsing the cell.
+FORMULA_START_CHARS = frozenset("=+-@\uff1d\uff0b\uff0d\uff20")
+FORMULA_SKIP_CHARS = " \t\r\n\u200b\u200c\u200d\u2060\ufeff"  # a str: for str.lstrip
+ALWAYS_GUARDED_FIRST_CHARS = frozenset("\t\r")
+# Every first character a guarded cell can start with: a cell starting with
+# anything else is never touched (a cheap pre-filter before neutralise).
+DANGEROUS_FIRST_CHARS = FORMULA_START_CHARS | frozenset(FORMULA_SKIP_CHARS)
 
 
 def neutralise(text: str) -> str:
@@ -33,7 +55,8 @@ def neutralise(text: str) -> str:
 
     Applies to text cells only; never pass numbers through it.
     """
-    if text and text[0] in DANGEROUS_FIRST_CHARS:
+    if text and (text[0] in ALWAYS_GUARDED_FIRST_CHARS
+                 or text.lstrip(FORMULA_SKIP_CHARS)[:1] in FORMULA_START_CHARS):
         return "'" + text
     return text
 
@@ -62,7 +85,8 @@ def write_csv(rows: Rows, meta: ReportMeta, path, progress: Progress = None) -> 
                 if len(date_cache) > 4096:
                     date_cache.clear()
                 date_s = date_cache[order_date] = format_utc(order_date)
-            # Only pay for the function call when the first char is suspicious.
+            # Only pay for the function call when the first char is suspicious
+            # (DANGEROUS_FIRST_CHARS holds every first char neutralise may guard).
             if customer and customer[0] in dangerous:
                 customer = neutralise(customer)
             if product and product[0] in dangerous:

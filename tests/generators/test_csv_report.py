@@ -6,9 +6,18 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tasks.generators import PROGRESS_EVERY, ReportMeta, Row
-from tasks.generators.csv_report import HEADER, neutralise, write_csv
+from tasks.generators.csv_report import (
+    DANGEROUS_FIRST_CHARS,
+    FORMULA_SKIP_CHARS,
+    FORMULA_START_CHARS,
+    HEADER,
+    neutralise,
+    write_csv,
+)
 
 META = ReportMeta(kind="summary", title="Completed orders")
 NAIVE = dt.datetime(2026, 11, 3, 14, 5, 9)
@@ -127,6 +136,89 @@ def test_numeric_cells_are_never_neutralised(tmp_path):
 )
 def test_neutralise_only_prefixes_text_starting_with_a_formula_character(text, expected):
     assert neutralise(text) == expected
+
+
+# Fullwidth = + - @ (U+FF1D U+FF0B U+FF0D U+FF20) start a formula too, and a
+# spreadsheet may drop leading whitespace and invisible format characters
+# (U+200B U+200C U+200D U+2060 U+FEFF) before it parses the cell.
+NEW_DANGEROUS = [
+    "\uff1d1+1", "\uff0b1", "\uff0d1", "\uff20SUM(A1)", "\uff1d", "\uff20",
+    "\u200b=1+1", "\u200c+1", "\u200d-1", "\u2060@x", "\ufeff=1+1", " =1+1", "\n=cmd",
+    "  @x", "\n\n+1", " \t=x", "\u200b\ufeff \u2060=x", "\u200b\uff1dx", " \uff0d1", "\n\uff20x",
+    "\u200b\u200c\u200d\u2060\ufeff \t\r\n-",
+]
+# Look-alikes that stay as they are: no formula start once the skippable
+# prefix is gone, or the start character is not the first one.
+HARMLESS = [
+    "Tea", "a=b", "5-3", "\u200bTea", " Tea", "\nTea", "\u200b", "\ufeff", " ", "\n", "\n \u200b",
+    "Tea=", "a\uff1db", "5\uff0d3", "\u200bTea=1", " 'x", "\u00a0=x", "x\u200b=1", "\u2212x",
+    "\uff1e1", "'=x",
+]
+
+
+@pytest.mark.parametrize("value", NEW_DANGEROUS)
+def test_neutralise_guards_fullwidth_and_prefixed_formula_starts(value):
+    assert neutralise(value) == "'" + value
+
+
+@pytest.mark.parametrize("value", HARMLESS)
+def test_neutralise_leaves_harmless_look_alikes_alone(value):
+    assert neutralise(value) == value
+
+
+@pytest.mark.parametrize("value", ["\t", "\r", "\tTea", "\rTea", "\t\u200b", "\r\n"])
+def test_a_leading_tab_or_cr_is_guarded_whatever_follows(value):
+    assert neutralise(value) == "'" + value
+
+
+@pytest.mark.parametrize("value", NEW_DANGEROUS)
+def test_write_csv_guards_the_new_formula_starts_in_every_text_cell(tmp_path, value):
+    rows = [row(1, customer=value, product=value, status=value)]
+    path = tmp_path / "r.csv"
+    write_csv(rows, META, path)
+
+    record = read_back(path)[1]
+    assert record[2] == record[3] == record[4] == "'" + value
+
+
+def test_write_csv_leaves_harmless_look_alikes_alone(tmp_path):
+    rows = [row(i, customer=value, product=value, status=value)
+            for i, value in enumerate(HARMLESS)]
+    path = tmp_path / "r.csv"
+    write_csv(rows, META, path)
+
+    assert [r[2:5] for r in read_back(path)[1:]] == [[value] * 3 for value in HARMLESS]
+
+
+SPECIAL = "=+-@\t\r\n \uff1d\uff0b\uff0d\uff20\u200b\u200c\u200d\u2060\ufeff"
+GUARD_ALPHABET = SPECIAL + "'aZ1,\"\u00a0\u2212\u3000日"
+
+
+def _reference_guard(text: str) -> bool:
+    """The rule, spelled out independently of neutralise's implementation."""
+    if text[:1] in ("\t", "\r"):
+        return True
+    for char in text:
+        if char not in " \t\r\n\u200b\u200c\u200d\u2060\ufeff":
+            return char in "=+-@\uff1d\uff0b\uff0d\uff20"
+    return False
+
+
+def test_the_constants_hold_exactly_the_rule_s_characters():
+    assert sorted(FORMULA_START_CHARS) == sorted("=+-@\uff1d\uff0b\uff0d\uff20")
+    assert sorted(FORMULA_SKIP_CHARS) == sorted(" \t\r\n\u200b\u200c\u200d\u2060\ufeff")
+    assert sorted(DANGEROUS_FIRST_CHARS) == sorted(SPECIAL)
+
+
+@settings(max_examples=500, deadline=None, derandomize=True, database=None)
+@given(st.text(alphabet=GUARD_ALPHABET, max_size=8))
+def test_neutralise_follows_the_rule_and_keeps_everything_the_old_guard_caught(text):
+    guarded = _reference_guard(text)
+    assert neutralise(text) == ("'" + text if guarded else text)
+    if text and text[0] in "=+-@\t\r":  # what the guard caught before
+        assert guarded
+    if not text or text[0] not in DANGEROUS_FIRST_CHARS:  # write_csv's pre-filter is sound
+        assert not guarded
 
 
 def test_commas_quotes_and_newlines_in_names_are_quoted_per_rfc4180(tmp_path):

@@ -112,7 +112,7 @@ def test_job_for_an_order_deleted_before_the_worker_runs_fails_with_a_reason(
     assert enqueue(job.id)
     final = _final(client, job.id)
     assert final["status"] == "FAILED"
-    assert final["error"] == "Order 424242 no longer exists."
+    assert final["error"] == "The order was deleted."
     assert final["download_url"] is None
     assert client.get(f"/api/reports/{job.id}/download").status_code == 409
     assert list(Path(live_app.config["REPORTS_DIR"]).iterdir()) == []

@@ -215,7 +215,7 @@ def test_report_requests_are_rate_limited_per_user_with_a_message(app, user, cli
     page = client.post(f"/reports/order/{order.id}", data={"format": "pdf"},
                        headers={"HX-Request": "true"})
     assert page.headers["HX-Retarget"] == "#notices"
-    assert "Too many report requests" in page.get_data(as_text=True)
+    assert "Too many requests" in page.get_data(as_text=True)
 
 
 def test_open_jobs_are_capped_per_user(app, user, client, sent):

@@ -2,15 +2,22 @@
 writer over streamed rows must give byte-identical files."""
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
+import itertools
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from tasks.generators import ReportMeta
-from tasks.generators.csv_report import write_csv
-from tasks.pg_copy import copy_csv
+from tasks.generators.csv_report import neutralise, write_csv
+from tasks.pg_copy import _guarded, copy_csv
 from tasks.reports import run_job
 from tasks.rows import count_rows, stream_rows
 from tests.conftest import _empty_tables, make_user
@@ -21,6 +28,15 @@ from webapp.reports import services
 TRICKY = ["Plain", "Café crème, \"quoted\"", "=HYPERLINK(\"x\")", "+1", "-2+3", "@SUM(A1)",
           "\tTab first", "\rCR first", "mid\rcr", "日本茶 Ελληνικά Ürün", "a,b", "'already",
           "x" * 200]
+# Formula starts the guard must also catch: fullwidth = + - @, and = + - @ behind
+# leading spaces, tabs, CRs or invisible characters (no LF here: a line break
+# in a cell makes COPY fall back, see the test below)
+FORMULA_PREFIXED = ["\uff1d1+1", "\uff0b1", "\uff0d1", "\uff20SUM(A1)", "\u200b=1+1",
+                    "\u200c+1", "\u200d-1", "\u2060@x", "\ufeff=HYPERLINK(\"x\")", " =1+1",
+                    "  @x", " \t=x", " \r=x", "\u200b\ufeff \u2060\uff1dx", "\t\u200b\uff0b1",
+                    "\u200b\u200c\u200d\u2060\ufeff -"]
+LOOK_ALIKES = ["Tea", "a=b", "5-3", "\u200bTea", " Tea", "a\uff1db", "\u2060 \u200b", "\u00a0=x",
+               "\u2212x", "x\u200b=1"]
 
 
 @pytest.fixture
@@ -66,6 +82,83 @@ def test_copy_and_python_writer_give_byte_identical_files(pg_app, sent, tmp_path
     text = copied.read_bytes().decode("utf-8")
     assert "'=HYPERLINK" in text and "\r\n" in text and "9999999900.00" in text
     assert "2026-11-28T23:59:00Z" in text  # microseconds dropped the same way
+
+
+def test_both_paths_guard_the_new_formula_starts_identically(pg_app, sent, tmp_path):
+    owner = make_user("prefix@example.com")
+    when = dt.datetime(2026, 11, 27, 8, tzinfo=dt.UTC)
+    names = FORMULA_PREFIXED + LOOK_ALIKES
+    _seed(owner, names, when)
+    job = _summary_job(owner, when.date())
+    total = count_rows(db.engine, job)
+    assert total == 3 * len(names)
+    copied, written = tmp_path / "copy.csv", tmp_path / "python.csv"
+    assert copy_csv(db.engine, job, copied, total) == total
+    assert write_csv(stream_rows(db.engine, job), ReportMeta(kind="summary", title="t"),
+                     written) == total
+    assert copied.read_bytes() == written.read_bytes()
+
+    expected = {"Plain": "Plain", **{name: "'" + name for name in FORMULA_PREFIXED},
+                **{name: name for name in LOOK_ALIKES}}
+    records = list(csv.reader(io.StringIO(copied.read_bytes().decode("utf-8"), newline="")))
+    assert len(records) == total + 1
+    customer_of = dict(db.session.execute(sa.select(Order.id, Order.customer)).all())
+    products_of = {order_id: set() for order_id in customer_of}
+    for order_id, product in db.session.execute(sa.select(OrderItem.order_id,
+                                                          OrderItem.product)):
+        products_of[order_id].add(product)
+    for record in records[1:]:
+        order_id = int(record[0])
+        assert record[2] == expected[customer_of[order_id]]
+        assert record[4] in {expected[product] for product in products_of[order_id]}
+    assert sorted({r[4] for r in records[1:]}) == sorted(expected.values())
+
+
+def test_line_feed_prefixed_formulas_are_guarded_by_the_fallback_writer(pg_app, sent):
+    owner = make_user("lf@example.com")
+    when = dt.datetime(2026, 11, 26, 12, tzinfo=dt.UTC)
+    names = ["\n=cmd", " \n@x", "\n\u200b\uff0b1", "\r\n-1", "\nTea"]
+    _seed(owner, names, when)  # inserted behind validation's back, which folds them away
+    job = _summary_job(owner, when.date())
+    assert run_job(job.id) == "completed"
+    db.session.expire_all()
+    done = db.session.get(ReportJob, job.id)
+    data = (Path(pg_app.config["REPORTS_DIR"]) / done.file_name).read_bytes()
+    records = list(csv.reader(io.StringIO(data.decode("utf-8"), newline="")))[1:]
+    assert sorted({r[2] for r in records}) == sorted(
+        ["'\n=cmd", "' \n@x", "'\n\u200b\uff0b1", "'\r\n-1", "\nTea"])
+
+
+# Every character the guard treats specially, and a few neighbours it must not
+GUARD_ALPHABET = ("=+-@\t\r\n \uff1d\uff0b\uff0d\uff20\u200b\u200c\u200d\u2060\ufeff"
+                  "'a1,\"\u00a0\u2212\u3000\uff1e日")
+
+
+def _sql_guarded(engine, texts: list[str]) -> dict[str, str]:
+    """Each text through pg_copy's SQL guard, on PostgreSQL, in one query."""
+    cells = sa.func.unnest(sa.bindparam("texts", texts, type_=ARRAY(sa.Text))
+                           ).table_valued("s").render_derived()
+    with engine.connect() as conn:
+        return dict(conn.execute(sa.select(cells.c.s, _guarded(cells.c.s))).all())
+
+
+def test_sql_guard_matches_neutralise_on_every_short_string(pg_app_session):
+    texts = ["".join(chars) for size in range(4)
+             for chars in itertools.product(GUARD_ALPHABET, repeat=size)]
+    with pg_app_session.app_context():
+        guarded = _sql_guarded(db.engine, texts)
+    assert len(guarded) == len(texts)
+    mismatches = [(t, guarded[t], neutralise(t)) for t in texts if guarded[t] != neutralise(t)]
+    assert mismatches == []
+    assert guarded["\u200b\uff1d"] == "'\u200b\uff1d" and guarded["\u200ba"] == "\u200ba"
+
+
+@settings(max_examples=100, deadline=None, derandomize=True, database=None)
+@given(st.lists(st.text(alphabet=GUARD_ALPHABET, max_size=12), min_size=1, max_size=50))
+def test_sql_guard_matches_neutralise_on_random_strings(pg_app_session, texts):
+    with pg_app_session.app_context():
+        guarded = _sql_guarded(db.engine, texts)
+    assert {t: neutralise(t) for t in texts} == guarded
 
 
 def test_a_line_break_in_a_cell_falls_back_to_the_python_writer(pg_app, sent, tmp_path):

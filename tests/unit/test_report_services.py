@@ -67,8 +67,38 @@ def test_summary_customer_matches_case_insensitively_for_dedupe(app, sent, user)
 
 
 def test_two_concurrent_requests_make_one_job(app, order, sent, user):
-    """Both threads pass the 'is there one already?' check at the same time; the
-    partial unique index lets one insert win and the other returns it."""
+    """Two requests at the same instant: the per-user lock serialises them, so
+    the second sees the first's job and returns it."""
+    order_id, user_id = order.id, user.id
+    barrier = threading.Barrier(2)
+    results = []
+
+    def request():
+        with app.app_context():
+            owner = db.session.get(User, user_id)
+            barrier.wait(timeout=10)
+            job, created = services.request_order_report(owner, order_id, ReportFormat.PDF)
+            results.append((job.id, created))
+            db.session.remove()
+
+    threads = [threading.Thread(target=request) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20)
+    assert len(results) == 2
+    assert {job_id for job_id, _ in results} == {results[0][0]}
+    assert sorted(created for _, created in results) == [False, True]
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ReportJob)) == 1
+    assert len(sent) == 1
+
+
+def test_without_the_lock_the_unique_index_still_makes_one_job(app, order, sent, user,
+                                                               monkeypatch):
+    """Second line of defence: both threads pass the 'is there one already?'
+    check at the same time (the lock is taken away); the partial unique index
+    lets one insert win and the other returns it."""
+    monkeypatch.setattr(services, "_serialise_requests_of", lambda owner: None)
     # read here: the fixtures' objects belong to this thread's session
     order_id, user_id = order.id, user.id
     barrier = threading.Barrier(2)

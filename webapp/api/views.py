@@ -10,6 +10,7 @@ from ..orders import services as orders
 from ..orders.validation import parse_name
 from ..reports import services as reports
 from ..reports.views import limit_requests, send_download
+from ..security import limit_order_writes
 from .parsing import (
     iso_date,
     json_body,
@@ -42,8 +43,16 @@ def order_json(order: Order) -> dict:
     }
 
 
+def _event_json(event, admin: bool) -> dict:
+    body = {"at": _iso(event.at), "event": event.event, "detail": event.detail}
+    if admin:  # which host and process ran it: operators only
+        body["worker"] = event.worker
+    return body
+
+
 def job_json(job: ReportJob) -> dict:
     done = job.status is JobStatus.COMPLETED
+    admin = actor().is_admin
     return {
         "id": job.id,
         "kind": job.kind.value,
@@ -62,8 +71,7 @@ def job_json(job: ReportJob) -> dict:
         "max_attempts": job.max_attempts,
         "expires_at": _iso(job.expires_at),
         "retry_of": job.retry_of_id,
-        "events": [{"at": _iso(e.at), "event": e.event, "detail": e.detail}
-                   for e in job.events],
+        "events": [_event_json(e, admin) for e in job.events],
         "file_name": reports.download_name(job) if done else None,
         "status_url": url_for("api.get_report", job_id=job.id),
         "download_url": url_for("api.download_report", job_id=job.id) if done else None,
@@ -76,6 +84,7 @@ def _page_json(page, render) -> dict:
 
 
 @bp.post("/orders")
+@limit_order_writes
 def create_order():
     body = json_body()
     reject_unknown(body, {"customer", "items"})
@@ -97,6 +106,7 @@ def get_order(order_id: int):
 
 
 @bp.patch("/orders/<int:order_id>")
+@limit_order_writes
 def update_order(order_id: int):
     orders.get_order(actor(), order_id)  # 404 before 400: say the order is missing first
     body = json_body()
@@ -114,6 +124,7 @@ def update_order(order_id: int):
 
 
 @bp.delete("/orders/<int:order_id>")
+@limit_order_writes
 def delete_order(order_id: int):
     orders.delete_order(actor(), order_id)
     return "", 204

@@ -9,12 +9,15 @@ import secrets
 import sqlalchemy as sa
 from flask import current_app
 from werkzeug.security import check_password_hash, generate_password_hash
+from zxcvbn import zxcvbn
 
 from ..errors import Conflict, InvalidInput, NotFound
 from ..extensions import db
 from ..models import ApiToken, User, utcnow
 
 MIN_PASSWORD = 10
+MAX_PASSWORD = 256
+MIN_STRENGTH = 3  # zxcvbn score 0-4; 3: "safely unguessable" (~10^10 guesses)
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+", re.ASCII)
 # Compared against when the e-mail is unknown, so a login takes the same time
 # whether or not the account exists.
@@ -36,15 +39,35 @@ def normalise_email(email: str) -> str:
     return email
 
 
-def check_password_rules(password: str) -> None:
-    if len(password or "") < MIN_PASSWORD:
-        raise InvalidInput(f"Use at least {MIN_PASSWORD} characters.",
-                           {"password": [f"Use at least {MIN_PASSWORD} characters."]})
+def _weak(message: str, field: str) -> InvalidInput:
+    return InvalidInput(message, {field: [message]})
+
+
+def check_password_rules(password: str, *, email: str = "", field: str = "password") -> None:
+    """At least MIN_PASSWORD characters, at most MAX_PASSWORD, not only spaces,
+    and not guessable: zxcvbn's estimate (common passwords, words, names,
+    keyboard patterns, dates, the e-mail itself) must reach "safely unguessable"."""
+    password = password or ""
+    if len(password) < MIN_PASSWORD:
+        raise _weak(f"Use at least {MIN_PASSWORD} characters.", field)
+    if len(password) > MAX_PASSWORD:
+        raise _weak(f"Use at most {MAX_PASSWORD} characters.", field)
+    if not password.strip():
+        raise _weak("A password cannot be only spaces.", field)
+    hints = [email, *re.split(r"[@.+_-]", email)] if email else []
+    # zxcvbn judges up to 72 characters; a longer passphrase is judged by its start
+    result = zxcvbn(password[:72], user_inputs=[h for h in hints if h])
+    if result["score"] < MIN_STRENGTH:
+        feedback = result["feedback"]
+        why = feedback.get("warning") or "This password is easy to guess."
+        hint = (feedback.get("suggestions") or ["Add another word or two. Uncommon words "
+                                                "are better."])[0]
+        raise _weak(f"{why.rstrip('.')}. {hint}", field)
 
 
 def create_user(email: str, password: str, *, is_admin: bool = False) -> User:
     email = normalise_email(email)
-    check_password_rules(password)
+    check_password_rules(password, email=email)
     if db.session.scalar(sa.select(User.id).where(User.email == email)):
         raise Conflict("An account with this e-mail already exists.",
                        {"email": ["An account with this e-mail already exists."]})
@@ -54,10 +77,25 @@ def create_user(email: str, password: str, *, is_admin: bool = False) -> User:
     return user
 
 
-def set_password(user: User, password: str) -> None:
-    check_password_rules(password)
+def set_password(user: User, password: str, *, field: str = "password") -> None:
+    """New password; every existing session of the user ends (commits)."""
+    from ..security import end_every_session
+
+    check_password_rules(password, email=user.email, field=field)
     user.password_hash = _hash(password)
     db.session.commit()
+    end_every_session(user)
+
+
+def change_password(user: User, current: str, new: str) -> None:
+    """The account page's change: the current password first."""
+    if not check_password_hash(user.password_hash, current or ""):
+        raise InvalidInput("The current password is wrong.",
+                           {"current_password": ["The current password is wrong."]})
+    if current == new:
+        raise InvalidInput("Choose a password different from the current one.",
+                           {"new_password": ["Choose a different password."]})
+    set_password(user, new, field="new_password")
 
 
 def authenticate(email: str, password: str) -> User | None:

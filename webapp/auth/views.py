@@ -1,14 +1,16 @@
-"""Log in, sign up, log out, and the account page with API tokens."""
+"""Log in, sign up, log out, and the account page: password, sessions, API tokens."""
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_limiter.util import get_remote_address
+from flask_login import current_user, login_required, logout_user
 
 from ..errors import DomainError
-from . import services
-from .forms import LoginForm, SignupForm, TokenForm
+from ..security import end_every_session, start_session
+from . import services, throttle
+from .forms import ChangePasswordForm, LoginForm, SignupForm, TokenForm
 
 bp = Blueprint("auth", __name__)
 
@@ -21,51 +23,123 @@ def _next_url() -> str:
     return url_for("orders.index")
 
 
+def _form_errors(form, exc: DomainError, default_field: str) -> None:
+    for field, messages in (exc.errors or {default_field: [exc.message]}).items():
+        getattr(form, field).errors.extend(messages)
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     if current_user.is_authenticated:
         return redirect(_next_url())
     form = LoginForm()
+    status = 200
     if form.validate_on_submit():
-        user = services.authenticate(form.email.data, form.password.data)
-        if user is not None:
-            session.clear()  # a fresh session (and CSRF token) for the new login
-            login_user(user)
-            return redirect(_next_url(), 303)
-        form.password.errors.append("Wrong e-mail or password.")
+        who = {"email": form.email.data, "address": get_remote_address()}
+        # checked before the password is hashed: a throttled guess costs nothing
+        wait = throttle.wait_seconds("login", **who)
+        if wait:
+            form.password.errors.append(
+                f"Too many failed log-ins for this account or from your network. "
+                f"Try again in {throttle.in_words(wait)}.")
+            status = 429
+        else:
+            user = services.authenticate(form.email.data, form.password.data)
+            if user is not None:
+                start_session(user)
+                return redirect(_next_url(), 303)
+            throttle.count("login", **who)
+            form.password.errors.append("Wrong e-mail or password.")
     return render_template("auth/login.html", form=form, next=_next_url()), \
-        422 if form.errors else 200
+        status if status != 200 else (422 if form.errors else 200)
 
 
 @bp.route("/signup", methods=["GET", "POST"])
 def signup():
     form = SignupForm()
+    status = 200
     if form.validate_on_submit():
-        try:
-            user = services.create_user(form.email.data, form.password.data)
-        except DomainError as exc:
-            for field, messages in (exc.errors or {"email": [exc.message]}).items():
-                getattr(form, field).errors.extend(messages)
+        wait = throttle.wait_seconds("signup", address=get_remote_address())
+        if wait:
+            form.email.errors.append("Too many sign-ups from your network. "
+                                     f"Try again in {throttle.in_words(wait)}.")
+            status = 429
         else:
-            session.clear()
-            login_user(user)
-            flash("Welcome! Create your first order.", "success")
-            return redirect(url_for("orders.new"), 303)
-    return render_template("auth/signup.html", form=form), 422 if form.errors else 200
+            throttle.count("signup", address=get_remote_address())
+            try:
+                user = services.create_user(form.email.data, form.password.data)
+            except DomainError as exc:
+                _form_errors(form, exc, "email")
+            else:
+                start_session(user)
+                flash("Welcome! Create your first order.", "success")
+                return redirect(url_for("orders.new"), 303)
+    return render_template("auth/signup.html", form=form), \
+        status if status != 200 else (422 if form.errors else 200)
+
+
+def _ended(message: str):
+    """Log this browser out and clear what it kept of the site."""
+    logout_user()
+    session.clear()
+    flash(message, "success")
+    response = redirect(url_for(".login"), 303)
+    response.headers["Clear-Site-Data"] = '"cache", "storage"'
+    return response
 
 
 @bp.post("/logout")
 def logout():
-    logout_user()
-    session.clear()
-    flash("You are logged out.", "success")
-    return redirect(url_for(".login"), 303)
+    # Every cookie of this account stops working, including copies of this one.
+    end_every_session(current_user._get_current_object())
+    return _ended("You are logged out.")
+
+
+@bp.post("/account/sessions/end")
+@login_required
+def end_sessions():
+    end_every_session(current_user._get_current_object())
+    return _ended("Every session of your account has ended, on every device. "
+                  "Log in again to go on.")
+
+
+def _account(status: int = 200, **forms):
+    forms.setdefault("form", TokenForm(formdata=None))
+    forms.setdefault("password_form", ChangePasswordForm(formdata=None))
+    forms.setdefault("new_secret", None)
+    return render_template("auth/account.html", **forms), status
 
 
 @bp.get("/account")
 @login_required
 def account():
-    return render_template("auth/account.html", form=TokenForm(), new_secret=None)
+    return _account()
+
+
+@bp.post("/account/password")
+@login_required
+def change_password():
+    form = ChangePasswordForm()
+    if not form.validate_on_submit():
+        return _account(422, password_form=form)
+    who = {"email": current_user.email, "address": get_remote_address()}
+    wait = throttle.wait_seconds("login", **who)
+    if wait:
+        form.current_password.errors.append(
+            f"Too many wrong passwords. Try again in {throttle.in_words(wait)}.")
+        return _account(429, password_form=form)
+    try:
+        services.change_password(current_user, form.current_password.data,
+                                 form.new_password.data)
+    except DomainError as exc:
+        if "current_password" in (exc.errors or {}):
+            throttle.count("login", **who)
+        _form_errors(form, exc, "new_password")
+        return _account(422, password_form=form)
+    # this browser stays logged in, on the new generation
+    start_session(current_user._get_current_object())
+    flash("Password changed. Every other session of your account has ended.", "success")
+    return redirect(url_for(".account"), 303)
 
 
 @bp.post("/account/tokens")
@@ -73,11 +147,10 @@ def account():
 def create_token():
     form = TokenForm()
     if not form.validate_on_submit():
-        return render_template("auth/account.html", form=form, new_secret=None), 422
+        return _account(422, form=form)
     token, secret = services.create_token(current_user, form.name.data)
     # shown once, on this response only
-    return render_template("auth/account.html", form=TokenForm(formdata=None),
-                           new_secret=secret, new_token=token)
+    return _account(new_secret=secret, new_token=token)
 
 
 @bp.post("/account/tokens/<int:token_id>/revoke")

@@ -96,7 +96,10 @@ def set_status(owner: User, order_id: int, status: OrderStatus) -> Order:
 
 
 def delete_order(owner: User, order_id: int) -> None:
+    from ..reports.services import cancel_open_jobs_of_order
+
     order = get_order(owner, order_id)
+    cancel_open_jobs_of_order(order.id)
     db.session.delete(order)
     db.session.commit()
 

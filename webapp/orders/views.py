@@ -8,6 +8,7 @@ from ..errors import InvalidInput
 from ..models import OrderStatus
 from ..pagination import page_arg
 from ..reports import services as report_services
+from ..security import limit_order_writes
 from ..workers import worker_alive
 from . import services
 from .forms import OrderForm, edit_rows
@@ -31,6 +32,7 @@ def index():
 
 
 @bp.route("/new", methods=["GET", "POST"])
+@limit_order_writes
 def new():
     form = OrderForm()
     add, remove = _row_edit_requested()
@@ -61,6 +63,7 @@ def show(order_id: int):
 
 
 @bp.route("/<int:order_id>/edit", methods=["GET", "POST"])
+@limit_order_writes
 def edit(order_id: int):
     order = services.get_order(actor(), order_id)
     form = OrderForm() if request.method == "POST" else OrderForm.for_order(order)
@@ -77,6 +80,7 @@ def edit(order_id: int):
 
 
 @bp.post("/<int:order_id>/status")
+@limit_order_writes
 def set_status(order_id: int):
     services.get_order(actor(), order_id)  # 404 first, whatever the form says
     try:
@@ -90,6 +94,7 @@ def set_status(order_id: int):
 
 
 @bp.route("/<int:order_id>/delete", methods=["GET", "POST"])
+@limit_order_writes
 def delete(order_id: int):
     order = services.get_order(actor(), order_id)
     if request.method == "GET":
