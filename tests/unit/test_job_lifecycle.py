@@ -169,6 +169,10 @@ def test_transient_database_error_hands_the_job_back_for_a_later_attempt(job):
     back = _get(job.id)
     assert back.status is JobStatus.PENDING and back.attempts == 1
     assert back.events[-1].event == "retrying"
+    # the owner reads plain words; the driver's text stays in the log
+    assert back.events[-1].detail == ("The database or the broker could not be reached; "
+                                      "trying again.")
+    assert "server closed" not in back.events[-1].detail
     assert task.run_job(job.id) == "completed"
     assert _get(job.id).attempts == 2
 
@@ -191,3 +195,20 @@ def test_healthz_reports_each_part(app, client):
     beat("test-worker@host")
     resp = client.get("/healthz")
     assert resp.status_code == 200 and resp.get_json()["status"] == "ok"
+
+
+def test_the_worker_host_and_pid_are_shown_to_admins_only(app, job, user, client):
+    from tests.conftest import logged_in_client, make_user
+
+    task.run_job(job.id)
+    started = next(e for e in _get(job.id).events if e.event == "started")
+    assert started.worker == task.identity() and task.identity() not in started.detail
+    page = client.get(f"/reports/{job.id}").get_data(as_text=True)
+    api = client.get(f"/api/reports/{job.id}").get_json()
+    assert task.identity() not in page and task.identity() not in str(api)
+    assert all("worker" not in e for e in api["events"])
+
+    admin = logged_in_client(app, make_user("root@example.com", admin=True))
+    assert task.identity() in admin.get(f"/reports/{job.id}").get_data(as_text=True)
+    events = admin.get(f"/api/reports/{job.id}").get_json()["events"]
+    assert task.identity() in [e["worker"] for e in events]
