@@ -219,3 +219,37 @@ def test_stale_csrf_token_gives_a_clear_message_instead_of_a_dead_button(page, s
     page.wait_for_selector("#notices .flash-error")
     assert "open too long or your session changed" in page.inner_text("#notices")
     assert page.input_value("#items-0-product") == "Kept"  # nothing typed was lost
+
+
+def test_after_log_out_neither_the_back_button_nor_a_copied_cookie_shows_data(
+        browser, page, server):
+    new_order(page, server, "Back-Button Secret AG", "Tea", "1", "2.00")
+    copied = page.context.cookies()
+    page.click("button:has-text('Log out')")
+    page.wait_for_url("**/login*")
+    page.go_back()  # the page comes from the server again, which now says "log in"
+    page.wait_for_load_state()
+    assert "/login" in page.url
+    assert "Back-Button Secret AG" not in page.content()
+
+    thief = browser.new_context()
+    thief.add_cookies(copied)
+    stolen = thief.new_page()
+    stolen.goto(f"{server}/orders/")
+    assert "/login" in stolen.url
+    assert "Back-Button Secret AG" not in stolen.content()
+    expect(stolen.locator(".flash")).to_contain_text("You were logged out")
+    thief.close()
+
+
+def test_log_out_everywhere_ends_the_other_browsers_session(browser, page, server):
+    laptop = browser.new_context()
+    other = laptop.new_page()
+    log_in(other, server)
+    page.goto(f"{server}/account")
+    page.click("button:has-text('Log out everywhere')")
+    page.wait_for_url("**/login*")
+    expect(page.locator(".flash")).to_contain_text("Every session of your account has ended")
+    other.goto(f"{server}/account")
+    assert "/login" in other.url
+    laptop.close()
