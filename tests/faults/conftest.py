@@ -262,6 +262,19 @@ class Cluster:
             finally:
                 db.session.remove()
 
+    def claimed_by_pid(self, job_id: int) -> int | None:
+        """The pid of the process running the job (an operator's view: users
+        never see it), from the job row."""
+        from webapp.extensions import db
+        from webapp.models import ReportJob
+
+        with self.app.app_context():
+            try:
+                owner = db.session.get(ReportJob, job_id).claimed_by
+            finally:
+                db.session.remove()
+        return int(owner.rsplit(":", 1)[1]) if owner else None
+
     def wait_status(self, job_id: int, statuses, timeout: float = 90) -> dict:
         statuses = {statuses} if isinstance(statuses, str) else set(statuses)
         return wait_for(lambda: (j := self.job(job_id))["status"] in statuses and j,

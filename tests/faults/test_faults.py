@@ -17,18 +17,13 @@ pytestmark = [pytest.mark.faults, pytest.mark.integration]
 BIG = (400, 500)
 
 
-def _pid_of_claim(job: dict) -> int:
-    started = [e for e in job["events"] if e["event"] in ("started", "restarted")][-1]
-    return int(started["detail"].rsplit(":", 1)[1])
-
-
 def test_kill_9_of_the_pool_child_mid_pdf_reruns_the_job_once(cluster):
     cluster.seed(*BIG)
     worker = cluster.worker()
     job = cluster.request("pdf")
     running = cluster.wait_status(job["id"], "PROCESSING")
     wait_for(lambda: cluster.job(job["id"])["rows_done"] > 0, what="rows flowing")
-    os.kill(_pid_of_claim(cluster.job(job["id"])), signal.SIGKILL)
+    os.kill(cluster.claimed_by_pid(job["id"]), signal.SIGKILL)
     done = cluster.wait_status(job["id"], {"COMPLETED", "FAILED"})
     assert done["status"] == "COMPLETED", done
     assert done["attempts"] == 2 and running["attempts"] == 1
@@ -64,8 +59,10 @@ def test_poison_job_that_kills_its_process_every_time_ends_failed_worker_lost(cl
         if state["status"] in ("FAILED", "COMPLETED"):
             break
         if state["status"] == "PROCESSING" and state["attempts"] not in killed:
-            killed.add(state["attempts"])
-            os.kill(_pid_of_claim(state), signal.SIGKILL)
+            pid = cluster.claimed_by_pid(job["id"])
+            if pid:
+                killed.add(state["attempts"])
+                os.kill(pid, signal.SIGKILL)
         time.sleep(0.02)
     final = cluster.job(job["id"])
     assert final["status"] == "FAILED", final
