@@ -6,6 +6,7 @@ import os
 import secrets
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import Flask, flash, g, jsonify, redirect, request, session, url_for
@@ -72,6 +73,18 @@ class SessionInterface(SecureCookieSessionInterface):
 
     def get_cookie_secure(self, app: Flask) -> bool:
         return bool(app.config["SESSION_COOKIE_SECURE"] or request.is_secure)
+
+
+def local_path(target: str | None, default: str) -> str:
+    """`target` if it is a path on this site, else `default`: never a redirect
+    elsewhere. Browsers read "/\\evil.example" and "/\t/evil.example" as
+    "//evil.example", so backslashes and control characters are refused too."""
+    target = target or ""
+    if (target.startswith("/") and not target.startswith("//") and "\\" not in target
+            and not any(ord(c) < 32 or ord(c) == 127 for c in target)
+            and not urlsplit(target).netloc):
+        return target
+    return default
 
 
 # --- the secret key ---------------------------------------------------------

@@ -14,6 +14,7 @@ import secrets
 import threading
 import time
 from contextlib import contextmanager, suppress
+from urllib.parse import quote
 
 import pytest
 from flask import Flask
@@ -533,3 +534,21 @@ def test_signup_refuses_weak_passwords_with_a_message(app, email, password):
     assert errors and all(len(e.strip()) > 10 for e in errors), errors
     keeps_email(resp, email)
     assert db.session.scalar(db.select(User).filter_by(email=email)) is None
+
+
+@pytest.mark.parametrize("target", ["//evil.example/x", "/\\evil.example", "/\\/evil.example",
+                                    "/\t/evil.example", "https://evil.example/",
+                                    "/%0a/evil.example\n"])
+def test_log_in_never_redirects_off_the_site(app, user, target):
+    web = app.test_client()
+    resp = web.post(f"/login?next={quote(target)}",
+                    data={"email": user.email, "password": PASSWORD})
+    assert resp.status_code == 303
+    assert resp.headers["Location"] == "/orders/"
+
+
+def test_log_in_returns_to_the_page_it_interrupted(app, user):
+    web = app.test_client()
+    resp = web.post("/login?next=/reports/%3Fpage%3D2",
+                    data={"email": user.email, "password": PASSWORD})
+    assert resp.headers["Location"] == "/reports/?page=2"

@@ -1,14 +1,12 @@
 """Log in, sign up, log out, and the account page: password, sessions, API tokens."""
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, logout_user
 
 from ..errors import DomainError
-from ..security import end_every_session, start_session
+from ..security import end_every_session, local_path, start_session
 from . import services, throttle
 from .forms import ChangePasswordForm, LoginForm, SignupForm, TokenForm
 
@@ -16,11 +14,8 @@ bp = Blueprint("auth", __name__)
 
 
 def _next_url() -> str:
-    target = request.args.get("next") or request.form.get("next") or ""
-    parts = urlsplit(target)
-    if target.startswith("/") and not target.startswith("//") and not parts.netloc:
-        return target
-    return url_for("orders.index")
+    return local_path(request.args.get("next") or request.form.get("next"),
+                      url_for("orders.index"))
 
 
 def _form_errors(form, exc: DomainError, default_field: str) -> None:

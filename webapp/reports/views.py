@@ -17,7 +17,7 @@ from ..errors import Conflict
 from ..models import ReportFormat
 from ..orders.services import customer_names, get_order
 from ..pagination import page_arg
-from ..security import limiter
+from ..security import limiter, local_path
 from ..workers import worker_alive
 from . import services
 from .forms import OrderReportForm, SummaryReportForm
@@ -37,8 +37,7 @@ def _is_htmx() -> bool:
 
 
 def _safe_next(default: str) -> str:
-    target = request.form.get("next", "")
-    return target if target.startswith("/") and not target.startswith("//") else default
+    return local_path(request.form.get("next"), default)
 
 
 @bp.get("/")
