@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from tasks.generators import Row
-from webapp.models import Order, OrderItem, OrderStatus, ReportJob, ReportKind, User
+from webapp.models import Order, OrderItem, ReportJob
 
 BATCH = 2000
 
@@ -26,38 +26,9 @@ _COLUMNS = (
 )
 
 
-def owner_is_admin_now(job: ReportJob):
-    """SQL: the job's owner is an admin at the moment the query runs (not when
-    the job was requested: a demoted admin's old or retried job loses the scope)."""
-    return sa.exists().where(User.id == job.owner_id, User.is_admin.is_(True))
-
-
-def owned_by_job_owner(job: ReportJob, *, all_owners: bool = False):
-    """The row filter every report query carries: the job owner's own orders,
-    or everyone's when the owner asks as an admin and is one when it runs.
-    The request path checked ownership too; this holds even if that check was
-    bypassed or the order id now names another user's order."""
-    if all_owners:
-        return sa.or_(Order.owner_id == job.owner_id, owner_is_admin_now(job))
-    return Order.owner_id == job.owner_id
-
-
 def _where(job: ReportJob) -> list:
-    if job.kind is ReportKind.ORDER:
-        # an admin may report on anyone's order (it saw it to ask for it)
-        return [Order.id == job.params["order_id"],
-                owned_by_job_owner(job, all_owners=True)]
-    start = dt.datetime.combine(dt.date.fromisoformat(job.params["date_from"]), dt.time(),
-                                tzinfo=dt.UTC)
-    last = dt.date.fromisoformat(job.params["date_to"])
-    clauses = [Order.status == OrderStatus.COMPLETED, Order.created_at >= start]
-    if last < dt.date.max:  # the day after 9999-12-31 does not exist: no upper bound then
-        clauses.append(Order.created_at < dt.datetime.combine(
-            last + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC))
-    clauses.append(owned_by_job_owner(job, all_owners=bool(job.params.get("all_owners"))))
-    if job.params.get("customer"):
-        clauses.append(sa.func.lower(Order.customer) == job.params["customer"].lower())
-    return clauses
+    # the filter, ownership included, is the parameters' own (ReportParams.where)
+    return job.report.where(job.owner_id)
 
 
 def rows_select(job: ReportJob) -> sa.Select:

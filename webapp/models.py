@@ -2,14 +2,25 @@
 from __future__ import annotations
 
 import datetime as dt
-import enum
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from .enums import (  # noqa: F401 - re-exported: models and their words together
+    ACTIVE_STATUSES,
+    RETRYABLE_STATUSES,
+    JobStatus,
+    OrderStatus,
+    ReportFormat,
+    ReportKind,
+)
 from .extensions import db
+
+if TYPE_CHECKING:
+    from .reports.params import ReportParams
 
 
 def utcnow() -> dt.datetime:
@@ -46,47 +57,6 @@ class UTCDateTime(sa.TypeDecorator):
 # Decimal, which is exact for values of this size (< 15 significant digits).
 Money = sa.Numeric(12, 2, asdecimal=True)
 MoneyTotal = sa.Numeric(16, 2, asdecimal=True)
-
-
-class OrderStatus(enum.StrEnum):
-    OPEN = "open"
-    COMPLETED = "completed"
-    CANCELLED = "cancelled"
-
-    @property
-    def label(self) -> str:
-        return self.value.capitalize()
-
-
-class JobStatus(enum.StrEnum):
-    PENDING = "PENDING"
-    PROCESSING = "PROCESSING"
-    COMPLETED = "COMPLETED"
-    FAILED = "FAILED"
-    CANCELLED = "CANCELLED"
-    EXPIRED = "EXPIRED"  # was COMPLETED; its file has been cleaned up
-
-    @property
-    def is_final(self) -> bool:
-        return self not in ACTIVE_STATUSES
-
-
-ACTIVE_STATUSES = (JobStatus.PENDING, JobStatus.PROCESSING)
-RETRYABLE_STATUSES = (JobStatus.FAILED, JobStatus.CANCELLED)
-
-
-class ReportKind(enum.StrEnum):
-    ORDER = "order"
-    SUMMARY = "summary"
-
-
-class ReportFormat(enum.StrEnum):
-    CSV = "csv"
-    PDF = "pdf"
-
-    @property
-    def mimetype(self) -> str:
-        return {"csv": "text/csv", "pdf": "application/pdf"}[self.value]
 
 
 def _enum(cls):
@@ -244,6 +214,13 @@ class ReportJob(db.Model):
         ),
         {"sqlite_autoincrement": True},
     )
+
+    @property
+    def report(self) -> ReportParams:
+        """The parameters as a type (webapp/reports/params.py), not a dict."""
+        from .reports.params import ReportParams
+
+        return ReportParams.from_json(self.kind, self.params)
 
     @property
     def is_final(self) -> bool:

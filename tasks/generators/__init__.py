@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import NamedTuple
 
+from webapp.enums import ReportKind
+
 PROGRESS_EVERY = 2000
 
 
@@ -38,7 +40,7 @@ class Row(NamedTuple):
 
 @dataclass(frozen=True)
 class ReportMeta:
-    kind: str  # "order" | "summary"
+    kind: ReportKind
     title: str  # e.g. "Order #42" or "Completed orders"
     # human lines, e.g. "Customer: ACME", "From 2026-11-01 to 2026-11-28"
     scope: list[str] = field(default_factory=list)

@@ -18,8 +18,9 @@ from tasks.generators.csv_report import (
     neutralise,
     write_csv,
 )
+from webapp.enums import ReportKind
 
-META = ReportMeta(kind="summary", title="Completed orders")
+META = ReportMeta(kind=ReportKind.SUMMARY, title="Completed orders")
 NAIVE = dt.datetime(2026, 11, 3, 14, 5, 9)
 
 

@@ -24,6 +24,7 @@ SCRIPT = r"""
 import datetime as dt, json, sys
 from decimal import Decimal
 from tasks.generators import ReportMeta, Row
+from webapp.enums import ReportKind
 from tasks.generators.pdf_report import write_pdf
 
 NAMES = ["ACME Corporation", "Café crème SARL", "Ελληνικά Τρόφιμα", "日本茶センター", "Привет"]
@@ -45,7 +46,7 @@ def hwm_mb():
                 return int(line.split()[1]) / 1024
 
 n, path = int(sys.argv[1]), sys.argv[2]
-written = write_pdf(rows(n), ReportMeta(kind="summary", title="Memory check"), path)
+written = write_pdf(rows(n), ReportMeta(kind=ReportKind.SUMMARY, title="Memory check"), path)
 print(json.dumps({"rows": written, "hwm_mb": hwm_mb()}))
 """
 

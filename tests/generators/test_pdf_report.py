@@ -11,6 +11,7 @@ from pypdf import PdfReader
 
 from tasks.generators import PROGRESS_EVERY, ReportMeta, Row
 from tasks.generators.pdf_report import EMPTY_MESSAGE, write_pdf
+from webapp.enums import ReportKind
 
 WHEN = dt.datetime(2026, 11, 3, 14, 5)
 HEADER = "Order Date Customer Status Product Qty Unit price (USD) Line total (USD)"
@@ -18,7 +19,7 @@ UNICODE_NAMES = ["Café crème", "Ürün", "Ελληνικά", "日本茶", "П�
 
 
 def summary_meta(**kw) -> ReportMeta:
-    kw.setdefault("kind", "summary")
+    kw.setdefault("kind", ReportKind.SUMMARY)
     kw.setdefault("title", "Completed orders")
     kw.setdefault("scope", ["Status: completed", "From 2026-11-01 to 2026-11-28"])
     kw.setdefault("generated_at", dt.datetime(2026, 11, 28, 9, 30, tzinfo=dt.UTC))
@@ -139,7 +140,7 @@ def test_currency_is_shown_in_the_column_headers_and_total(tmp_path):
 def test_order_report_ends_with_the_order_total_and_has_no_subtotals(tmp_path):
     rows = [row(42, product="Widget", qty=2, price="10.10"),
             row(42, product="Gadget", qty=1, price="999.99")]
-    meta = ReportMeta(kind="order", title="Order #42", scope=["Customer: ACME"])
+    meta = ReportMeta(kind=ReportKind.ORDER, title="Order #42", scope=["Customer: ACME"])
     path = tmp_path / "r.pdf"
     assert write_pdf(rows, meta, path) == 2
 
@@ -341,7 +342,7 @@ def test_no_temporary_file_is_left_behind(tmp_path):
 def test_page_count_in_the_footer_matches_the_file_for_an_order_report(tmp_path):
     rows = [row(42, product=f"Part {i}", qty=1, price="1.00") for i in range(95)]
     path = tmp_path / "r.pdf"
-    write_pdf(rows, ReportMeta(kind="order", title="Order #42"), path)
+    write_pdf(rows, ReportMeta(kind=ReportKind.ORDER, title="Order #42"), path)
 
     reader = PdfReader(path, strict=True)
     n = len(reader.pages)

@@ -15,7 +15,7 @@ import pytest
 from tests.conftest import logged_in_client, make_user, wait_for
 from webapp.extensions import db
 from webapp.models import JobStatus, ReportFormat, ReportJob, ReportKind, User
-from webapp.reports import services
+from webapp.reports import lifecycle
 
 pytestmark = pytest.mark.integration
 
@@ -35,8 +35,8 @@ class Held(list):
 def held(monkeypatch):
     """Requests record their job but do not publish it, so a test decides when
     the worker sees it."""
-    kept = Held(services._publish)
-    monkeypatch.setattr(services, "_publish", kept.append)
+    kept = Held(lifecycle._publish)
+    monkeypatch.setattr(lifecycle, "_publish", kept.append)
     return kept
 
 

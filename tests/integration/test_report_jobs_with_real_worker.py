@@ -13,7 +13,7 @@ from pypdf import PdfReader
 from tests.conftest import wait_for
 from webapp.extensions import db
 from webapp.models import JobStatus, Order, OrderStatus, ReportFormat, ReportJob, ReportKind
-from webapp.orders.services import ItemInput, create_order, set_status
+from webapp.orders.services import ItemInput, create_order, update_order
 
 pytestmark = pytest.mark.integration
 
@@ -64,7 +64,7 @@ def test_big_summary_pdf_is_seen_processing_with_progress_then_completed(
     for n in range(30):  # 30 orders × 500 items = 15,000 rows: long enough to watch
         order = create_order(user, f"Customer {n % 3}", [
             ItemInput(f"Product {i} Ελληνικά", 1 + i % 7, Decimal("1.25")) for i in range(500)])
-        set_status(user, order.id, OrderStatus.COMPLETED)
+        update_order(user, order.id, status=OrderStatus.COMPLETED)
     today = order.created_at.date().isoformat()
     resp = client.post("/api/reports", json={"kind": "summary", "format": "pdf",
                                              "date_from": today, "date_to": today})

@@ -22,7 +22,7 @@ from tasks.reports import run_job
 from tasks.rows import count_rows, stream_rows
 from tests.conftest import _empty_tables, make_user
 from webapp.extensions import db
-from webapp.models import Order, OrderItem, OrderStatus, ReportFormat, ReportJob
+from webapp.models import Order, OrderItem, OrderStatus, ReportFormat, ReportJob, ReportKind
 from webapp.reports import services
 
 TRICKY = ["Plain", "Café crème, \"quoted\"", "=HYPERLINK(\"x\")", "+1", "-2+3", "@SUM(A1)",
@@ -75,7 +75,7 @@ def test_copy_and_python_writer_give_byte_identical_files(pg_app, sent, tmp_path
     copied, written = tmp_path / "copy.csv", tmp_path / "python.csv"
     seen = []
     assert copy_csv(db.engine, job, copied, total, seen.append) == total
-    meta = ReportMeta(kind="summary", title="t")
+    meta = ReportMeta(kind=ReportKind.SUMMARY, title="t")
     assert write_csv(stream_rows(db.engine, job), meta, written) == total
     assert copied.read_bytes() == written.read_bytes()
     assert seen[-1] == total
@@ -94,7 +94,7 @@ def test_both_paths_guard_the_new_formula_starts_identically(pg_app, sent, tmp_p
     assert total == 3 * len(names)
     copied, written = tmp_path / "copy.csv", tmp_path / "python.csv"
     assert copy_csv(db.engine, job, copied, total) == total
-    assert write_csv(stream_rows(db.engine, job), ReportMeta(kind="summary", title="t"),
+    assert write_csv(stream_rows(db.engine, job), ReportMeta(kind=ReportKind.SUMMARY, title="t"),
                      written) == total
     assert copied.read_bytes() == written.read_bytes()
 

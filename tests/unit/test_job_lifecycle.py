@@ -12,12 +12,13 @@ import pytest
 import sqlalchemy as sa
 
 from tasks import reports as task
+from tasks.generators.csv_report import write_csv
 from tasks.sweeper import sweep
 from webapp.errors import Conflict
 from webapp.extensions import db
 from webapp.models import JobStatus, ReportFormat, ReportJob, utcnow
 from webapp.orders.services import ItemInput, create_order
-from webapp.reports import services
+from webapp.reports import lifecycle, services
 from webapp.workers import beat, forget, worker_alive
 
 
@@ -47,39 +48,39 @@ def _dead_pid() -> int:
 
 
 def test_a_live_claim_is_not_taken_by_a_second_delivery(job):
-    assert task.claim(job.id) == "claimed"
-    _set(job.id, claimed_by=f"{task.HOST}:1")  # pid 1 is alive and is not us
-    assert task.claim(job.id) == "skipped"
+    assert lifecycle.claim(job.id) == "claimed"
+    _set(job.id, claimed_by=f"{lifecycle.HOST}:1")  # pid 1 is alive and is not us
+    assert lifecycle.claim(job.id) == "skipped"
     assert _get(job.id).attempts == 1
 
 
 def test_a_claim_held_by_a_dead_process_is_taken_over_at_once(job):
-    assert task.claim(job.id) == "claimed"
-    _set(job.id, claimed_by=f"{task.HOST}:{_dead_pid()}")
-    assert task.claim(job.id) == "claimed"
+    assert lifecycle.claim(job.id) == "claimed"
+    _set(job.id, claimed_by=f"{lifecycle.HOST}:{_dead_pid()}")
+    assert lifecycle.claim(job.id) == "claimed"
     again = _get(job.id)
-    assert again.attempts == 2 and again.claimed_by == task.identity()
+    assert again.attempts == 2 and again.claimed_by == lifecycle.identity()
     assert [e.event for e in again.events] == ["requested", "started", "restarted"]
 
 
 def test_a_claim_whose_lease_expired_is_taken_over_even_from_another_host(app, job):
-    assert task.claim(job.id) == "claimed"
+    assert lifecycle.claim(job.id) == "claimed"
     old = utcnow() - dt.timedelta(seconds=app.config["REPORT_LEASE_SECONDS"] + 1)
     _set(job.id, claimed_by="elsewhere:123", heartbeat_at=old)
-    assert task.claim(job.id) == "claimed"
+    assert lifecycle.claim(job.id) == "claimed"
 
 
 def test_a_job_out_of_attempts_ends_failed_worker_lost(job):
-    _set(job.id, status="PROCESSING", attempts=3, claimed_by=f"{task.HOST}:{_dead_pid()}",
+    _set(job.id, status="PROCESSING", attempts=3, claimed_by=f"{lifecycle.HOST}:{_dead_pid()}",
          heartbeat_at=utcnow())
-    assert task.claim(job.id) == "failed"
+    assert lifecycle.claim(job.id) == "failed"
     failed = _get(job.id)
     assert failed.status is JobStatus.FAILED
-    assert failed.error == task.worker_lost_reason(3) and "worker lost" in failed.error
+    assert failed.error == lifecycle.worker_lost_reason(3) and "worker lost" in failed.error
 
 
 def test_sweeper_requeues_a_processing_job_whose_lease_expired(app, job, sent):
-    task.claim(job.id)
+    lifecycle.claim(job.id)
     _set(job.id, heartbeat_at=utcnow() - dt.timedelta(minutes=5))
     counts = sweep()
     assert counts["requeued"] == 1
@@ -90,7 +91,7 @@ def test_sweeper_requeues_a_processing_job_whose_lease_expired(app, job, sent):
 
 
 def test_sweeper_fails_a_dead_job_past_the_hard_time_limit(app, job, sent):
-    task.claim(job.id)
+    lifecycle.claim(job.id)
     long_ago = utcnow() - dt.timedelta(seconds=app.config["REPORT_HARD_TIME_LIMIT"] + 60)
     _set(job.id, heartbeat_at=long_ago, started_at=long_ago)
     assert sweep()["failed"] == 1
@@ -101,8 +102,8 @@ def test_sweeper_leaves_live_jobs_alone_and_resends_forgotten_pending_ones(app, 
     assert sweep()["resent"] == 0  # just enqueued: not forgotten yet
     _set(job.id, enqueued_at=utcnow() - dt.timedelta(seconds=app.config["SWEEP_PENDING_AFTER"] + 1))
     assert sweep()["resent"] == 1 and sent.count(job.id) == 2
-    task.claim(job.id)
-    _set(job.id, claimed_by=f"{task.HOST}:1")  # running in another live process
+    lifecycle.claim(job.id)
+    _set(job.id, claimed_by=f"{lifecycle.HOST}:1")  # running in another live process
     assert sweep() == {"requeued": 0, "failed": 0, "resent": 0, "expired": 0}
 
 
@@ -135,7 +136,8 @@ def test_cancel_a_pending_job_then_retry_it_as_a_new_attempt(job, client, sent):
     assert events == ["requested", "cancelled", "retried"]
 
 
-def test_cancel_while_processing_stops_the_worker_and_removes_the_partial_file(app, job, user):
+def test_cancel_while_processing_stops_the_worker_and_removes_the_partial_file(
+        app, job, user, use_generator):
     job_id = job.id
 
     def slow(rows, meta, path, progress=None):
@@ -147,7 +149,8 @@ def test_cancel_while_processing_stops_the_worker_and_removes_the_partial_file(a
     original = task.PROGRESS_INTERVAL
     task.PROGRESS_INTERVAL = 0
     try:
-        assert task.run_job(job_id, {ReportFormat.CSV: slow}) == "aborted"
+        use_generator(ReportFormat.CSV, slow)
+        assert task.run_job(job_id) == "aborted"
     finally:
         task.PROGRESS_INTERVAL = original
     assert _get(job_id).status is JobStatus.CANCELLED
@@ -160,12 +163,13 @@ def test_retry_of_a_completed_job_is_a_conflict(job, user):
         services.retry_job(user, job.id)
 
 
-def test_transient_database_error_hands_the_job_back_for_a_later_attempt(job):
+def test_transient_database_error_hands_the_job_back_for_a_later_attempt(job, use_generator):
     def flaky(rows, meta, path, progress=None):
         raise sa.exc.OperationalError("SELECT", {}, ConnectionError("server closed"))
 
+    use_generator(ReportFormat.CSV, flaky)
     with pytest.raises(task.RetryLater):
-        task.run_job(job.id, {ReportFormat.CSV: flaky})
+        task.run_job(job.id)
     back = _get(job.id)
     assert back.status is JobStatus.PENDING and back.attempts == 1
     assert back.events[-1].event == "retrying"
@@ -173,6 +177,7 @@ def test_transient_database_error_hands_the_job_back_for_a_later_attempt(job):
     assert back.events[-1].detail == ("The database or the broker could not be reached; "
                                       "trying again.")
     assert "server closed" not in back.events[-1].detail
+    use_generator(ReportFormat.CSV, write_csv)  # the database is back
     assert task.run_job(job.id) == "completed"
     assert _get(job.id).attempts == 2
 
@@ -202,13 +207,13 @@ def test_the_worker_host_and_pid_are_shown_to_admins_only(app, job, user, client
 
     task.run_job(job.id)
     started = next(e for e in _get(job.id).events if e.event == "started")
-    assert started.worker == task.identity() and task.identity() not in started.detail
+    assert started.worker == lifecycle.identity() and lifecycle.identity() not in started.detail
     page = client.get(f"/reports/{job.id}").get_data(as_text=True)
     api = client.get(f"/api/reports/{job.id}").get_json()
-    assert task.identity() not in page and task.identity() not in str(api)
+    assert lifecycle.identity() not in page and lifecycle.identity() not in str(api)
     assert all("worker" not in e for e in api["events"])
 
     admin = logged_in_client(app, make_user("root@example.com", admin=True))
-    assert task.identity() in admin.get(f"/reports/{job.id}").get_data(as_text=True)
+    assert lifecycle.identity() in admin.get(f"/reports/{job.id}").get_data(as_text=True)
     events = admin.get(f"/api/reports/{job.id}").get_json()["events"]
-    assert task.identity() in [e["worker"] for e in events]
+    assert lifecycle.identity() in [e["worker"] for e in events]

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tasks.reports import GENERATORS, run_job
+from tasks.generators.csv_report import write_csv
+from tasks.reports import run_job
 from webapp.extensions import db
 from webapp.models import JobStatus, ReportFormat, ReportJob
 from webapp.orders.services import ItemInput, create_order
@@ -42,7 +43,8 @@ def test_run_completes_the_job_with_file_size_and_events(app, job):
         assert len(list(csv.reader(f))) == 6
 
 
-def test_generator_that_raises_midway_ends_failed_with_a_reason_and_no_file(app, job):
+def test_generator_that_raises_midway_ends_failed_with_a_reason_and_no_file(app, job,
+                                                                           use_generator):
     def broken(rows, meta, path, progress=None):
         with open(path, "w") as f:
             for n, row in enumerate(rows):
@@ -50,7 +52,8 @@ def test_generator_that_raises_midway_ends_failed_with_a_reason_and_no_file(app,
                 if n == 2:
                     raise ZeroDivisionError("boom")
 
-    assert run_job(job.id, {**GENERATORS, ReportFormat.CSV: broken}) == "failed"
+    use_generator(ReportFormat.CSV, broken)
+    assert run_job(job.id) == "failed"
     failed = _reload(job.id)
     assert failed.status is JobStatus.FAILED
     assert failed.error == ("Unexpected error while generating the report (ZeroDivisionError); "
@@ -60,11 +63,12 @@ def test_generator_that_raises_midway_ends_failed_with_a_reason_and_no_file(app,
     assert [e.event for e in failed.events] == ["requested", "started", "failed"]
 
 
-def test_disk_errors_are_reported_in_words(app, job):
+def test_disk_errors_are_reported_in_words(app, job, use_generator):
     def full_disk(rows, meta, path, progress=None):
         raise OSError(28, "No space left on device")
 
-    run_job(job.id, {ReportFormat.CSV: full_disk})
+    use_generator(ReportFormat.CSV, full_disk)
+    run_job(job.id)
     assert _reload(job.id).error == "Could not write the report file (No space left on device)."
 
 
@@ -78,19 +82,20 @@ def test_second_delivery_of_a_finished_job_is_skipped(app, job):
     assert _files(app) == [name]
 
 
-def test_job_deleted_while_running_leaves_no_file(app, job, user):
+def test_job_deleted_while_running_leaves_no_file(app, job, user, use_generator):
     job_id = job.id
 
     def delete_midway(rows, meta, path, progress=None):
         services.delete_job(user, job_id)  # as the user would, from another request
-        return GENERATORS[ReportFormat.CSV](rows, meta, path, progress)
+        return write_csv(rows, meta, path, progress)
 
-    assert run_job(job_id, {ReportFormat.CSV: delete_midway}) == "aborted"
+    use_generator(ReportFormat.CSV, delete_midway)
+    assert run_job(job_id) == "aborted"
     assert _files(app) == []
     assert _reload(job_id).status is JobStatus.CANCELLED
 
 
-def test_progress_is_recorded_while_processing(app, sent, monkeypatch, user):
+def test_progress_is_recorded_while_processing(app, sent, monkeypatch, user, use_generator):
     import tasks.reports as task_module
 
     monkeypatch.setattr(task_module, "PROGRESS_INTERVAL", 0)
@@ -105,9 +110,10 @@ def test_progress_is_recorded_while_processing(app, sent, monkeypatch, user):
                 t = ReportJob.__table__
                 seen.append(conn.execute(db.select(t.c.status, t.c.rows_done, t.c.rows_total)
                                          .where(t.c.id == job.id)).one())
-        return GENERATORS[ReportFormat.CSV](rows, meta, path, spy)
+        return write_csv(rows, meta, path, spy)
 
-    run_job(job.id, {ReportFormat.CSV: watching})
+    use_generator(ReportFormat.CSV, watching)
+    run_job(job.id)
     assert seen and all(s.status == "PROCESSING" and s.rows_total == 500 for s in seen)
     assert seen[-1].rows_done == 500
 
@@ -127,18 +133,17 @@ def test_a_failed_completion_write_leaves_no_file_for_the_next_attempt(app, job,
     import sqlalchemy as sa
 
     import tasks.reports as task
+    from webapp.reports import lifecycle
 
-    real = task.transition
+    real = lifecycle.complete
 
-    def database_gone_at_the_end(conn, job_id, where, event, *args, **kwargs):
-        if event == "completed":
-            raise sa.exc.OperationalError("UPDATE", {}, ConnectionError("server closed"))
-        return real(conn, job_id, where, event, *args, **kwargs)
+    def database_gone_at_the_end(*args, **kwargs):
+        raise sa.exc.OperationalError("UPDATE", {}, ConnectionError("server closed"))
 
-    monkeypatch.setattr(task, "transition", database_gone_at_the_end)
+    monkeypatch.setattr(lifecycle, "complete", database_gone_at_the_end)
     with pytest.raises(task.RetryLater):
         run_job(job.id)
     assert _files(app) == []  # the file written before the failed write is gone
-    monkeypatch.setattr(task, "transition", real)
+    monkeypatch.setattr(lifecycle, "complete", real)
     assert run_job(job.id) == "completed"
     assert len(_files(app)) == 1

@@ -1,0 +1,91 @@
+"""ReportParams: the one place that says what a report covers (stored form,
+words, file name, and the rows it selects, ownership included)."""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+
+from tests.conftest import make_user
+from webapp.errors import InvalidInput
+from webapp.extensions import db
+from webapp.models import Order, OrderStatus, ReportKind
+from webapp.orders.services import ItemInput, create_order, update_order
+from webapp.reports.params import ReportParams
+
+JAN = dt.date(2026, 1, 1), dt.date(2026, 1, 31)
+
+
+def test_stored_form_round_trips_and_keeps_todays_keys():
+    summary = ReportParams.summary(*JAN, "  ACME ", all_owners=True)
+    assert summary.to_json() == {"date_from": "2026-01-01", "date_to": "2026-01-31",
+                                 "customer": "ACME", "all_owners": True}
+    assert ReportParams.from_json("summary", summary.to_json()) == summary
+    order = ReportParams.order(42)
+    assert order.to_json() == {"order_id": 42}
+    assert ReportParams.from_json(ReportKind.ORDER, {"order_id": 42}) == order
+    assert ReportParams.summary(*JAN).to_json() == {
+        "date_from": "2026-01-01", "date_to": "2026-01-31", "customer": None}
+
+
+def test_a_start_after_the_end_is_refused_with_the_field_named():
+    with pytest.raises(InvalidInput) as err:
+        ReportParams.summary(dt.date(2026, 2, 1), dt.date(2026, 1, 1))
+    assert err.value.errors == {"date_to": ["Must be on or after the start date."]}
+
+
+def test_words_and_file_names():
+    at = dt.datetime(2026, 11, 29, 8, 5, tzinfo=dt.UTC)
+    order = ReportParams.order(7)
+    assert (order.title(), order.short()) == ("Order #7", "Order #7")
+    assert order.download_name("pdf", at) == "order-7-20261129-0805.pdf"
+    summary = ReportParams.summary(*JAN, "Café Lumière")
+    assert summary.title() == "Completed orders"
+    assert summary.describe() == ["Completed orders from 2026-01-01 to 2026-01-31 (UTC dates)",
+                                  "Customer: Café Lumière"]
+    assert summary.short() == "Completed orders 2026-01-01 → 2026-01-31, Café Lumière"
+    assert summary.download_name("csv", at) == \
+        "completed-orders-cafe-lumiere-2026-01-01-to-2026-01-31.csv"
+    assert ReportParams.summary(*JAN).describe()[1] == "All customers"
+
+
+def test_scope_follows_the_users_role_when_asked():
+    class Someone:
+        is_admin = False
+
+    class Admin:
+        is_admin = True
+
+    wide = ReportParams.summary(*JAN, all_owners=True)
+    assert wide.scoped_for(Someone()).all_owners is False
+    assert ReportParams.summary(*JAN).scoped_for(Admin()).all_owners is True
+    assert ReportParams.order(1).scoped_for(Admin()) == ReportParams.order(1)
+
+
+def _ids(params: ReportParams, owner_id: int) -> set[int]:
+    return set(db.session.scalars(sa.select(Order.id).where(*params.where(owner_id))))
+
+
+def test_the_row_filter_is_scoped_to_the_owner_and_rechecks_admins(app, sent):
+    alice, bob = make_user("alice@example.com"), make_user("bob@example.com", admin=True)
+    items = [ItemInput("Tea", 1, Decimal("1.00"))]
+    mine = create_order(alice, "A", items)
+    theirs = create_order(bob, "B", items)
+    for owner, order in ((alice, mine), (bob, theirs)):
+        update_order(owner, order.id, status=OrderStatus.COMPLETED)
+    today = dt.date.today()
+    wide = ReportParams.summary(today, today, all_owners=True)
+
+    assert _ids(ReportParams.order(theirs.id), alice.id) == set()  # not alice's
+    assert _ids(ReportParams.order(mine.id), alice.id) == {mine.id}
+    assert _ids(ReportParams.order(mine.id), bob.id) == {mine.id}  # bob is an admin
+    assert _ids(wide, alice.id) == {mine.id}  # asked for all, not an admin
+    assert _ids(wide, bob.id) == {mine.id, theirs.id}
+    db.session.get(type(bob), bob.id).is_admin = False  # demoted
+    db.session.commit()
+    assert _ids(wide, bob.id) == {theirs.id}
+    assert _ids(ReportParams.order(mine.id), bob.id) == set()
+    assert _ids(ReportParams.summary(today, today, "b"), bob.id) == {theirs.id}  # any case
+    assert _ids(ReportParams.summary(today, dt.date.max), bob.id) == {theirs.id}

@@ -1,0 +1,47 @@
+"""The words for states and kinds, one enum each, shared by models, services,
+the worker, the generators, templates and the API (plain Python: the file
+generators import them without the database layer)."""
+from __future__ import annotations
+
+import enum
+
+
+class OrderStatus(enum.StrEnum):
+    OPEN = "open"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+    @property
+    def label(self) -> str:
+        return self.value.capitalize()
+
+
+class JobStatus(enum.StrEnum):
+    PENDING = "PENDING"
+    PROCESSING = "PROCESSING"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+    EXPIRED = "EXPIRED"  # was COMPLETED; its file has been cleaned up
+
+    @property
+    def is_final(self) -> bool:
+        return self not in ACTIVE_STATUSES
+
+
+ACTIVE_STATUSES = (JobStatus.PENDING, JobStatus.PROCESSING)
+RETRYABLE_STATUSES = (JobStatus.FAILED, JobStatus.CANCELLED)
+
+
+class ReportKind(enum.StrEnum):
+    ORDER = "order"
+    SUMMARY = "summary"
+
+
+class ReportFormat(enum.StrEnum):
+    CSV = "csv"
+    PDF = "pdf"
+
+    @property
+    def mimetype(self) -> str:
+        return {"csv": "text/csv", "pdf": "application/pdf"}[self.value]

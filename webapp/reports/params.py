@@ -1,0 +1,134 @@
+"""What a report covers, as one type: `ReportParams`.
+
+A job stores its parameters as JSON (`ReportJob.params`, the same words the
+API shows); everything that reads them goes through this type: the request
+services (validation, dedupe key), the worker (the row filter, the file's title
+and scope), the download name and the pages. Adding a filter means adding a
+field here and saying what it means in `where()` and `describe()`."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from dataclasses import dataclass, replace
+
+import sqlalchemy as sa
+
+from ..errors import InvalidInput
+from ..models import Order, OrderStatus, ReportKind, User
+
+
+@dataclass(frozen=True)
+class ReportParams:
+    kind: ReportKind
+    order_id: int | None = None
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    customer: str | None = None
+    # asked for by an admin; granted only while the owner is still an admin
+    # when the rows are read (see where())
+    all_owners: bool = False
+
+    # --- building ---------------------------------------------------------
+
+    @classmethod
+    def order(cls, order_id: int) -> ReportParams:
+        return cls(kind=ReportKind.ORDER, order_id=order_id)
+
+    @classmethod
+    def summary(cls, date_from: dt.date, date_to: dt.date, customer: str | None = None,
+                *, all_owners: bool = False) -> ReportParams:
+        """Completed orders with UTC order dates in [date_from, date_to]."""
+        if date_from > date_to:
+            raise InvalidInput("The start date is after the end date.",
+                               {"date_to": ["Must be on or after the start date."]})
+        return cls(kind=ReportKind.SUMMARY, date_from=date_from, date_to=date_to,
+                   customer=(customer or "").strip() or None, all_owners=all_owners)
+
+    def scoped_for(self, user: User) -> ReportParams:
+        """These parameters as `user` may ask for them today: an admin's
+        summary asks for every user's orders, anyone else's for their own."""
+        if self.kind is ReportKind.SUMMARY:
+            return replace(self, all_owners=bool(user.is_admin))
+        return self
+
+    # --- stored form (ReportJob.params) -------------------------------------
+
+    @classmethod
+    def from_json(cls, kind: ReportKind | str, data: dict) -> ReportParams:
+        kind = ReportKind(kind)
+        if kind is ReportKind.ORDER:
+            return cls.order(int(data["order_id"]))
+        return cls(kind=kind, date_from=dt.date.fromisoformat(data["date_from"]),
+                   date_to=dt.date.fromisoformat(data["date_to"]),
+                   customer=data.get("customer") or None,
+                   all_owners=bool(data.get("all_owners")))
+
+    def to_json(self) -> dict:
+        """The stored and API form; its keys are also part of the dedupe key."""
+        if self.kind is ReportKind.ORDER:
+            return {"order_id": self.order_id}
+        data = {"date_from": self.date_from.isoformat(), "date_to": self.date_to.isoformat(),
+                "customer": self.customer}
+        if self.all_owners:
+            data["all_owners"] = True
+        return data
+
+    # --- what it selects ----------------------------------------------------
+
+    def where(self, owner_id: int) -> list:
+        """SQL conditions on Order for the rows of a report owned by `owner_id`.
+        Ownership is part of the filter itself, evaluated when the query runs,
+        whatever the request path checked before."""
+        if self.kind is ReportKind.ORDER:
+            # an admin may report on anyone's order (it saw it to ask for it)
+            return [Order.id == self.order_id, _owned_by(owner_id, admin_may_see_all=True)]
+        start = dt.datetime.combine(self.date_from, dt.time(), tzinfo=dt.UTC)
+        clauses = [Order.status == OrderStatus.COMPLETED, Order.created_at >= start,
+                   _owned_by(owner_id, admin_may_see_all=self.all_owners)]
+        if self.date_to < dt.date.max:  # the day after 9999-12-31 does not exist
+            clauses.append(Order.created_at < dt.datetime.combine(
+                self.date_to + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC))
+        if self.customer:
+            clauses.append(sa.func.lower(Order.customer) == self.customer.lower())
+        return clauses
+
+    # --- in words -------------------------------------------------------------
+
+    def title(self) -> str:
+        return f"Order #{self.order_id}" if self.kind is ReportKind.ORDER else "Completed orders"
+
+    def describe(self) -> list[str]:
+        """The scope in words, for the file's header. An order report's scope
+        names the order's customer, status and date, which the caller adds."""
+        if self.kind is ReportKind.ORDER:
+            return []
+        return [f"Completed orders from {self.date_from} to {self.date_to} (UTC dates)",
+                f"Customer: {self.customer}" if self.customer else "All customers"]
+
+    def short(self) -> str:
+        """One line for lists: "Order #42", "Completed orders 2026-11-01 → 2026-11-28, ACME"."""
+        if self.kind is ReportKind.ORDER:
+            return self.title()
+        text = f"Completed orders {self.date_from} → {self.date_to}"
+        return f"{text}, {self.customer}" if self.customer else text
+
+    def download_name(self, fmt: str, created_at: dt.datetime) -> str:
+        if self.kind is ReportKind.ORDER:
+            return f"order-{self.order_id}-{created_at:%Y%m%d-%H%M}.{fmt}"
+        customer = _slug(self.customer or "")
+        who = f"-{customer}" if customer else ""
+        return f"completed-orders{who}-{self.date_from}-to-{self.date_to}.{fmt}"
+
+
+def _owned_by(owner_id: int, *, admin_may_see_all: bool):
+    if not admin_may_see_all:
+        return Order.owner_id == owner_id
+    # a demoted admin's old or retried job loses the wider scope
+    owner_is_admin_now = sa.exists().where(User.id == owner_id, User.is_admin.is_(True))
+    return sa.or_(Order.owner_id == owner_id, owner_is_admin_now)
+
+
+def _slug(text: str) -> str:
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:40]
