@@ -5,16 +5,15 @@ import datetime as dt
 import math
 import os
 import re
-import socket
-import sys
 import warnings
 from pathlib import Path
+
+from tests.harness import app_env
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = ROOT / "bench"
 DATA_DIR = BENCH_DIR / ".data"
 RESULTS_DIR = BENCH_DIR / "results"
-BIN = Path(sys.executable).parent
 
 # Services (loopback only). Overridable for another machine, never needed here.
 PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -72,12 +71,6 @@ def size_label(n: int) -> str:
     return str(n)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def app_config(db: str, queue: str, reports_dir: Path) -> dict:
     """Settings for an in-process app on the bench database (the bench process
     requests jobs through the app's own services with it)."""
@@ -93,18 +86,10 @@ def app_config(db: str, queue: str, reports_dir: Path) -> dict:
 
 def process_env(db: str, queue: str, reports_dir: Path, **extra: str) -> dict[str, str]:
     """Environment for a worker or gunicorn on the bench database and queue."""
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("REDIS_URL", "RATELIMIT_STORAGE_URI")}
-    env.update({
-        "DATABASE_URL": db_url(db),
-        "CELERY_BROKER_URL": REDIS_URL,
-        "REPORTS_QUEUE": queue,
-        "REPORTS_DIR": str(reports_dir),
-        "SECRET_KEY": SECRET_KEY,
-        "PYTHONUNBUFFERED": "1",
-    })
-    env.update(extra)
-    return env
+    base = {k: v for k, v in os.environ.items()
+            if k not in ("REDIS_URL", "RATELIMIT_STORAGE_URI")}
+    return app_env(db_url(db), REDIS_URL, queue, reports_dir, base=base,
+                   SECRET_KEY=SECRET_KEY, **extra)
 
 
 def percentile(values: list[float], p: float) -> float | None:

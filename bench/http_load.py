@@ -26,8 +26,10 @@ from urllib.parse import urlencode
 
 import sqlalchemy as sa
 
-from .common import DATE_FROM, DATE_TO, PASSWORD, free_port, percentile, process_env
-from .procs import Gunicorn, Worker
+from tests.harness import free_port
+
+from .common import DATE_FROM, DATE_TO, PASSWORD, percentile, process_env
+from .procs import start_gunicorn, start_worker
 
 
 def _request(port: int, method: str, path: str, body: bytes | None = None,
@@ -197,14 +199,14 @@ def run(app, db_name: str, owner_id: int, email: str, queue: str, reports_dir: P
     # limiter still runs (against Redis), it just never trips.
     env = process_env(db_name, queue, reports_dir, REPORT_RATE_LIMIT="1000000 per minute",
                       REPORT_MAX_OPEN_JOBS="1000000")
-    worker = Worker(env, queue, log_dir / f"http-worker-{db_name}.log").start()
+    worker = start_worker(env, queue, log_dir / f"http-worker-{db_name}.log")
     port = free_port()
-    web = Gunicorn(env, port, log_dir / f"gunicorn-{db_name}.log")
+    web = None
     result: dict = {"db": db_name, "gunicorn": "2 workers x 4 threads (gthread)",
                     "limits": {"REPORT_RATE_LIMIT": "1000000 per minute",
                                "REPORT_MAX_OPEN_JOBS": 1000000}}
     try:
-        web.start()
+        web = start_gunicorn(env, port, log_dir / f"gunicorn-{db_name}.log")
         with app.app_context():
             user = db.session.get(User, owner_id)
             token = create_token(user, "bench")[1]
@@ -301,7 +303,8 @@ def run(app, db_name: str, owner_id: int, email: str, queue: str, reports_dir: P
         if "Traceback" in web.output():
             result["gunicorn_tracebacks"] = web.output().count("Traceback")
     finally:
-        web.stop()
+        if web is not None:
+            web.stop()
         worker.stop()
         _cancel_active(app, owner_id)
         _purge_queue(queue)

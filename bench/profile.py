@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
             sys.exit(f"no data of {args.items} items on {args.db}: run bench.run first")
         job = ReportJob(kind=ReportKind.SUMMARY, owner_id=owner.id, params=summary_params())
         engine = db.engine
-        meta = ReportMeta(kind="summary", title="Completed orders", scope=["bench"])
+        meta = ReportMeta(kind=ReportKind.SUMMARY, title="Completed orders", scope=["bench"])
 
         def timed(label, fn):
             t0 = time.perf_counter()
@@ -79,9 +79,9 @@ def main(argv: list[str] | None = None) -> int:
             # COMPLETED) in this process, on a real job row made by the app's service.
             from tasks.reports import run_job
             from webapp.models import ReportFormat
-            from webapp.reports import services
+            from webapp.reports import lifecycle, services
 
-            services._publish = lambda job_id: None  # no worker: the task runs right here
+            lifecycle._publish = lambda job_id: None  # no worker: the task runs right here
             job_row, _ = services.request_summary_report(owner, DATE_FROM, DATE_TO, None,
                                                          ReportFormat(args.format))
             job_id = job_row.id

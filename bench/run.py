@@ -40,7 +40,7 @@ from .common import (
     size_label,
 )
 from .data import ensure_data, migrate, owner_email
-from .procs import HwmSampler, Worker, proc_status
+from .procs import HwmSampler, proc_status, start_worker
 
 FORMATS = ("csv", "pdf")
 TARGETS = {
@@ -117,10 +117,10 @@ def measure_job(app, db_name: str, owner_id: int, fmt: str, queue: str, reports_
     from webapp.models import ReportEvent, ReportFormat, ReportJob, User
     from webapp.reports.services import request_summary_report
 
-    worker = Worker(process_env(db_name, queue, reports_dir), queue, log).start()
+    worker = start_worker(process_env(db_name, queue, reports_dir), queue, log)
     sampler = HwmSampler(worker)
     try:
-        kids = worker.pool_children()
+        kids = worker.children()
         if len(kids) != 1:
             raise RuntimeError(f"expected one pool child, found {kids}")
         idle_kb = proc_status(kids[0]).get("VmHWM", 0)

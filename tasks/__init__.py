@@ -5,7 +5,9 @@ from celery import Celery, Task
 from flask import Flask
 
 
-def celery_init_app(app: Flask) -> Celery:
+def celery_init_app(app: Flask, broker_url: str) -> Celery:
+    """The Celery app for `app`, on `broker_url` (chosen once by the caller: see
+    webapp.config.broker_for); the app's ``CELERY`` dict overrides any setting."""
     from tasks.settings import celery_settings
 
     class FlaskTask(Task):
@@ -13,9 +15,9 @@ def celery_init_app(app: Flask) -> Celery:
             with app.app_context():
                 return self.run(*args, **kwargs)
 
-    app.config["CELERY"] = {**celery_settings(app.config), **app.config.get("CELERY", {})}
+    settings = {**celery_settings(app.config, broker_url), **app.config.get("CELERY", {})}
     celery_app = Celery(app.name, task_cls=FlaskTask)
-    celery_app.config_from_object(app.config["CELERY"])
+    celery_app.config_from_object(settings)
     celery_app.conf.include = ["tasks.reports", "tasks.sweeper"]
     celery_app.set_default()
     app.extensions["celery"] = celery_app

@@ -1,19 +1,13 @@
 """Celery settings chosen for report jobs (the job row is the truth, not a
-result backend), and the broker chosen for this machine."""
+result backend), for the broker the caller chose."""
 from __future__ import annotations
 
-import os
+from collections.abc import Mapping
 from pathlib import Path
 
-from webapp.config import choose_broker
 
-
-def celery_settings(app_config: dict) -> dict:
-    url, description = (
-        (app_config["CELERY_BROKER_URL"], "configured")
-        if app_config.get("CELERY_BROKER_URL") else choose_broker(os.environ)
-    )
-    app_config["BROKER_DESCRIPTION"] = description
+def celery_settings(app_config: Mapping, url: str) -> dict:
+    """Settings for the app with this (read-only) config, on broker `url`."""
     soft, hard = app_config["REPORT_SOFT_TIME_LIMIT"], app_config["REPORT_HARD_TIME_LIMIT"]
     settings = {
         "broker_url": url,

@@ -6,9 +6,6 @@ missing service fails the run instead of skipping tests silently."""
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -18,6 +15,8 @@ import pytest
 import redis
 import sqlalchemy as sa
 from flask import g
+
+from tests.harness import WORKER_READY, Proc, app_env, celery_worker
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -189,12 +188,26 @@ def client(app, user):
 
 
 @pytest.fixture
+def use_generator(monkeypatch):
+    """use_generator(fmt, fn): the task writes `fmt` files with `fn` (to force
+    failures), on every database: PostgreSQL's COPY path for CSV is switched
+    off too, since it would never call the generator."""
+    from tasks import reports as task
+
+    def use(fmt, fn) -> None:
+        monkeypatch.setitem(task.GENERATORS, fmt, fn)
+        monkeypatch.setattr(task, "copy_csv", lambda *args, **kwargs: None)
+
+    return use
+
+
+@pytest.fixture
 def sent(monkeypatch):
     """Record enqueued job ids instead of publishing them (unit tests only)."""
     calls: list[int] = []
-    from webapp.reports import services
+    from webapp.reports import lifecycle
 
-    monkeypatch.setattr(services, "_publish", calls.append)
+    monkeypatch.setattr(lifecycle, "_publish", calls.append)
     return calls
 
 
@@ -206,59 +219,18 @@ def _drop_test_queues(redis_url):
         r.delete(key)
 
 
-class Worker:
-    """A real `celery worker` process for one database and one queue."""
-
-    def __init__(self, db_url: str, reports_dir: Path, queue: str, broker_url: str, log: Path):
-        self.db_url, self.reports_dir, self.queue = db_url, reports_dir, queue
-        self.broker_url, self.log_path = broker_url, log
-        self.proc: subprocess.Popen | None = None
-
-    def start(self, timeout: float = 60) -> None:
-        env = {**os.environ, "DATABASE_URL": self.db_url, "CELERY_BROKER_URL": self.broker_url,
-               "REPORTS_QUEUE": self.queue, "REPORTS_DIR": str(self.reports_dir),
-               "PYTHONUNBUFFERED": "1"}
-        self.log = open(self.log_path, "ab")  # noqa: SIM115 - lives as long as the process
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "tasks.worker", "worker", "-Q", self.queue,
-             "--concurrency=1", "--loglevel=INFO", "--without-gossip", "--without-mingle",
-             "-n", f"{self.queue}@%h"],
-            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
-            start_new_session=True)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"worker exited early:\n{self.log_path.read_text()[-3000:]}")
-            if b" ready." in self.log_path.read_bytes():
-                return
-            time.sleep(0.2)
-        raise RuntimeError(f"worker not ready in {timeout}s:\n{self.log_path.read_text()[-3000:]}")
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-        self.log.close()
-
-    def output(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-
 @pytest.fixture(scope="session")
 def worker_factory(tmp_path_factory, redis_url):
-    started: list[Worker] = []
+    """start(db_url, reports_dir, name): a real `celery worker` process for one
+    database and one queue, ready to consume; stopped at the end of the session."""
+    started: list[Proc] = []
 
-    def start(db_url: str, reports_dir: Path, name: str) -> Worker:
+    def start(db_url: str, reports_dir: Path, name: str) -> Proc:
         queue = f"it-{name}-{SESSION}"
-        worker = Worker(db_url, reports_dir, queue, redis_url,
-                        tmp_path_factory.mktemp("logs") / f"worker-{name}.log")
-        worker.start()
-        started.append(worker)
-        return worker
+        worker = celery_worker(queue, app_env(db_url, redis_url, queue, reports_dir),
+                               tmp_path_factory.mktemp("logs") / f"worker-{name}.log")
+        started.append(worker.start())
+        return worker.wait_ready(WORKER_READY, interval=0.2)
 
     yield start
     for worker in started:

@@ -9,7 +9,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from werkzeug.routing import IntegerConverter
 
-from .config import Config
+from .config import Config, broker_for
 from .extensions import csrf, db, migrate
 
 log = logging.getLogger(__name__)
@@ -44,9 +44,9 @@ def create_app(config: dict | None = None) -> Flask:
 
     from tasks import celery_init_app
 
-    celery_init_app(app)
+    broker, broker_why = broker_for(app.config)  # chosen once, here
+    celery_init_app(app, broker)
     if not app.config.get("RATELIMIT_STORAGE_URI"):
-        broker = app.config["CELERY"]["broker_url"]
         # counts shared by every web process when there is a Redis; else per process
         app.config["RATELIMIT_STORAGE_URI"] = (
             broker if broker.startswith(("redis://", "rediss://")) else "memory://")
@@ -80,7 +80,7 @@ def create_app(config: dict | None = None) -> Flask:
     def index():
         return redirect(url_for("orders.index"))
 
-    _log_setup(app)
+    _log_setup(app, broker, broker_why)
     return app
 
 
@@ -88,14 +88,13 @@ class AsciiIntegerConverter(IntegerConverter):
     regex = r"[0-9]+"
 
 
-def _log_setup(app: Flask) -> None:
+def _log_setup(app: Flask, broker: str, broker_why: str) -> None:
     if app.testing:
         return
     db_url = make_url(app.config["SQLALCHEMY_DATABASE_URI"]).render_as_string(hide_password=True)
     log.warning(
         "database=%s broker=%s (%s) reports=%s",
-        db_url, app.config["CELERY"]["broker_url"].split("@")[-1],
-        app.config["BROKER_DESCRIPTION"], app.config["REPORTS_DIR"],
+        db_url, broker.split("@")[-1], broker_why, app.config["REPORTS_DIR"],
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Mapping
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,7 +31,7 @@ def redis_answers(host: str = "127.0.0.1", port: int = 6379, timeout: float = 0.
         return False
 
 
-def choose_broker(env: dict[str, str] | os._Environ = os.environ) -> tuple[str, str]:
+def choose_broker(env: Mapping[str, str] = os.environ) -> tuple[str, str]:
     """Return (broker_url, human description) following the documented order:
     CELERY_BROKER_URL, REDIS_URL, a local Redis that answers, else the embedded broker."""
     for name in ("CELERY_BROKER_URL", "REDIS_URL"):
@@ -39,6 +40,16 @@ def choose_broker(env: dict[str, str] | os._Environ = os.environ) -> tuple[str, 
     if redis_answers():
         return "redis://127.0.0.1:6379/0", "Redis found on localhost:6379"
     return "filesystem://", "embedded filesystem broker (one machine only)"
+
+
+def broker_for(config: Mapping) -> tuple[str, str]:
+    """(broker_url, why) for an app with this config, chosen once by create_app and
+    handed to the Celery setup: a broker set in the app's config (``CELERY``'s
+    ``broker_url``, else ``CELERY_BROKER_URL``) wins, else choose_broker()."""
+    configured = (config.get("CELERY") or {}).get("broker_url") or config.get("CELERY_BROKER_URL")
+    if configured:
+        return configured, "configured"
+    return choose_broker(os.environ)
 
 
 def _env_int(name: str, default: int) -> int:
@@ -74,7 +85,6 @@ class Config:
     REPORTS_QUEUE = os.environ.get("REPORTS_QUEUE", "reports")
     ORDERS_PER_PAGE = 20
     REPORTS_PER_PAGE = 20
-    MAX_ITEMS_PER_ORDER = 500
     MAX_CONTENT_LENGTH = 2 * 1024 * 1024
     # How often the status badge polls while a job is not final.
     STATUS_POLL_SECONDS = 2
@@ -105,4 +115,4 @@ class Config:
     RATELIMIT_STORAGE_OPTIONS = {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
     SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "") == "1"
     SESSION_COOKIE_SAMESITE = "Lax"
-    CELERY = {}  # filled by create_app (broker chosen at start-up)
+    CELERY = {}  # overrides of Celery settings (tasks/settings.py); the broker: broker_for()

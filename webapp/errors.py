@@ -1,13 +1,20 @@
 """Domain errors raised by services, and how the app answers them.
 
-Services raise these; pages turn them into a message, the API into JSON with
-the matching status code. Nothing here knows about a particular view."""
+Services raise these; pages turn them into a message, the API into an RFC 9457
+problem (application/problem+json) with the matching status code. Nothing here
+knows about a particular view."""
 from __future__ import annotations
 
+from http import HTTPStatus
+
 import sqlalchemy as sa
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, current_app, render_template, request
 from flask_wtf.csrf import CSRFError
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
 from werkzeug.exceptions import HTTPException
+
+from .htmx import is_htmx
 
 # The reason a report of a deleted order ends with (cancelled or failed).
 ORDER_DELETED = "The order was deleted."
@@ -58,6 +65,40 @@ def wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
+PROBLEM_JSON = "application/problem+json"
+
+
+class Problem(BaseModel):
+    """Every error answer of the API: an RFC 9457 problem."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "type": "about:blank", "title": "Bad Request", "status": 400,
+        "detail": "The order is not valid.",
+        "errors": {"items[0].quantity": ["Quantity must be a whole number from 1 to 10,000."]},
+    }]})
+
+    type: str = Field("about:blank", description="A URI naming the kind of problem; "
+                      "about:blank means the status code says it all.")
+    title: str = Field(description="The HTTP status phrase.")
+    status: int = Field(ge=400, le=599, description="The HTTP status code, repeated.")
+    detail: str = Field(description="What went wrong, in words for a person.")
+    errors: dict[str, list[str]] | SkipJsonSchema[None] = Field(
+        None, json_schema_extra=lambda schema: schema.pop("default", None),
+        description="For invalid input: messages per field, keyed by its path in "
+                    "the body or query (customer, items[0].quantity, page).")
+
+
+def problem(status: int, detail: str, errors: dict[str, list[str]] | None = None,
+            headers: dict | None = None):
+    """The API's answer for an error: application/problem+json."""
+    body = Problem(title=HTTPStatus(status).phrase, status=status, detail=detail, errors=errors)
+    response = current_app.response_class(
+        current_app.json.dumps(body.model_dump(mode="json", exclude_none=True)),
+        status=status, mimetype=PROBLEM_JSON)
+    response.headers.update(headers or {})
+    return response
+
+
 STALE_FORM = ("This page was open too long or your session changed (you logged in or out "
               "elsewhere), so the action was refused to keep your account safe. Reload the page "
               "and try again.")
@@ -67,7 +108,7 @@ def _page_error(code: int, message: str, headers: dict | None = None):
     """An error for a person: a notice in place for HTMX requests (htmx does not
     swap 4xx/5xx answers, so a silent dead button is what the user would get
     otherwise), a full page for the rest."""
-    if request.headers.get("HX-Request") == "true":
+    if is_htmx():
         notice = render_template("_notice.html", code=code, message=message)
         return notice, 200, {"HX-Retarget": "#notices", "HX-Reswap": "innerHTML",
                              **(headers or {})}
@@ -78,10 +119,7 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError):
         if wants_json():
-            body = {"error": exc.message}
-            if exc.errors:
-                body["errors"] = exc.errors
-            return jsonify(body), exc.status_code
+            return problem(exc.status_code, exc.message, exc.errors)
         return _page_error(exc.status_code, exc.message)
 
     @app.errorhandler(CSRFError)
@@ -92,10 +130,12 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         if wants_json():
+            # werkzeug's own headers (Allow on 405, Retry-After, WWW-Authenticate)
+            headers = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}
             if exc.code == 429:
-                return jsonify({"error": "Too many requests in a short time (limit: "
-                                         f"{exc.description}); wait and try again."}), 429
-            return jsonify({"error": exc.description}), exc.code
+                return problem(429, "Too many requests in a short time (limit: "
+                                    f"{exc.description}); wait and try again.", headers=headers)
+            return problem(exc.code, exc.description, headers=headers)
         if exc.code == 429:
             return _page_error(429, "Too many requests in a short time; wait a minute "
                                     f"and try again (limit: {exc.description}).")
@@ -110,7 +150,7 @@ def register_error_handlers(app: Flask) -> None:
         app.logger.error("database unavailable on %s %s: %s", request.method, request.path, exc)
         message = "The database is not reachable right now; nothing was lost. Try again shortly."
         if wants_json():
-            return jsonify({"error": message}), 503, {"Retry-After": "5"}
+            return problem(503, message, headers={"Retry-After": "5"})
         return _page_error(503, message, {"Retry-After": "5"})
 
     @app.errorhandler(Exception)
@@ -118,5 +158,5 @@ def register_error_handlers(app: Flask) -> None:
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
         message = "Something went wrong on our side; it has been logged."
         if wants_json():
-            return jsonify({"error": message}), 500
+            return problem(500, message)
         return _page_error(500, message)

@@ -9,14 +9,16 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from flask import Flask, flash, g, jsonify, redirect, request, session, url_for
+from flask import Flask, flash, g, redirect, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, current_user, login_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from .errors import problem
 from .extensions import db
+from .htmx import is_htmx
 from .models import User
 
 log = logging.getLogger(__name__)
@@ -26,7 +28,8 @@ login_manager.login_view = "auth.login"
 login_manager.login_message = "Please log in to continue."
 login_manager.login_message_category = "info"
 
-PUBLIC_ENDPOINTS = {"auth.login", "auth.signup", "health.healthz", "static"}
+# api.openapi: the API's description (GET /api/openapi.json) holds no data
+PUBLIC_ENDPOINTS = {"auth.login", "auth.signup", "health.healthz", "static", "api.openapi"}
 # Requests a page makes by itself (the status badge's polling): they do not
 # count as activity, so an open tab still ends its session when left alone.
 PASSIVE_ENDPOINTS = {"reports.status"}
@@ -61,10 +64,19 @@ def _order_write_rate_limit() -> str:
     return current_app.config["ORDER_WRITE_RATE_LIMIT"]
 
 
+def _report_rate_limit() -> str:
+    from flask import current_app
+
+    return current_app.config["REPORT_RATE_LIMIT"]
+
+
 # Creating, editing, changing the status of and deleting orders, per user,
 # pages and API together (a GET of a form page is not a write).
 limit_order_writes = limiter.shared_limit(
     _order_write_rate_limit, scope="order-writes", methods=["POST", "PATCH", "DELETE"])
+
+# Asking for a report (new, or a retry), per user, pages and API together.
+limit_requests = limiter.shared_limit(_report_rate_limit, scope="report-requests")
 
 
 class SessionInterface(SecureCookieSessionInterface):
@@ -236,9 +248,9 @@ def init_security(app: Flask) -> None:
             # forgeable cross-site, since the API has no CSRF token.
             user = _bearer_user()
             if user is None:
-                return jsonify({"error": "Send a valid API token: Authorization: Bearer <token>. "
-                                         "Create one on your account page."}), 401, {
-                    "WWW-Authenticate": 'Bearer realm="api"'}
+                return problem(401, "Send a valid API token: Authorization: Bearer <token>. "
+                                    "Create one on your account page.",
+                               headers={"WWW-Authenticate": 'Bearer realm="api"'})
             g.api_user = user
             return None
         if not current_user.is_authenticated:
@@ -246,7 +258,7 @@ def init_security(app: Flask) -> None:
                 session.clear()
                 flash(_ended_message(g.get("session_ended"), app.config), "info")
             login = url_for("auth.login", next=request.full_path.rstrip("?"))
-            if request.headers.get("HX-Request") == "true":
+            if is_htmx():
                 return "", 401, {"HX-Redirect": login}
             return redirect(login)
         return None

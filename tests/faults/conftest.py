@@ -11,7 +11,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 from decimal import Decimal
 from pathlib import Path
@@ -19,7 +18,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import ROOT, SESSION, _empty_tables, _migrate_fresh, build_app, wait_for
+from tests.conftest import SESSION, _empty_tables, _migrate_fresh, build_app, wait_for
+from tests.harness import WORKER_READY, Proc, app_env, celery_beat, celery_worker, free_port
 
 FAULT_ENV = {
     # short clocks so each scenario resolves in seconds, not minutes
@@ -31,28 +31,21 @@ FAULT_ENV = {
 }
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class RedisServer:
     def __init__(self, workdir: Path):
-        self.port = _free_port()
+        self.port = free_port()
         self.workdir = workdir
-        self.proc: subprocess.Popen | None = None
+        self.proc: Proc | None = None
 
     @property
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
-        self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.workdir)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_for(self.answers, timeout=10, what="private redis")
+        self.proc = Proc(["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
+                          "--save", "", "--appendonly", "no", "--dir", str(self.workdir)],
+                         os.environ, self.workdir / "redis.log").start()
+        self.proc.wait_until(lambda _: self.answers(), timeout=10, what="answering PING")
 
     def answers(self) -> bool:
         try:
@@ -63,9 +56,10 @@ class RedisServer:
             return False
 
     def kill(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait()
+        if self.proc:
+            self.proc.signal_group(signal.SIGKILL)
+            self.proc.proc.wait()
+            self.proc.stop()  # closes its log
 
 
 class PostgresServer:
@@ -76,7 +70,7 @@ class PostgresServer:
         if not bins:
             pytest.fail("PostgreSQL server binaries not found under /usr/lib/postgresql")
         self.bin = Path(bins[-1])
-        self.port = _free_port()
+        self.port = free_port()
         # pytest's temp folders are private to root; the server runs as postgres
         self.workdir = Path(tempfile.mkdtemp(prefix="reportgen-faults-pg-"))
         self.data = self.workdir / "pgdata"
@@ -116,54 +110,6 @@ class PostgresServer:
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
-class Proc:
-    """A Celery worker or beat process with the fault suite's settings."""
-
-    def __init__(self, argv: list[str], env: dict, log: Path):
-        self.argv, self.env, self.log_path = argv, env, log
-        self.proc: subprocess.Popen | None = None
-
-    def start(self, wait_ready: bool = True) -> Proc:
-        self.log = open(self.log_path, "ab")  # noqa: SIM115 - lives as long as the process
-        self.proc = subprocess.Popen(self.argv, cwd=ROOT, env=self.env, stdout=self.log,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
-        if wait_ready:
-            start = len(self.output())
-            wait_for(lambda: " ready." in self.output()[start:] or self.proc.poll() is not None,
-                     timeout=60, what="worker ready")
-            assert self.proc.poll() is None, self.output()[-3000:]
-        return self
-
-    def output(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def children(self) -> list[int]:
-        found = []
-        for stat in glob.glob("/proc/[0-9]*/stat"):
-            try:
-                fields = Path(stat).read_text().rsplit(")", 1)[1].split()
-            except (FileNotFoundError, ProcessLookupError, IndexError):
-                continue
-            if int(fields[1]) == self.proc.pid:
-                found.append(int(stat.split("/")[2]))
-        return found
-
-    def signal_group(self, sig: int) -> None:
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, sig)
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.signal_group(signal.SIGTERM)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.signal_group(signal.SIGKILL)
-                self.proc.wait()
-        if getattr(self, "log", None):
-            self.log.close()
-
-
 @pytest.fixture(scope="session")
 def fault_services(tmp_path_factory):
     base = tmp_path_factory.mktemp("faults")
@@ -198,25 +144,23 @@ class Cluster:
             self.client = logged_in_client(self.app, user)
 
     def env(self, **extra) -> dict:
-        return {**os.environ, **FAULT_ENV, "DATABASE_URL": self.pg.url,
-                "CELERY_BROKER_URL": self.redis.url, "REPORTS_QUEUE": self.queue,
-                "REPORTS_DIR": str(self.reports), "PYTHONUNBUFFERED": "1",
-                "BROKER_DIR": str(self.base / "broker"), **{k: str(v) for k, v in extra.items()}}
+        return app_env(self.pg.url, self.redis.url, self.queue, self.reports,
+                       **{**FAULT_ENV, "BROKER_DIR": self.base / "broker", **extra})
+
+    def start(self, proc: Proc) -> Proc:
+        """Start a process that stop_all() (and the fixture's teardown) will stop."""
+        self.procs.append(proc.start())
+        return proc
 
     def worker(self, name: str = "w", concurrency: int = 1, **env) -> Proc:
-        argv = [sys.executable, "-m", "celery", "-A", "tasks.worker", "worker", "-Q", self.queue,
-                f"--concurrency={concurrency}", "--loglevel=INFO", "--without-gossip",
-                "--without-mingle", "-n", f"{name}-{len(self.procs)}@%h"]
-        proc = Proc(argv, self.env(**env), self.base / f"{name}-{len(self.procs)}.log").start()
-        self.procs.append(proc)
-        return proc
+        label = f"{name}-{len(self.procs)}"
+        return self.start(celery_worker(self.queue, self.env(**env), self.base / f"{label}.log",
+                                        node=f"{label}@%h", concurrency=concurrency)
+                          ).wait_ready(WORKER_READY)
 
     def beat(self) -> Proc:
-        argv = [sys.executable, "-m", "celery", "-A", "tasks.worker", "beat", "--loglevel=INFO",
-                "--schedule", str(self.base / f"beat-{len(self.procs)}")]
-        proc = Proc(argv, self.env(), self.base / f"beat-{len(self.procs)}.log").start(False)
-        self.procs.append(proc)
-        return proc
+        label = f"beat-{len(self.procs)}"
+        return self.start(celery_beat(self.env(), self.base / f"{label}.log", self.base / label))
 
     def stop_all(self) -> None:
         for proc in self.procs:

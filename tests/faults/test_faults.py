@@ -157,7 +157,7 @@ def test_the_same_job_delivered_twice_at_once_runs_once(cluster):
     worker = cluster.worker(concurrency=2)
     job = cluster.request("pdf")
     with cluster.app.app_context():
-        from webapp.reports.services import _publish
+        from webapp.reports.lifecycle import _publish
 
         _publish(job["id"])  # a second message for the same job, while the first runs
     done = cluster.wait_status(job["id"], {"COMPLETED", "FAILED"})

@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.conftest import ROOT, wait_for
-from tests.faults.conftest import Proc, _free_port
+from tests.harness import GUNICORN_BOOTED, free_port, gunicorn
 
 pytestmark = [pytest.mark.faults, pytest.mark.integration]
 
@@ -34,16 +34,13 @@ def test_fifty_users_get_no_5xx_and_every_job_ends_final(cluster, tmp_path):
     accounts.write_text("\n".join(lines) + "\n")
     cluster.worker(concurrency=2)
     cluster.beat()
-    port = _free_port()
-    web = Proc([str(Path(sys.executable).parent / "gunicorn"), "wsgi:app", "--bind",
-                f"127.0.0.1:{port}", "--workers", "2", "--threads", "8",
-                # longer than any user's pause, so gunicorn never closes an idle
-                # keep-alive connection just as the client reuses it (a reset
-                # that says nothing about the app)
-                "--keep-alive", "30"],
-               cluster.env(), tmp_path / "web.log").start(wait_ready=False)
-    cluster.procs.append(web)
-    wait_for(lambda: "Booting worker" in web.output(), timeout=30, what="gunicorn")
+    port = free_port()
+    web = cluster.start(gunicorn(port, cluster.env(), tmp_path / "web.log", workers=2, threads=8,
+                                 # longer than any user's pause, so gunicorn never closes an
+                                 # idle keep-alive connection just as the client reuses it (a
+                                 # reset that says nothing about the app)
+                                 extra=("--keep-alive", "30")))
+    web.wait_ready(GUNICORN_BOOTED, port=port, timeout=30)
     time.sleep(1)
     stats = tmp_path / "load"
     run = subprocess.run(

@@ -86,7 +86,7 @@ def test_retry_after_the_order_was_deleted_and_its_id_taken_is_refused(
 
     retry = a.post(f"/api/reports/{job['id']}/retry")
     assert retry.status_code == 409
-    assert "order was deleted" in retry.get_json()["error"]
+    assert "order was deleted" in retry.get_json()["detail"]
     assert db.session.scalar(db.select(db.func.count()).select_from(ReportJob)) == 1
     assert "Bob Secret" not in _files_text(live_app)
 

@@ -114,7 +114,7 @@ def test_pages_need_a_session_and_the_api_a_token(app, alices):
     htmx = anonymous.get(f"/reports/{done.id}/status", headers={"HX-Request": "true"})
     assert htmx.status_code == 401 and htmx.headers["HX-Redirect"].startswith("/login")
     resp = anonymous.get("/api/orders")
-    assert resp.status_code == 401 and "Bearer" in resp.get_json()["error"]
+    assert resp.status_code == 401 and "Bearer" in resp.get_json()["detail"]
     assert resp.headers["WWW-Authenticate"].startswith("Bearer")
     assert anonymous.get("/api/orders", headers={"Authorization": "Bearer rg_nope"}
                          ).status_code == 401
@@ -227,4 +227,4 @@ def test_open_jobs_are_capped_per_user(app, user, client, sent):
     ).status_code for n in (1, 2, 3)]
     assert codes == [202, 202, 429]
     assert "reports in progress" in client.post("/api/reports", json={
-        "kind": "order", "order_id": order.id, "format": "csv"}).get_json()["error"]
+        "kind": "order", "order_id": order.id, "format": "csv"}).get_json()["detail"]

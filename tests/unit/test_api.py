@@ -1,9 +1,11 @@
 """Every status code of the JSON API, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
+from http import HTTPStatus
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from webapp.extensions import db
 from webapp.models import JobStatus, ReportJob
@@ -67,7 +69,7 @@ def test_invalid_order_answers_400_with_field_errors_and_saves_nothing(client, p
 def test_malformed_bodies_answer_400_not_500(client, body, content_type):
     resp = client.post("/api/orders", data=body, content_type=content_type)
     assert resp.status_code == 400
-    assert "error" in resp.get_json()
+    assert "detail" in resp.get_json()
 
 
 def test_get_patch_delete_order(client, order):
@@ -93,7 +95,7 @@ def test_get_patch_delete_order(client, order):
 def test_unknown_ids_answer_404_json(client, path):
     resp = client.get(path)
     assert resp.status_code == 404
-    assert "error" in resp.get_json()
+    assert "detail" in resp.get_json()
 
 
 def test_patch_and_delete_unknown_order_answer_404(client):
@@ -104,7 +106,7 @@ def test_patch_and_delete_unknown_order_answer_404(client):
 
 def test_wrong_method_answers_405_json(client):
     resp = client.put("/api/orders")
-    assert resp.status_code == 405 and "error" in resp.get_json()
+    assert resp.status_code == 405 and "detail" in resp.get_json()
 
 
 def test_report_request_answers_202_then_200_for_the_same_pending_job(client, order, sent):
@@ -153,7 +155,7 @@ def test_summary_request_answers_202(client, sent):
 def test_bad_report_requests_answer_400_or_404(client, sent, body, code):
     resp = client.post("/api/reports", json=body)
     assert resp.status_code == code, resp.get_json()
-    assert "error" in resp.get_json()
+    assert "detail" in resp.get_json()
     assert sent == []
 
 
@@ -161,7 +163,7 @@ def test_download_answers_409_until_completed_and_report_delete_answers_204(clie
     job = client.post("/api/reports", json={"kind": "order", "order_id": order["id"],
                                             "format": "csv"}).get_json()
     resp = client.get(f"/api/reports/{job['id']}/download")
-    assert resp.status_code == 409 and "PENDING" in resp.get_json()["error"]
+    assert resp.status_code == 409 and "PENDING" in resp.get_json()["detail"]
     assert client.get(f"/reports/{job['id']}/download").status_code == 409
     assert client.delete(f"/api/reports/{job['id']}").status_code == 204
     assert client.get(f"/api/reports/{job['id']}").status_code == 404
@@ -198,4 +200,105 @@ def test_lists_are_newest_first_and_paginated(client, sent):
 
 def test_oversized_body_answers_413_json(client):
     resp = client.post("/api/orders", data="x" * (3 * 1024 * 1024), content_type="application/json")
-    assert resp.status_code == 413 and "error" in resp.get_json()
+    assert resp.status_code == 413 and "detail" in resp.get_json()
+
+
+# ---------------------------------------------------------------- RFC 9457 problems
+
+def _problem(resp, code: int) -> dict:
+    assert resp.status_code == code, resp.get_data(as_text=True)[:500]
+    assert resp.mimetype == "application/problem+json"
+    body = resp.get_json()
+    assert body["status"] == code and body["type"] == "about:blank"
+    assert body["title"] == HTTPStatus(code).phrase and body["detail"].strip()
+    assert "error" not in body
+    return body
+
+
+def test_every_kind_of_error_is_a_problem_json(app, client, order, sent):
+    body = _problem(client.post("/api/orders", json={"customer": "", "items": [ITEM]}), 400)
+    assert body["detail"] == "The order is not valid."
+    assert body["errors"] == {"customer": ["Customer is required."]}
+    _problem(client.post("/api/orders", data="{bad", content_type="application/json"), 400)
+    anonymous = _problem(app.test_client().get("/api/orders"), 401)
+    assert "Bearer" in anonymous["detail"]
+    _problem(client.get("/api/orders/999999"), 404)
+    _problem(client.get("/api/nothing/here"), 404)
+    not_allowed = client.put(f"/api/orders/{order['id']}")
+    _problem(not_allowed, 405)
+    assert set(not_allowed.headers["Allow"].split(", ")) >= {"GET", "PATCH", "DELETE"}
+    job = client.post("/api/reports", json={"kind": "order", "order_id": order["id"],
+                                            "format": "csv"}).get_json()
+    _problem(client.get(f"/api/reports/{job['id']}/download"), 409)
+    _problem(client.post("/api/orders", data="x" * (3 * 1024 * 1024),
+                         content_type="application/json"), 413)
+
+
+def test_a_rate_limited_request_is_a_429_problem_with_retry_after(app, client):
+    app.config["ORDER_WRITE_RATE_LIMIT"] = "1 per minute"
+    assert client.post("/api/orders", json={"customer": "A", "items": [ITEM]}).status_code == 201
+    resp = client.post("/api/orders", json={"customer": "A", "items": [ITEM]})
+    assert "Too many requests" in _problem(resp, 429)["detail"]
+    assert int(resp.headers["Retry-After"]) > 0
+
+
+def test_a_database_outage_is_a_503_problem_and_a_bug_a_500_problem(client, monkeypatch):
+    from webapp.orders import services
+
+    def down(*args, **kwargs):
+        raise sa.exc.OperationalError("SELECT 1", {}, ConnectionRefusedError("gone"))
+
+    monkeypatch.setattr(services, "list_orders", down)
+    resp = client.get("/api/orders")
+    assert "not reachable" in _problem(resp, 503)["detail"]
+    assert resp.headers["Retry-After"] == "5"
+    monkeypatch.setattr(services, "list_orders", lambda *a, **k: 1 / 0)
+    assert "went wrong" in _problem(client.get("/api/orders"), 500)["detail"]
+
+
+def test_a_report_request_names_every_bad_field_in_todays_words(client, sent):
+    body = _problem(client.post("/api/reports", json={
+        "kind": "summary", "format": "exe", "date_from": "2026-13-01", "date_to": "x",
+        "customer": "A\x00"}), 400)
+    assert body["errors"] == {"format": ["Must be 'csv' or 'pdf'."],
+                              "date_from": ["Must be a date like 2026-11-28."],
+                              "date_to": ["Must be a date like 2026-11-28."],
+                              "customer": ["Customer contains control characters."]}
+    assert body["detail"] == ("format must be 'csv' or 'pdf'. date_from must be a date like "
+                              "2026-11-28. date_to must be a date like 2026-11-28. Customer "
+                              "contains control characters.")
+    body = _problem(client.post("/api/reports", json={"kind": "order", "format": "csv",
+                                                      "order_id": 1, "x": 1}), 400)
+    assert body["detail"] == "Unknown field(s): x. Allowed: format, kind, order_id."
+    assert body["errors"] == {"x": ["Unknown field."]}
+    body = _problem(client.post("/api/reports", json={"kind": "weekly"}), 400)
+    assert body == {**body, "detail": "kind must be 'order' or 'summary'.",
+                    "errors": {"kind": ["Must be 'order' or 'summary'."]}}
+    assert sent == []
+
+
+def test_order_ids_end_at_max_id_in_bodies_and_paths(client, sent):
+    from webapp.orders.services import MAX_ID
+
+    ask = {"kind": "order", "format": "csv"}
+    _problem(client.post("/api/reports", json={**ask, "order_id": MAX_ID}), 404)
+    body = _problem(client.post("/api/reports", json={**ask, "order_id": MAX_ID + 1}), 400)
+    assert body["detail"] == "order_id must be a positive whole number."
+    _problem(client.get(f"/api/orders/{MAX_ID}"), 404)
+    _problem(client.get(f"/api/orders/{MAX_ID + 1}"), 404)
+
+
+def test_patch_messages_keep_their_words_and_null_is_not_absent(client, order):
+    url = f"/api/orders/{order['id']}"
+    body = _problem(client.patch(url, json={"status": "shipped"}), 400)
+    assert body["detail"] == "status must be one of open, completed, cancelled."
+    assert body["errors"] == {"status": ["Must be open, completed or cancelled."]}
+    body = _problem(client.patch(url, json={"customer": None, "items": None}), 400)
+    assert body["errors"] == {"customer": ["Customer is required."],
+                              "items": ["Give a list of at least one item."]}
+    body = _problem(client.patch(url, json={"items": [{"product": "T", "quantity": 1}, 5,
+                                                      {**ITEM, "x": 1}]}), 400)
+    assert body["errors"] == {"items[0].unit_price": ["Unit price is required."],
+                              "items[1]": ["Each item must be an object."],
+                              "items[2]": ["Unknown field 'x'."]}
+    assert client.get(url).get_json() == order

@@ -117,7 +117,7 @@ def test_expired_reports_lose_their_file_and_answer_410(app, job, client):
     expired = _get(job.id)
     assert expired.status is JobStatus.EXPIRED and not path.exists()
     resp = client.get(f"/api/reports/{job.id}/download")
-    assert resp.status_code == 410 and "expired" in resp.get_json()["error"]
+    assert resp.status_code == 410 and "expired" in resp.get_json()["detail"]
     assert "EXPIRED" in client.get(f"/reports/{job.id}/status").get_data(as_text=True)
 
 

@@ -32,6 +32,7 @@ from webapp.auth import services as auth_services
 from webapp.auth.throttle import reset_memory
 from webapp.extensions import db
 from webapp.models import ReportFormat, User
+from webapp.reports import lifecycle
 from webapp.reports import services as report_services
 from webapp.security import _instance_key, ensure_secret_key, limiter
 
@@ -387,7 +388,7 @@ def test_order_writes_are_limited_per_user_but_reads_are_not(app, user, client):
              for n in range(4)]
     assert codes == [201, 201, 201, 429]
     resp = client.post("/api/orders", json={"customer": "C", "items": [ITEM]})
-    assert resp.status_code == 429 and resp.is_json and resp.get_json()["error"]
+    assert resp.status_code == 429 and resp.is_json and resp.get_json()["detail"]
     assert all(client.get("/api/orders").status_code == 200 for _ in range(6))
     assert client.get("/api/orders").get_json()["total"] == 3
     bob = logged_in_client(app, make_user("bob@example.com"))  # same address, own count
@@ -400,7 +401,7 @@ def test_a_dead_rate_limit_storage_counts_in_memory_and_never_answers_500(
         tmp_path, redis_url, monkeypatch, caplog):
     caplog.set_level(logging.WARNING)
     sent = []
-    monkeypatch.setattr(report_services, "_publish", sent.append)
+    monkeypatch.setattr(lifecycle, "_publish", sent.append)
     with fresh_app(tmp_path, redis_url, RATELIMIT_STORAGE_URI="redis://127.0.0.1:1/0",
                    REPORT_RATE_LIMIT="2 per minute",
                    LOGIN_RATE_LIMIT_ACCOUNT="2 per 15 minutes") as app:

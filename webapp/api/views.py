@@ -1,199 +1,242 @@
-"""JSON API over the same services as the pages."""
+"""JSON API over the same services as the pages.
+
+Bodies in and out are the models of schemas.py; each view's @describe is its
+entry in /api/openapi.json (openapi.py); errors are RFC 9457 problems
+(errors.py)."""
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, url_for
+from flask import Blueprint, current_app, jsonify, url_for
+from pydantic import BaseModel
 
 from ..auth.current import actor
-from ..errors import InvalidInput
-from ..models import JobStatus, Order, OrderStatus, ReportFormat, ReportJob, ReportKind
+from ..models import JobStatus, Order, ReportJob
 from ..orders import services as orders
-from ..orders.validation import parse_name
+from ..orders.services import ItemInput
 from ..reports import services as reports
-from ..reports.views import limit_requests, send_download
-from ..security import limit_order_writes
-from .parsing import (
-    iso_date,
-    json_body,
-    order_fields,
-    page_params,
-    positive_id,
-    reject_unknown,
+from ..reports.downloads import send_download
+from ..security import limit_order_writes, limit_requests
+from .openapi import CONTENT_DISPOSITION, LOCATION, Reply, describe, openapi_document
+from .parsing import json_body, page_query, validated
+from .schemas import (
+    JobEventOut,
+    JobOut,
+    JobPage,
+    OrderIn,
+    OrderItemOut,
+    OrderOut,
+    OrderPage,
+    OrderPatch,
+    OrderReportIn,
+    PageQuery,
+    ReportRequest,
 )
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
-
-def _iso(value):
-    return value.isoformat().replace("+00:00", "Z") if value else None
+ORDER_INVALID = "The order is not valid."
 
 
-def order_json(order: Order) -> dict:
-    return {
-        "id": order.id,
-        "customer": order.customer,
-        "status": order.status.value,
-        "created_at": _iso(order.created_at),
-        "updated_at": _iso(order.updated_at),
-        "items": [{"id": i.id, "product": i.product, "quantity": i.quantity,
-                   "unit_price": f"{i.unit_price:.2f}", "line_total": f"{i.line_total:.2f}"}
-                  for i in order.items],
-        "item_count": order.item_count,
-        "total": f"{order.total:.2f}",
-        "url": url_for("api.get_order", order_id=order.id),
-    }
+def _json(model: BaseModel, status: int = 200, headers: dict | None = None):
+    # exclude_unset: a field left out on purpose (an event's worker, for
+    # non-admins) stays out; every other field is always set
+    return jsonify(model.model_dump(mode="json", exclude_unset=True)), status, headers or {}
 
 
-def _event_json(event, admin: bool) -> dict:
-    body = {"at": _iso(event.at), "event": event.event, "detail": event.detail}
+def order_out(order: Order) -> OrderOut:
+    return OrderOut(
+        id=order.id, customer=order.customer, status=order.status,
+        created_at=order.created_at, updated_at=order.updated_at,
+        items=[OrderItemOut(id=i.id, product=i.product, quantity=i.quantity,
+                            unit_price=i.unit_price, line_total=i.line_total)
+               for i in order.items],
+        item_count=order.item_count, total=order.total,
+        url=url_for("api.get_order", order_id=order.id))
+
+
+def _event_out(event, admin: bool) -> JobEventOut:
     if admin:  # which host and process ran it: operators only
-        body["worker"] = event.worker
-    return body
+        return JobEventOut(at=event.at, event=event.event, detail=event.detail,
+                           worker=event.worker)
+    return JobEventOut(at=event.at, event=event.event, detail=event.detail)
 
 
-def job_json(job: ReportJob) -> dict:
+def job_out(job: ReportJob) -> JobOut:
     done = job.status is JobStatus.COMPLETED
     admin = actor().is_admin
-    return {
-        "id": job.id,
-        "kind": job.kind.value,
-        "format": job.format.value,
-        "params": job.params,
-        "status": job.status.value,
-        "progress": job.progress,
-        "rows_done": job.rows_done,
-        "rows_total": job.rows_total,
-        "error": job.error,
-        "created_at": _iso(job.created_at),
-        "started_at": _iso(job.started_at),
-        "finished_at": _iso(job.finished_at),
-        "size": job.size,
-        "attempts": job.attempts,
-        "max_attempts": job.max_attempts,
-        "expires_at": _iso(job.expires_at),
-        "retry_of": job.retry_of_id,
-        "events": [_event_json(e, admin) for e in job.events],
-        "file_name": reports.download_name(job) if done else None,
-        "status_url": url_for("api.get_report", job_id=job.id),
-        "download_url": url_for("api.download_report", job_id=job.id) if done else None,
-    }
+    return JobOut(
+        id=job.id, kind=job.kind, format=job.format, params=job.report.to_json(),
+        status=job.status,
+        progress=job.progress, rows_done=job.rows_done, rows_total=job.rows_total,
+        error=job.error, created_at=job.created_at, started_at=job.started_at,
+        finished_at=job.finished_at, size=job.size, attempts=job.attempts,
+        max_attempts=job.max_attempts, expires_at=job.expires_at, retry_of=job.retry_of_id,
+        events=[_event_out(e, admin) for e in job.events],
+        file_name=reports.download_name(job) if done else None,
+        status_url=url_for("api.get_report", job_id=job.id),
+        download_url=url_for("api.download_report", job_id=job.id) if done else None)
 
 
-def _page_json(page, render) -> dict:
-    return {"items": [render(x) for x in page.items], "page": page.page,
-            "per_page": page.per_page, "total": page.total, "pages": page.pages}
+def _page(model, page, render):
+    return model(items=[render(x) for x in page.items], page=page.page,
+                 per_page=page.per_page, total=page.total, pages=page.pages)
 
+
+def _items(body) -> list[ItemInput] | None:
+    if body.items is None:
+        return None
+    return [ItemInput(product=i.product, quantity=i.quantity, unit_price=i.unit_price)
+            for i in body.items]
+
+
+# --- orders -----------------------------------------------------------------
 
 @bp.post("/orders")
+@describe("Create an order", body=OrderIn,
+          replies={201: Reply("The new order.", OrderOut, headers=LOCATION)},
+          errors={400: None, 413: None, 429: "Too many order writes in a short time "
+                                              "(ORDER_WRITE_RATE_LIMIT)."})
 @limit_order_writes
 def create_order():
-    body = json_body()
-    reject_unknown(body, {"customer", "items"})
-    customer, items = order_fields(body, partial=False)
-    order = orders.create_order(actor(), customer, items)
-    return jsonify(order_json(order)), 201, {"Location": url_for(".get_order", order_id=order.id)}
+    body = validated(OrderIn, json_body(), ORDER_INVALID)
+    order = orders.create_order(actor(), body.customer, _items(body))
+    return _json(order_out(order), 201, {"Location": url_for(".get_order", order_id=order.id)})
 
 
 @bp.get("/orders")
+@describe("List orders, newest first", query=PageQuery,
+          replies={200: Reply("One page of orders.", OrderPage)},
+          errors={400: "page or per_page is not a whole number in range."})
 def list_orders():
-    page, per_page = page_params()
-    found = orders.list_orders(actor(), page=page, per_page=per_page)
-    return jsonify(_page_json(found, order_json))
+    query = page_query()
+    found = orders.list_orders(actor(), page=query.page, per_page=query.per_page)
+    return _json(_page(OrderPage, found, order_out))
 
 
 @bp.get("/orders/<int:order_id>")
+@describe("Get an order", replies={200: Reply("The order.", OrderOut)}, errors={404: None})
 def get_order(order_id: int):
-    return jsonify(order_json(orders.get_order(actor(), order_id)))
+    return _json(order_out(orders.get_order(actor(), order_id)))
 
 
 @bp.patch("/orders/<int:order_id>")
+@describe("Change an order", body=OrderPatch,
+          description="Only the fields sent change; `items` replaces every item. Nothing "
+                      "changes if any field is invalid. A missing order is 404 whatever "
+                      "the body says.",
+          replies={200: Reply("The order as it is now.", OrderOut)},
+          errors={400: None, 404: None, 413: None,
+                  429: "Too many order writes in a short time (ORDER_WRITE_RATE_LIMIT)."})
 @limit_order_writes
 def update_order(order_id: int):
     orders.get_order(actor(), order_id)  # 404 before 400: say the order is missing first
-    body = json_body()
-    reject_unknown(body, {"customer", "items", "status"})
-    status = None
-    if "status" in body:
-        try:
-            status = OrderStatus(body["status"])
-        except (ValueError, TypeError):
-            raise InvalidInput("status must be one of open, completed, cancelled.",
-                               {"status": ["Must be open, completed or cancelled."]}) from None
-    customer, items = order_fields(body, partial=True)
-    order = orders.update_order(actor(), order_id, customer=customer, items=items, status=status)
-    return jsonify(order_json(order))
+    body = validated(OrderPatch, json_body(), ORDER_INVALID)
+    order = orders.update_order(actor(), order_id, customer=body.customer,
+                                items=_items(body), status=body.status)
+    return _json(order_out(order))
 
 
 @bp.delete("/orders/<int:order_id>")
+@describe("Delete an order", description="Its reports in progress are cancelled.",
+          replies={204: Reply("Deleted.")},
+          errors={404: None,
+                  429: "Too many order writes in a short time (ORDER_WRITE_RATE_LIMIT)."})
 @limit_order_writes
 def delete_order(order_id: int):
     orders.delete_order(actor(), order_id)
     return "", 204
 
 
+# --- reports ----------------------------------------------------------------
+
+REQUESTED = Reply("A new job, recorded and queued.", JobOut, headers=LOCATION)
+ALREADY = Reply("The same report is already pending or running: that job.", JobOut,
+                headers=LOCATION)
+
+
 @bp.post("/reports")
+@describe("Ask for a report", body=ReportRequest,
+          description="An order's report, or a summary of completed orders over a date "
+                      "range. Asking again for a report that is still pending or running "
+                      "answers that job (200) instead of a new one (202).",
+          replies={202: REQUESTED, 200: ALREADY},
+          errors={400: None, 404: "No such order, or it is not yours.", 413: None,
+                  429: "Too many report requests in a short time (REPORT_RATE_LIMIT), or "
+                       "too many reports in progress (REPORT_MAX_OPEN_JOBS)."})
 @limit_requests
 def create_report():
-    body = json_body()
-    try:
-        kind = ReportKind(body.get("kind"))
-    except ValueError:
-        raise InvalidInput("kind must be 'order' or 'summary'.",
-                           {"kind": ["Must be 'order' or 'summary'."]}) from None
-    try:
-        fmt = ReportFormat(body.get("format"))
-    except ValueError:
-        raise InvalidInput("format must be 'csv' or 'pdf'.",
-                           {"format": ["Must be 'csv' or 'pdf'."]}) from None
-    if kind is ReportKind.ORDER:
-        reject_unknown(body, {"kind", "format", "order_id"})
-        job, created = reports.request_order_report(actor(), positive_id(body.get("order_id"),
-                                                                "order_id"), fmt)
+    asked = validated(ReportRequest, json_body()).root
+    if isinstance(asked, OrderReportIn):
+        job, created = reports.request_order_report(actor(), asked.order_id, asked.format)
     else:
-        reject_unknown(body, {"kind", "format", "date_from", "date_to", "customer"})
-        customer = body.get("customer")
-        if customer is not None and not (isinstance(customer, str) and not customer.strip()):
-            try:
-                customer = parse_name(customer, "Customer")
-            except ValueError as exc:
-                raise InvalidInput(str(exc), {"customer": [str(exc)]}) from None
         job, created = reports.request_summary_report(
-            actor(), iso_date(body.get("date_from"), "date_from"),
-            iso_date(body.get("date_to"), "date_to"),
-            (customer or "").strip() or None, fmt)
-    return jsonify(job_json(job)), 202 if created else 200, {
-        "Location": url_for(".get_report", job_id=job.id)}
+            actor(), asked.date_from, asked.date_to, asked.customer, asked.format)
+    return _json(job_out(job), 202 if created else 200,
+                 {"Location": url_for(".get_report", job_id=job.id)})
 
 
 @bp.get("/reports")
+@describe("List report jobs, newest first", query=PageQuery,
+          replies={200: Reply("One page of report jobs.", JobPage)},
+          errors={400: "page or per_page is not a whole number in range."})
 def list_reports():
-    page, per_page = page_params()
-    return jsonify(_page_json(reports.list_jobs(actor(), page=page, per_page=per_page), job_json))
+    query = page_query()
+    return _json(_page(JobPage, reports.list_jobs(actor(), page=query.page,
+                                                  per_page=query.per_page), job_out))
 
 
 @bp.get("/reports/<int:job_id>")
+@describe("Get a report job (poll it until its status is final)",
+          replies={200: Reply("The job.", JobOut)}, errors={404: None})
 def get_report(job_id: int):
-    return jsonify(job_json(reports.get_job(actor(), job_id)))
+    return _json(job_out(reports.get_job(actor(), job_id)))
 
 
 @bp.get("/reports/<int:job_id>/download")
+@describe("Download a report's file",
+          replies={200: Reply("The file, as an attachment.", files=("text/csv", "application/pdf"),
+                              headers=CONTENT_DISPOSITION)},
+          errors={404: None, 409: "The report is not COMPLETED (yet).", 410: None})
 def download_report(job_id: int):
     return send_download(job_id)
 
 
 @bp.post("/reports/<int:job_id>/cancel")
+@describe("Cancel a report in progress", replies={200: Reply("The cancelled job.", JobOut)},
+          errors={404: None, 409: "The job is already final; nothing to cancel."})
 def cancel_report(job_id: int):
-    return jsonify(job_json(reports.cancel_job(actor(), job_id)))
+    return _json(job_out(reports.cancel_job(actor(), job_id)))
 
 
 @bp.post("/reports/<int:job_id>/retry")
+@describe("Generate a failed or cancelled report again",
+          replies={202: Reply("The new attempt, recorded and queued.", JobOut,
+                              headers=LOCATION),
+                   200: ALREADY},
+          errors={404: None,
+                  409: "Only FAILED or CANCELLED jobs can be retried, and an order report "
+                       "only while its order exists.",
+                  429: "Too many report requests in a short time (REPORT_RATE_LIMIT), or "
+                       "too many reports in progress (REPORT_MAX_OPEN_JOBS)."})
 @limit_requests
 def retry_report(job_id: int):
     job, created = reports.retry_job(actor(), job_id)
-    return jsonify(job_json(job)), 202 if created else 200, {
-        "Location": url_for(".get_report", job_id=job.id)}
+    return _json(job_out(job), 202 if created else 200,
+                 {"Location": url_for(".get_report", job_id=job.id)})
 
 
 @bp.delete("/reports/<int:job_id>")
+@describe("Delete a report", description="An active job is cancelled first; its file goes, "
+                                         "its history stays.",
+          replies={204: Reply("Deleted.")}, errors={404: None})
 def delete_report(job_id: int):
     reports.delete_job(actor(), job_id)
     return "", 204
+
+
+# --- the description ----------------------------------------------------------
+
+@bp.get("/openapi.json")
+@describe("This API's description (OpenAPI 3.1); no token needed", public=True,
+          replies={200: Reply("The OpenAPI document.", schema={"type": "object"})})
+def openapi():
+    return jsonify(openapi_document(current_app))

@@ -10,6 +10,7 @@ from ..auth.current import may_see, visible
 from ..errors import InvalidInput, OrderNotFound
 from ..extensions import db
 from ..models import Order, OrderItem, OrderStatus, User
+from ..pagination import Page
 from .validation import MAX_ITEMS
 
 
@@ -18,26 +19,6 @@ class ItemInput:
     product: str
     quantity: int
     unit_price: Decimal
-
-
-@dataclass(frozen=True)
-class Page:
-    items: list
-    page: int
-    per_page: int
-    total: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
 
 
 def _check_items(items: list[ItemInput]) -> None:
@@ -91,15 +72,11 @@ def update_order(owner: User, order_id: int, *, customer: str | None = None,
     return order
 
 
-def set_status(owner: User, order_id: int, status: OrderStatus) -> Order:
-    return update_order(owner, order_id, status=status)
-
-
 def delete_order(owner: User, order_id: int) -> None:
-    from ..reports.services import cancel_open_jobs_of_order
+    from ..reports.lifecycle import cancel_open_jobs_of_order
 
     order = get_order(owner, order_id)
-    cancel_open_jobs_of_order(order.id)
+    cancel_open_jobs_of_order(db.session.connection(), order.id)
     db.session.delete(order)
     db.session.commit()
 

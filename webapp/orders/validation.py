@@ -11,6 +11,9 @@ MAX_NAME = 200
 MAX_QUANTITY = 10_000
 MAX_PRICE = Decimal("1000000.00")
 MAX_ITEMS = 500
+# The messages state the limits above, so they are written from them.
+QUANTITY_RULE = f"Quantity must be a whole number from 1 to {MAX_QUANTITY:,}."
+PRICE_MAX_RULE = f"Unit price must be at most {MAX_PRICE:,}."
 
 # ASCII digits only: Python's int() and Decimal() also accept "٣" and other
 # scripts' digits, and Decimal accepts NaN, Infinity and exponents.
@@ -42,19 +45,19 @@ def parse_name(value, what: str) -> str:
 
 def parse_quantity(value) -> int:
     if isinstance(value, bool):
-        raise ValueError("Quantity must be a whole number from 1 to 10,000.")
+        raise ValueError(QUANTITY_RULE)
     if isinstance(value, int):
         number = value
     else:
         text = value.strip() if isinstance(value, str) else None
         if not text:
             raise ValueError("Quantity is required." if text == "" or value is None
-                             else "Quantity must be a whole number from 1 to 10,000.")
+                             else QUANTITY_RULE)
         if not _QUANTITY.fullmatch(text):
-            raise ValueError("Quantity must be a whole number from 1 to 10,000.")
+            raise ValueError(QUANTITY_RULE)
         number = int(text)
     if not 1 <= number <= MAX_QUANTITY:
-        raise ValueError("Quantity must be a whole number from 1 to 10,000.")
+        raise ValueError(QUANTITY_RULE)
     return number
 
 
@@ -79,5 +82,5 @@ def parse_price(value) -> Decimal:
     if amount <= 0:
         raise ValueError(message)
     if amount > MAX_PRICE:
-        raise ValueError("Unit price must be at most 1,000,000.00.")
+        raise ValueError(PRICE_MAX_RULE)
     return amount.quantize(Decimal("0.01"))

@@ -88,7 +88,7 @@ def set_status(order_id: int):
     except ValueError:
         flash("Unknown order status.", "error")
         return redirect(url_for(".show", order_id=order_id), 303)
-    order = services.set_status(actor(), order_id, status)
+    order = services.update_order(actor(), order_id, status=status)
     flash(f"Order #{order.id} is now {order.status.label.lower()}.", "success")
     return redirect(url_for(".show", order_id=order_id), 303)
 

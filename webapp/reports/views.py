@@ -8,32 +8,22 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 
 from ..auth.current import actor
 from ..errors import Conflict
+from ..htmx import is_htmx
 from ..models import ReportFormat
 from ..orders.services import customer_names, get_order
 from ..pagination import page_arg
-from ..security import limiter, local_path
+from ..security import limit_requests, local_path
 from ..workers import worker_alive
 from . import services
+from .downloads import send_download
 from .forms import OrderReportForm, SummaryReportForm
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
-
-
-def report_rate_limit() -> str:
-    return current_app.config["REPORT_RATE_LIMIT"]
-
-
-limit_requests = limiter.shared_limit(report_rate_limit, scope="report-requests")
-
-
-def _is_htmx() -> bool:
-    return request.headers.get("HX-Request") == "true"
 
 
 def _safe_next(default: str) -> str:
@@ -77,7 +67,7 @@ def request_order(order_id: int):
         return redirect(url_for("orders.show", order_id=order_id), 303)
     job, created = services.request_order_report(actor(), order_id,
                                                  ReportFormat(form.format.data))
-    if _is_htmx():
+    if is_htmx():
         jobs = services.list_jobs(actor(), order_id=order_id, per_page=50).items
         return render_template("reports/_job_table.html", jobs=jobs, highlight=job.id,
                                worker_alive=worker_alive(),
@@ -109,7 +99,7 @@ def cancel(job_id: int):
         job, message = services.get_job(actor(), job_id), exc.message
     else:
         message = None
-    if _is_htmx():
+    if is_htmx():
         return render_template("reports/_status.html", job=job, notice=message)
     flash(message or f"Report #{job_id} cancelled.", "info" if message else "success")
     return redirect(_safe_next(url_for(".show", job_id=job_id)), 303)
@@ -123,7 +113,7 @@ def retry(job_id: int):
     except Conflict as exc:
         flash(exc.message, "info")
         return redirect(_safe_next(url_for(".show", job_id=job_id)), 303)
-    if _is_htmx():
+    if is_htmx():
         return render_template("reports/_status.html", job=new, worker_alive=worker_alive(),
                                notice=f"Retrying as report #{new.id}.")
     flash(f"Retrying as report #{new.id}.", "success")
@@ -133,14 +123,6 @@ def retry(job_id: int):
 @bp.get("/<int:job_id>/download")
 def download(job_id: int):
     return send_download(job_id)
-
-
-def send_download(job_id: int):
-    dl = services.get_download(actor(), job_id)
-    response = send_file(dl.path, mimetype=dl.mimetype, as_attachment=True,
-                         download_name=dl.name, max_age=0)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
 
 
 @bp.post("/<int:job_id>/delete")

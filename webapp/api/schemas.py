@@ -1,0 +1,295 @@
+"""Every JSON body of the API, declared once.
+
+Requests are validated by these models (parsing.py turns their errors into
+today's messages), answers are built through them (views.py), and
+/api/openapi.json is generated from them (openapi.py). The rules for names,
+quantities and prices are the ones the HTML form uses: the functions of
+webapp/orders/validation.py run as validators here.
+
+Money is a string with two decimals ("12.50"); times are UTC, ISO 8601 with a
+"Z"; dates are "2026-11-28"."""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    RootModel,
+    StrictInt,
+    WithJsonSchema,
+)
+
+from ..models import JobStatus, OrderStatus, ReportFormat, ReportKind
+from ..orders.services import MAX_ID
+from ..orders.validation import (
+    MAX_ITEMS,
+    MAX_NAME,
+    MAX_PRICE,
+    MAX_QUANTITY,
+    parse_name,
+    parse_price,
+    parse_quantity,
+)
+from ..pagination import MAX_PAGE, page_number
+
+MAX_PER_PAGE = 100
+DATE_EXAMPLE = "2026-11-28"
+
+
+def _absent_by_default(**kwargs):
+    """An optional field that, when sent, must hold a valid value (null is not
+    "absent"): default None, validated only when given, documented without a
+    default."""
+    return Field(None, json_schema_extra=lambda schema: schema.pop("default", None), **kwargs)
+
+
+# --- values a client sends ----------------------------------------------------
+
+def _name_of(what: str):
+    def clean(value):
+        return parse_name(value, what)
+    return clean
+
+
+def _name(what: str):
+    return Annotated[str, BeforeValidator(_name_of(what)), Field(
+        min_length=1, max_length=MAX_NAME,
+        description=f"{what} name: text without control characters; runs of whitespace "
+                    f"become one space; at most {MAX_NAME} characters.")]
+
+
+CustomerName = _name("Customer")
+ProductName = _name("Product")
+
+Quantity = Annotated[int, BeforeValidator(parse_quantity), WithJsonSchema({
+    "description": f"A whole number from 1 to {MAX_QUANTITY:,}, as a number or as text.",
+    "anyOf": [{"type": "integer", "minimum": 1, "maximum": MAX_QUANTITY},
+              {"type": "string", "pattern": r"^\s*[0-9]{1,6}\s*$"}],
+    "examples": [2],
+}, mode="validation")]
+
+UnitPrice = Annotated[Decimal, BeforeValidator(parse_price), WithJsonSchema({
+    "description": "A positive amount with at most 2 decimals, at most "
+                   f"{MAX_PRICE:,}: preferably text (\"12.50\"); a plain JSON number "
+                   "(no exponent) is read exactly too.",
+    "anyOf": [{"type": "string", "pattern": r"^\s*([0-9]{1,9}(\.[0-9]{1,2})?|\.[0-9]{1,2})\s*$"},
+              {"type": "number", "exclusiveMinimum": 0, "maximum": int(MAX_PRICE),
+               "multipleOf": 0.01}],
+    "examples": ["12.50"],
+}, mode="validation")]
+
+
+def _iso_date(value):
+    # exactly YYYY-MM-DD: fromisoformat alone also takes "20261128"
+    if isinstance(value, str) and len(value) == 10:
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise ValueError(f"Must be a date like {DATE_EXAMPLE}.")
+
+
+IsoDate = Annotated[dt.date, BeforeValidator(_iso_date), Field(examples=[DATE_EXAMPLE])]
+
+
+def _summary_customer(value):
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None  # no filter
+    return parse_name(value, "Customer")
+
+
+# (parse_name enforces the length; a constraint here would also see the None
+# that a blank value becomes)
+SummaryCustomer = Annotated[str | None, BeforeValidator(_summary_customer), Field(
+    json_schema_extra={"maxLength": MAX_NAME},
+    description="Only orders of this customer (case-insensitive); null or blank: all.")]
+
+OrderId = Annotated[StrictInt, Field(gt=0, le=MAX_ID)]
+
+
+# --- request bodies -----------------------------------------------------------
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class OrderItemIn(_Strict):
+    product: ProductName
+    quantity: Quantity
+    unit_price: UnitPrice
+
+
+Items = Annotated[list[OrderItemIn], Field(min_length=1, max_length=MAX_ITEMS)]
+
+
+class OrderIn(_Strict):
+    """A new order."""
+
+    customer: CustomerName
+    items: Items
+
+
+class OrderPatch(_Strict):
+    """Changes to an order: only the fields sent change; `items` replaces all items."""
+
+    customer: CustomerName = _absent_by_default()
+    items: Items = _absent_by_default()
+    status: OrderStatus = _absent_by_default()
+
+
+class OrderReportIn(_Strict):
+    """A report of one order."""
+
+    kind: Literal["order"]
+    format: ReportFormat
+    order_id: OrderId
+
+
+class SummaryReportIn(_Strict):
+    """Completed orders with UTC order dates from date_from to date_to, inclusive."""
+
+    kind: Literal["summary"]
+    format: ReportFormat
+    date_from: IsoDate
+    date_to: IsoDate
+    customer: SummaryCustomer = None
+
+
+class ReportRequest(RootModel[Annotated[OrderReportIn | SummaryReportIn,
+                                        Field(discriminator="kind")]]):
+    """A report to generate: one order's, or a summary over a date range."""
+
+
+def _page_of(maximum: int):
+    def parse(value):
+        number = page_number(value, maximum=maximum)
+        if number is None:
+            raise ValueError(f"Must be a whole number from 1 to {maximum:,}.")
+        return number
+    return parse
+
+
+class PageQuery(BaseModel):
+    """?page=&per_page= of a list (other query parameters are ignored)."""
+
+    page: Annotated[int, BeforeValidator(_page_of(MAX_PAGE)), Field(
+        ge=1, le=MAX_PAGE, description="Page number, from 1.")] = 1
+    per_page: Annotated[int, BeforeValidator(_page_of(MAX_PER_PAGE)), Field(
+        ge=1, le=MAX_PER_PAGE, description="Items per page.")] = 20
+
+
+# --- values the API answers with ----------------------------------------------
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+Money = Annotated[Decimal, PlainSerializer(lambda d: f"{d:.2f}", return_type=str), WithJsonSchema(
+    {"type": "string", "pattern": r"^[0-9]+\.[0-9]{2}$", "examples": ["12.50"]},
+    mode="serialization")]
+UtcTime = Annotated[dt.datetime, PlainSerializer(_iso, return_type=str), WithJsonSchema(
+    {"type": "string", "format": "date-time", "examples": ["2026-11-28T09:30:00.123456Z"]},
+    mode="serialization")]
+
+# The stored parameters of a job, as they were asked for (a plain object, so
+# keys added later still pass through).
+ReportParamsJson = Annotated[dict[str, Any], WithJsonSchema({
+    "type": "object",
+    "description": "What the report covers: order_id for an order report; date_from, "
+                   "date_to and customer for a summary (all_owners: an admin's summary "
+                   "over every user's orders).",
+    "properties": {
+        "order_id": {"type": "integer"},
+        "date_from": {"type": "string", "format": "date"},
+        "date_to": {"type": "string", "format": "date"},
+        "customer": {"type": ["string", "null"]},
+        "all_owners": {"type": "boolean"},
+    },
+}, mode="serialization")]
+
+
+class OrderItemOut(BaseModel):
+    id: int
+    product: str
+    quantity: int
+    unit_price: Money
+    line_total: Money
+
+
+class OrderOut(BaseModel):
+    """An order with its items; `total` is the sum of the line totals."""
+
+    id: int
+    customer: str
+    status: OrderStatus
+    created_at: UtcTime
+    updated_at: UtcTime
+    items: list[OrderItemOut]
+    item_count: int
+    total: Money
+    url: str = Field(description="This order in the API.")
+
+
+class OrderPage(BaseModel):
+    """Orders, newest first."""
+
+    items: list[OrderOut]
+    page: int
+    per_page: int
+    total: int
+    pages: int
+
+
+class JobEventOut(BaseModel):
+    at: UtcTime
+    event: str = Field(examples=["requested", "started", "completed", "downloaded"])
+    detail: str | None
+    worker: str | None = Field(None, description="host:pid of the process (admins only; "
+                                                 "absent for everyone else).")
+
+
+class JobOut(BaseModel):
+    """A report job. Poll status_url until status is final (COMPLETED, FAILED,
+    CANCELLED, EXPIRED); download_url is set once it is COMPLETED."""
+
+    id: int
+    kind: ReportKind
+    format: ReportFormat
+    params: ReportParamsJson
+    status: JobStatus
+    progress: int = Field(ge=0, le=100, description="Percent of rows written.")
+    rows_done: int
+    rows_total: int | None
+    error: str | None = Field(description="Why it failed or was cancelled, in words.")
+    created_at: UtcTime
+    started_at: UtcTime | None
+    finished_at: UtcTime | None
+    size: int | None = Field(description="File size in bytes, once written.")
+    attempts: int
+    max_attempts: int
+    expires_at: UtcTime | None = Field(description="When the file will be removed.")
+    retry_of: int | None = Field(description="The job this one retries.")
+    events: list[JobEventOut]
+    file_name: str | None = Field(description="The download's file name, once COMPLETED.")
+    status_url: str
+    download_url: str | None
+
+
+class JobPage(BaseModel):
+    """Report jobs, newest first."""
+
+    items: list[JobOut]
+    page: int
+    per_page: int
+    total: int
+    pages: int
+
+
+REQUEST_MODELS = (OrderIn, OrderPatch, ReportRequest)
+RESPONSE_MODELS = (OrderOut, OrderPage, JobOut, JobPage)
