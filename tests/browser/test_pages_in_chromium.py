@@ -3,86 +3,16 @@ against the app served over HTTP and a real worker on Redis."""
 from __future__ import annotations
 
 import io
-import shutil
-import threading
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 from pypdf import PdfReader
-from werkzeug.serving import make_server
 
-from tests.conftest import PASSWORD, SESSION, _migrate_fresh, build_app, make_user
+from tests.browser.steps import log_in, new_order
+from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run"]
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory, redis_url, worker_factory):
-    base = tmp_path_factory.mktemp("browser")
-    db_url = f"sqlite:///{base / 'browser.sqlite3'}"
-    reports = base / "reports"
-    app = build_app(db_url, reports, f"it-browser-{SESSION}", redis_url,
-                    WTF_CSRF_ENABLED=True, TESTING=False)
-    _migrate_fresh(app)
-    with app.app_context():
-        make_user("browser@example.com")
-        make_user("other@example.com")
-    worker_factory(db_url, reports, "browser")
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Chromium is not installed: `apt-get install chromium` (see README).")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield browser
-        browser.close()
-
-
-def log_in(page, server, email="browser@example.com"):
-    page.goto(f"{server}/login")
-    page.fill("#email", email)
-    page.fill("#password", PASSWORD)
-    page.click("button:has-text('Log in')")
-    page.wait_for_url("**/orders/")
-
-
-def new_order(page, server, customer, product, quantity, price):
-    """Create a one-item order through the form and land on its page."""
-    page.goto(f"{server}/orders/new")
-    page.fill("#customer", customer)
-    page.fill("#items-0-product", product)
-    page.fill("#items-0-quantity", quantity)
-    page.fill("#items-0-unit_price", price)
-    page.click("text=Create order")
-    page.wait_for_url("**/orders/*")
-
-
-@pytest.fixture
-def page(browser, server):
-    context = browser.new_context(accept_downloads=True)
-    page = context.new_page()
-    errors = []
-    # a Content-Security-Policy violation shows up as a console error
-    page.on("console", lambda msg: msg.type == "error" and errors.append(msg.text))
-    log_in(page, server)
-    yield page
-    context.close()
-    assert not [e for e in errors if "Content Security Policy" in e], errors
-
 
 def test_create_order_with_three_rows_then_pdf_badge_completes_without_reload(page, server):
     page.goto(f"{server}/orders/new")
