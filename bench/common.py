@@ -12,7 +12,7 @@ from tests.harness import app_env
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = ROOT / "bench"
-DATA_DIR = BENCH_DIR / ".data"
+DATA_DIR = Path(os.environ.get("BENCH_DATA_DIR") or BENCH_DIR / ".data")
 RESULTS_DIR = BENCH_DIR / "results"
 
 # Services (loopback only). Overridable for another machine, never needed here.

@@ -120,8 +120,11 @@ def _catalog(rng: random.Random, n: int = 3000) -> list[tuple[str, Decimal]]:
 
 def generate(items: int, first_order_id: int, owner_id: int, seed: int = 20251):
     """Yield (orders, items) chunks of dicts for Core insert(); deterministic per seed."""
+    from webapp.orders.validation import search_key
+
     rng = random.Random(seed)
     customers = _customers(rng)
+    keys = {name: search_key(name) for name in customers}  # orders.customer_key, as the app
     catalog = _catalog(rng)
     n_orders = math.ceil(items / ITEMS_PER_ORDER)
     start = dt.datetime.combine(DATE_FROM, dt.time(), tzinfo=dt.UTC)
@@ -144,8 +147,10 @@ def generate(items: int, first_order_id: int, owner_id: int, seed: int = 20251):
             total += qty * price
             lines.append({"order_id": order_id, "product": product, "quantity": qty,
                           "unit_price": price})
-        orders.append({"id": order_id, "owner_id": owner_id, "customer": rng.choice(customers),
-                       "status": "completed", "created_at": created, "updated_at": created,
+        customer = rng.choice(customers)
+        orders.append({"id": order_id, "owner_id": owner_id, "customer": customer,
+                       "customer_key": keys[customer], "status": "completed",
+                       "created_at": created, "updated_at": created,
                        "item_count": count, "total": total})
         if len(lines) >= 50_000:
             yield orders, lines

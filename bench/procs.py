@@ -55,10 +55,10 @@ def _login_page_answers(port: int) -> bool:
 
 
 def start_gunicorn(env: Mapping[str, str], port: int, log: Path, workers: int = 2,
-                   threads: int = 4, timeout: float = 60) -> Proc:
-    """gunicorn `wsgi:app`, returned once every worker process has booted and the
-    log-in page answers 200."""
-    web = gunicorn(port, env, log, workers=workers, threads=threads).start()
+                   threads: int = 4, timeout: float = 60, extra: tuple[str, ...] = ()) -> Proc:
+    """gunicorn `wsgi:app` (with `extra` arguments), returned once every worker
+    process has booted and the log-in page answers 200."""
+    web = gunicorn(port, env, log, workers=workers, threads=threads, extra=extra).start()
     try:
         return web.wait_until(
             lambda out: out.count(GUNICORN_BOOTED) >= workers and _login_page_answers(port),

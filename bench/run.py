@@ -51,6 +51,7 @@ TARGETS = {
     "post_p99_ms": 50,
     "status_p99_ms": 20,
     "pickup_p99_ms": 100,
+    "live_p99_ms": 20,  # GET /reports/live, 200 open tabs x 5 active jobs
 }
 
 
@@ -241,6 +242,11 @@ def evaluate(results: dict) -> list[dict]:
         if "pickup" in h:
             p = h["pickup"]["after_response_ms"]["p99"]
             add("pickup p99 < 100 ms", db_name, p, 100, p < 100)
+    for db_name, live in results.get("live", {}).items():
+        load = live["load"]
+        p, limit = load["new"]["p99_ms"], TARGETS["live_p99_ms"]
+        add(f"page poll p99 < {limit} ms ({load['tabs']} tabs x {load['jobs_per_tab']} jobs)",
+            db_name, p, limit, p is not None and p < limit)
     return out
 
 
@@ -287,6 +293,33 @@ def table(results: dict) -> str:
                      f"({p['claimed_before_response']} claimed before the response arrived); "
                      f"row insert → started_at p50 {p['after_row_insert_ms']['p50']:.1f} ms, "
                      f"p99 {p['after_row_insert_ms']['p99']:.1f} ms")
+    for db_name, live in results.get("live", {}).items():
+        lines.append("")
+        lines.append(f"Live status on {db_name}: requests per open tab "
+                     f"(poll interval {live['poll_seconds']} s, first {live['first_ms']} ms)")
+        lines.append("| active jobs | page | first check s | requests in 10 s | req/s (10 s) "
+                     "| req/s (60 s) |")
+        lines.append("|---:|---|---:|---:|---:|---:|")
+        for n, row in live["per_tab"].items():
+            for name, key in (("one poller (now)", "new"), ("a poller per badge (before)", "old")):
+                r = row[key]
+                lines.append(f"| {n} | {name} | {_f(r['first_check_s'], '{:.2f}')} "
+                             f"| {r['requests_first_10s']} | {r['rps_first_10s']:.2f} "
+                             f"| {r['rps_60s']:.2f} |")
+        load = live["load"]
+        lines.append(f"{load['tabs']} open tabs x {load['jobs_per_tab']} active jobs "
+                     f"({load['users']} users, {load['seconds']:.0f} s):")
+        lines.append("| request | offered req/s | n | req/s | p50 ms | p95 ms | p99 ms | max ms "
+                     "| server p50 ms | server p99 ms | codes |")
+        lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+        for key in ("new", "old"):
+            s = load[key]
+            lines.append(f"| {s['request']} | {s['offered_rps']:.0f} | {s['n']} "
+                         f"| {_f(s['rps'], '{:.1f}')} "
+                         f"| {_f(s['p50_ms'], '{:.1f}')} | {_f(s['p95_ms'], '{:.1f}')} "
+                         f"| {_f(s['p99_ms'], '{:.1f}')} | {_f(s['max_ms'], '{:.1f}')} "
+                         f"| {_f(s['server_p50_ms'], '{:.1f}')} "
+                         f"| {_f(s['server_p99_ms'], '{:.1f}')} | {s['codes']} |")
     return "\n".join(lines)
 
 
@@ -338,6 +371,12 @@ def parse_args(argv):
     p.add_argument("--http-items", default=None,
                    help="data size whose PDF keeps the worker busy during the HTTP load "
                         "(default: the largest of --items)")
+    p.add_argument("--skip-live", action="store_true",
+                   help="skip the live-status part (requests per tab, page poll under load)")
+    p.add_argument("--live-tabs", type=int, default=200, help="open tabs in the live load")
+    p.add_argument("--live-jobs", type=int, default=5, help="active jobs shown per tab")
+    p.add_argument("--live-seconds", type=float, default=15,
+                   help="length of each live load (the page poll, then the old badges)")
     p.add_argument("--out", type=Path, default=RESULTS_DIR / "latest.json")
     args = p.parse_args(argv)
     args.sizes = sorted({parse_size(s) for s in _split(args.items)})
@@ -365,8 +404,9 @@ def main(argv: list[str] | None = None) -> int:
         "machine": machine_facts(),
         "args": {"items": args.sizes, "db": args.dbs, "formats": args.fmts,
                  "repeat": args.repeat, "pdf_repeat": args.pdf_repeat,
-                 "skip_http": args.skip_http},
-        "targets_config": TARGETS, "data": [], "reports": [], "http": {}, "timings_s": {},
+                 "skip_http": args.skip_http, "skip_live": args.skip_live},
+        "targets_config": TARGETS, "data": [], "reports": [], "http": {}, "live": {},
+        "timings_s": {},
         "services": {"redis": REDIS_URL},
     }
     from webapp import create_app
@@ -446,6 +486,16 @@ def main(argv: list[str] | None = None) -> int:
                 poll_interval=args.poll_interval, pickup_jobs=args.pickup_jobs,
                 big_format=args.http_large, say=say)
             results["timings_s"][f"{db_name}_http"] = time.monotonic() - t_http
+        if not args.skip_live:
+            from . import live_status
+
+            say(f"== {db_name}: live status (gunicorn)")
+            t_live = time.monotonic()
+            results["live"][db_name] = live_status.run(
+                app, db_name, queue, reports_dir, logs, tabs=args.live_tabs,
+                jobs_per_tab=args.live_jobs, seconds=args.live_seconds, say=say)
+            results["timings_s"][f"{db_name}_live"] = time.monotonic() - t_live
+            write_results(results, args.out)
         results["timings_s"][db_name] = time.monotonic() - t_db
         from webapp.extensions import db
 

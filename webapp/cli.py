@@ -38,8 +38,11 @@ DEMO_EMAIL = "demo@example.com"
 
 def demo_user() -> tuple[User, str | None]:
     """The demo account, created if missing with a random password. The password
-    is kept in instance/ (local, never committed) so every `make run` can say it."""
-    saved = Path(current_app.instance_path) / "demo-password.txt"
+    is kept in instance/ (local, never committed) so every `make run` can say it;
+    the setting DEMO_PASSWORD_FILE (env FLASK_DEMO_PASSWORD_FILE) puts it
+    elsewhere, e.g. beside a test's own database."""
+    saved = Path(current_app.config.get("DEMO_PASSWORD_FILE")
+                 or Path(current_app.instance_path) / "demo-password.txt")
     user = db.session.scalar(sa.select(User).where(User.email == DEMO_EMAIL))
     if user is not None:
         return user, saved.read_text().strip() if saved.is_file() else None

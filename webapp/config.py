@@ -88,6 +88,11 @@ class Config:
     MAX_CONTENT_LENGTH = 2 * 1024 * 1024
     # How often the status badge polls while a job is not final.
     STATUS_POLL_SECONDS = 2
+    # The page's one poller checks first after this many ms, then backs off
+    # (doubling) up to STATUS_POLL_SECONDS; one request covers at most
+    # STATUS_POLL_MAX_JOBS jobs (more ids in a request are ignored).
+    STATUS_POLL_FIRST_MS = 500
+    STATUS_POLL_MAX_JOBS = 50
     WTF_CSRF_TIME_LIMIT = None  # a page left open all day still submits
     # Job lifecycle (seconds unless named otherwise)
     REPORT_MAX_ATTEMPTS = _env_int("REPORT_MAX_ATTEMPTS", 3)

@@ -34,8 +34,9 @@ RETRYABLE_STATUSES = (JobStatus.FAILED, JobStatus.CANCELLED)
 
 
 class ReportKind(enum.StrEnum):
-    ORDER = "order"
-    SUMMARY = "summary"
+    ORDER = "order"  # one order
+    SUMMARY = "summary"  # completed orders over a date range
+    ORDERS = "orders"  # the orders list as the user sees it: any status, any date, a search
 
 
 class ReportFormat(enum.StrEnum):

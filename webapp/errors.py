@@ -5,6 +5,8 @@ problem (application/problem+json) with the matching status code. Nothing here
 knows about a particular view."""
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from http import HTTPStatus
 
 import sqlalchemy as sa
@@ -115,6 +117,34 @@ def _page_error(code: int, message: str, headers: dict | None = None):
     return render_template("error.html", code=code, message=message), code, headers or {}
 
 
+# Pages that answer a rate limit in place (their form shown again with what the
+# user typed) instead of with the error page: endpoint -> handler(message)
+# returning the response, or None for the usual answer. The views that own
+# those pages register them with @on_rate_limit(endpoint).
+_RATE_LIMITED_PAGES: dict[str, Callable[[str], object | None]] = {}
+
+
+def on_rate_limit(endpoint: str):
+    def register(handler: Callable[[str], object | None]):
+        _RATE_LIMITED_PAGES[endpoint] = handler
+        return handler
+    return register
+
+
+def _rate_limit_wait() -> str:
+    """How long until the limit just hit lets a request through, in words."""
+    from .auth.throttle import in_words
+    from .security import limiter
+
+    try:
+        current = limiter.current_limit
+        if current is not None and current.breached:
+            return in_words(max(1, int(current.reset_at - time.time())))
+    except Exception:  # the counter's storage may be down: say something true anyway
+        pass
+    return "a minute"
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError):
@@ -137,6 +167,12 @@ def register_error_handlers(app: Flask) -> None:
                                     f"{exc.description}); wait and try again.", headers=headers)
             return problem(exc.code, exc.description, headers=headers)
         if exc.code == 429:
+            in_place = _RATE_LIMITED_PAGES.get(request.endpoint)
+            response = in_place and in_place(
+                f"Too many requests in a short time (limit: {exc.description}); "
+                f"try again in {_rate_limit_wait()}.")
+            if response is not None:
+                return response
             return _page_error(429, "Too many requests in a short time; wait a minute "
                                     f"and try again (limit: {exc.description}).")
         return _page_error(exc.code, exc.description)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from flask_login import UserMixin
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from .enums import (  # noqa: F401 - re-exported: models and their words together
     ACTIVE_STATUSES,
@@ -18,6 +18,7 @@ from .enums import (  # noqa: F401 - re-exported: models and their words togethe
     ReportKind,
 )
 from .extensions import db
+from .orders.validation import search_key
 
 if TYPE_CHECKING:
     from .reports.params import ReportParams
@@ -113,6 +114,13 @@ class Order(db.Model):
     owner_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"),
                                           index=True)
     customer: Mapped[str] = mapped_column(sa.String(200))
+    # search_key(customer): what the customer search compares, the same on every
+    # database. Kept by the model itself: set with `customer` on every ORM write
+    # (see _keep_customer_key) and, for Core inserts that leave it out (bulk
+    # loads), computed from the row's customer by the column default. Text: NFKD
+    # can make a 200-character name longer ("ﷺ" is 18 letters).
+    customer_key: Mapped[str] = mapped_column(
+        sa.Text, default=lambda ctx: search_key(ctx.get_current_parameters().get("customer")))
     status: Mapped[OrderStatus] = mapped_column(_enum(OrderStatus), default=OrderStatus.OPEN)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -129,10 +137,20 @@ class Order(db.Model):
     __table_args__ = (
         sa.Index("ix_orders_status_created_at", "status", "created_at"),
         sa.Index("ix_orders_created_at", "created_at"),
+        # The search is "contains" (LIKE '%key%'): on PostgreSQL a trigram GIN
+        # index serves it (and has no B-tree row size limit for long keys); on
+        # SQLite this is a plain index, which no index type could help there.
+        sa.Index("ix_orders_customer_key", "customer_key", postgresql_using="gin",
+                 postgresql_ops={"customer_key": "gin_trgm_ops"}),
         # ids are never handed out twice (SQLite would reuse a deleted newest
         # row's id): an old report job or link must not come to mean another order
         {"sqlite_autoincrement": True},
     )
+
+    @validates("customer")
+    def _keep_customer_key(self, _name: str, customer: str) -> str:
+        self.customer_key = search_key(customer)
+        return customer
 
     def recompute_totals(self) -> None:
         self.item_count = len(self.items)

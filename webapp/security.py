@@ -32,7 +32,7 @@ login_manager.login_message_category = "info"
 PUBLIC_ENDPOINTS = {"auth.login", "auth.signup", "health.healthz", "static", "api.openapi"}
 # Requests a page makes by itself (the status badge's polling): they do not
 # count as activity, so an open tab still ends its session when left alone.
-PASSIVE_ENDPOINTS = {"reports.status"}
+PASSIVE_ENDPOINTS = {"reports.status", "reports.live"}
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "connect-src 'self'; form-action 'self'; base-uri 'self'; object-src 'none'; "

@@ -579,7 +579,7 @@ class _Writer:
     # -- rows --------------------------------------------------------------------
     def rows(self, rows: Rows, progress: Progress) -> tuple[int, int, Decimal]:
         """Lay out every row; return (line items, orders, grand total)."""
-        summary = self.meta.kind == "summary"
+        summary = self.meta.kind != "order"  # several orders: subtotals and a grand total
         reg = self.reg
         enc, wid = reg.enc, reg.w.__getitem__
         text_cell = self.text_cell
@@ -679,7 +679,7 @@ class _Writer:
         lines: list[tuple[_RawFont, str]] = []  # (font, text)
         if count == 0:
             lines.append((self.reg, EMPTY_MESSAGE))
-        elif meta.kind == "summary":
+        elif meta.kind != "order":
             lines.append((self.bold, f"Grand total: {_money(grand)} {meta.currency}"))
             lines.append((self.reg, f"Orders: {orders:,}"))
             lines.append((self.reg, f"Line items: {count:,}"))

@@ -88,10 +88,11 @@ def test_the_bodies_are_described_with_money_as_strings(document):
     assert order["total"]["type"] == "string" and order["created_at"]["format"] == "date-time"
     assert schemas["OrderItemOut"]["properties"]["unit_price"]["type"] == "string"
     assert schemas["OrderIn"]["additionalProperties"] is False
-    assert set(schemas["ReportRequest"]["discriminator"]["mapping"]) == {"order", "summary"}
+    assert set(schemas["ReportRequest"]["discriminator"]["mapping"]) == {
+        "order", "summary", "orders"}
     params = schemas["JobOut"]["properties"]["params"]
     assert set(params["properties"]) == {"order_id", "date_from", "date_to", "customer",
-                                         "all_owners"}
+                                         "search", "all_owners"}
     problem = schemas["Problem"]
     assert set(problem["required"]) == {"title", "status", "detail"}
     assert set(problem["properties"]) == {"type", "title", "status", "detail", "errors"}

@@ -22,7 +22,10 @@ def live(request, tmp_path_factory, redis_url, worker_factory):
     else:
         request.getfixturevalue("pg_app_session")  # schema built once per session
     worker = worker_factory(db_url, reports, name)
-    return app, worker
+    yield app, worker
+    # stopped with its module: a worker left running would keep beating into
+    # the shared PostgreSQL test database and make later tests see a live worker
+    worker.stop()
 
 
 @pytest.fixture

@@ -46,7 +46,8 @@ PAGE_ID_ROUTES = [
     ("post", "/orders/{}/status", {"status": "completed"}),
     ("get", "/reports/{}", None), ("get", "/reports/{}/status", None),
     ("get", "/reports/{}/download", None), ("post", "/reports/{}/cancel", None),
-    ("post", "/reports/{}/retry", None), ("post", "/reports/{}/delete", None),
+    ("post", "/reports/{}/retry", None), ("get", "/reports/{}/delete", None),
+    ("post", "/reports/{}/delete", None),
     ("post", "/reports/order/{}", {"format": "csv"}),
 ]
 API_ID_ROUTES = [
@@ -113,7 +114,8 @@ def test_wrong_methods_answer_405_with_a_message(client, existing):
     _, order, job = existing["mine"]
     for method, path in [("get", "/orders/{o}/status"), ("put", "/orders/{o}"),
                          ("delete", "/orders/{o}"), ("get", "/reports/{j}/cancel"),
-                         ("get", "/reports/{j}/retry"), ("get", "/reports/{j}/delete"),
+                         ("get", "/reports/{j}/retry"), ("put", "/reports/{j}/delete"),
+                         ("get", "/reports/export"),
                          ("get", "/reports/order/{o}"), ("get", "/orders/items"),
                          ("put", "/reports/")]:
         _page_error(getattr(client, method)(path.format(o=order["id"], j=job["id"])), 405)

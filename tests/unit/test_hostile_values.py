@@ -520,7 +520,7 @@ def test_search_takes_like_wildcards_and_sql_literally(client):
     for query, expected in [("%", ["50% off"]), ("_", ["under_score"]), ("\\", ["back\\slash"]),
                             ("' OR 1=1 --", []), ("'", ["O'Brien"]), ("acme", ["ACME"])]:
         html = client.get("/orders/", query_string={"q": query}).get_data(as_text=True)
-        shown = re.findall(r'<td><a href="/orders/\d+">([^<#][^<]*)</a></td>', html)
+        shown = re.findall(r'<td[^>]*><a href="/orders/\d+">([^<#][^<]*)</a></td>', html)
         assert sorted(str(escape(n)) for n in expected) == sorted(shown), (query, shown)
 
 

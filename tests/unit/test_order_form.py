@@ -108,3 +108,92 @@ def test_edit_form_is_prefilled_and_saves_changes(client, app):
     db.session.refresh(order)
     assert order.customer == "New name" and str(order.total) == "7.50"
     assert [i.product for i in order.items] == ["Coffee"]
+
+
+def _submit_buttons(html: str) -> list[str]:
+    form = html[html.index('<form method="post" id="order-form"'):]
+    form = form[:form.index("</form>")]
+    return re.findall(r"<button\b[^>]*>", form)
+
+
+@pytest.mark.parametrize("path", ["new", "edit"])
+def test_the_forms_default_button_is_a_hidden_save_so_enter_never_removes_a_row(client, path):
+    """Enter in a field clicks the form's first submit button (HTML's implicit
+    submission): it must be a Save that keyboards and screen readers skip."""
+    if path == "edit":
+        _post(client, "A", [("Tea", "1", "1.00"), ("Cake", "1", "2.00")])
+        path = f"{Order.query.one().id}/edit"
+    buttons = _submit_buttons(client.get(f"/orders/{path}").get_data(as_text=True))
+    first = buttons[0]
+    assert 'name="save"' in first and 'class="default-submit"' in first
+    assert 'tabindex="-1"' in first and 'aria-hidden="true"' in first
+    assert "hx-" not in first and 'type="submit"' in first
+    assert 'name="remove_item"' in buttons[1]  # the rows' buttons come after it
+    assert 'class="primary" name="save"' in buttons[-1]
+
+
+def test_saving_through_the_default_button_keeps_every_row(client):
+    resp = _post(client, "A", [("Tea", "1", "1.00"), ("Cake", "2", "2.00")], save="")
+    assert resp.status_code == 302
+    assert [i.product for i in Order.query.one().items] == ["Tea", "Cake"]
+
+
+def _autofocused(html: str) -> list[str]:
+    return re.findall(r'<(?:input|button)\b[^>]*\bid="([\w-]+)"[^>]*\bautofocus\b', html)
+
+
+def test_the_first_field_has_the_focus_on_new_and_edit_pages(client):
+    assert _autofocused(client.get("/orders/new").get_data(as_text=True)) == ["customer"]
+    _post(client, "A", [("Tea", "1", "1.00")])
+    html = client.get(f"/orders/{Order.query.one().id}/edit").get_data(as_text=True)
+    assert _autofocused(html) == ["customer"]
+
+
+def test_failed_submit_focuses_the_first_field_with_an_error_and_ties_the_error_to_it(client):
+    html = _post(client, "A", [("Tea", "1", "1.00"), ("Cake", "x", "-1")]).get_data(as_text=True)
+    assert _autofocused(html) == ["items-1-quantity"]
+    tag = re.search(r'<input[^>]*id="items-1-quantity"[^>]*>', html).group(0)
+    assert 'aria-invalid="true"' in tag and 'aria-describedby="items-1-quantity-error"' in tag
+    assert re.search(r'id="items-1-quantity-error"[^>]*>Quantity must be', html)
+    html = _post(client, "", [("Tea", "x", "1.00")]).get_data(as_text=True)
+    assert _autofocused(html) == ["customer"]
+
+
+def test_too_many_rows_error_is_tied_to_the_rows_and_focuses_the_first_one(client):
+    html = _post(client, "A", [("P", "1", "1.00")] * 501).get_data(as_text=True)
+    assert 'aria-describedby="items-error"' in html and 'id="items-error"' in html
+    assert _autofocused(html) == ["items-0-product"]
+
+
+ROWS = {"customer": "A",
+        "items-0-product": "Tea", "items-0-quantity": "1", "items-0-unit_price": "1",
+        "items-1-product": "Cake", "items-1-quantity": "2", "items-1-unit_price": "2",
+        "items-2-product": "Pie", "items-2-quantity": "3", "items-2-unit_price": "3"}
+
+
+@pytest.mark.parametrize("edit,focus,announced", [
+    ({"add_item": "1"}, "items-3-product", ""),
+    ({"remove_item": "1"}, "items-1-product", "Item 2 removed."),  # the row now in its place
+    ({"remove_item": "0"}, "items-0-product", "Item 1 removed."),
+    ({"remove_item": "2"}, "add-item", "Item 3 removed."),  # no next row
+])
+def test_row_edits_say_where_the_focus_goes_and_what_happened(client, edit, focus, announced):
+    # with HTMX: the rows alone, for static/js/forms.js (and HTMX's own autofocus)
+    html = client.post("/orders/items", data={**ROWS, **edit}).get_data(as_text=True)
+    assert f'data-focus="{focus}"' in html and f'data-announce="{announced}"' in html
+    assert _autofocused(html) == [focus]
+    # without JavaScript: the whole page, focus by autofocus, words in the live region
+    page = _post(client, "A", [("Tea", "1", "1"), ("Cake", "2", "2"), ("Pie", "3", "3")],
+                 **edit).get_data(as_text=True)
+    assert _autofocused(page) == [focus]
+    assert re.search(r'<p id="items-status" class="items-status" role="status">([^<]*)</p>',
+                     page).group(1) == announced
+    assert Order.query.count() == 0
+
+
+def test_removing_the_only_row_leaves_an_empty_row_with_the_focus(client):
+    html = client.post("/orders/items", data={**{k: v for k, v in ROWS.items()
+                                                  if k.startswith(("customer", "items-0"))},
+                                               "remove_item": "0"}).get_data(as_text=True)
+    assert html.count('class="item-row"') == 1 and 'value="Tea"' not in html
+    assert _autofocused(html) == ["items-0-product"]

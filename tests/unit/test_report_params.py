@@ -89,3 +89,26 @@ def test_the_row_filter_is_scoped_to_the_owner_and_rechecks_admins(app, sent):
     assert _ids(ReportParams.order(mine.id), bob.id) == set()
     assert _ids(ReportParams.summary(today, today, "b"), bob.id) == {theirs.id}  # any case
     assert _ids(ReportParams.summary(today, dt.date.max), bob.id) == {theirs.id}
+
+
+def test_the_orders_list_export_keeps_its_search_and_names_its_file():
+    at = dt.datetime(2026, 11, 29, 8, 5, tzinfo=dt.UTC)
+    listing = ReportParams.listing("  Café ")
+    assert listing.to_json() == {"search": "Café"}
+    assert ReportParams.from_json("orders", listing.to_json()) == listing
+    assert listing.short() == "Orders matching “Café”"
+    assert listing.describe() == ["Orders of any status and date", "Customer contains: Café"]
+    assert listing.download_name("csv", at) == "orders-cafe-20261129-0805.csv"
+    assert ReportParams.listing().short() == "All orders"
+    assert ReportParams.listing().download_name("pdf", at) == "orders-20261129-0805.pdf"
+
+
+def test_the_export_filter_matches_like_the_orders_list(app, sent):
+    alice = make_user("alice@example.com")
+    items = [ItemInput("Tea", 1, Decimal("1.00"))]
+    ids = {name: create_order(alice, name, items).id
+           for name in ("Café Lumière", "CAFE 50%", "Globex")}
+    assert _ids(ReportParams.listing("cafe"), alice.id) == {ids["Café Lumière"], ids["CAFE 50%"]}
+    assert _ids(ReportParams.listing("50%"), alice.id) == {ids["CAFE 50%"]}  # % is literal
+    assert _ids(ReportParams.listing(), alice.id) == set(ids.values())
+    assert _ids(ReportParams.listing(), make_user("bob@example.com").id) == set()

@@ -161,9 +161,19 @@ class SummaryReportIn(_Strict):
     customer: SummaryCustomer = None
 
 
-class ReportRequest(RootModel[Annotated[OrderReportIn | SummaryReportIn,
+class OrdersReportIn(_Strict):
+    """Every order of any status and date (the orders list), optionally only
+    customers containing `search` (any case, any accents)."""
+
+    kind: Literal["orders"]
+    format: ReportFormat
+    search: SummaryCustomer = None
+
+
+class ReportRequest(RootModel[Annotated[OrderReportIn | SummaryReportIn | OrdersReportIn,
                                         Field(discriminator="kind")]]):
-    """A report to generate: one order's, or a summary over a date range."""
+    """A report to generate: one order's, a summary over a date range, or the
+    orders list with its search."""
 
 
 def _page_of(maximum: int):
@@ -202,13 +212,14 @@ UtcTime = Annotated[dt.datetime, PlainSerializer(_iso, return_type=str), WithJso
 ReportParamsJson = Annotated[dict[str, Any], WithJsonSchema({
     "type": "object",
     "description": "What the report covers: order_id for an order report; date_from, "
-                   "date_to and customer for a summary (all_owners: an admin's summary "
-                   "over every user's orders).",
+                   "date_to and customer for a summary; search for an orders export "
+                   "(all_owners: an admin's summary or export over every user's orders).",
     "properties": {
         "order_id": {"type": "integer"},
         "date_from": {"type": "string", "format": "date"},
         "date_to": {"type": "string", "format": "date"},
         "customer": {"type": ["string", "null"]},
+        "search": {"type": ["string", "null"]},
         "all_owners": {"type": "boolean"},
     },
 }, mode="serialization")]

@@ -14,6 +14,7 @@ from ..orders import services as orders
 from ..orders.services import ItemInput
 from ..reports import services as reports
 from ..reports.downloads import send_download
+from ..reports.params import ReportParams
 from ..security import limit_order_writes, limit_requests
 from .openapi import CONTENT_DISPOSITION, LOCATION, Reply, describe, openapi_document
 from .parsing import json_body, page_query, validated
@@ -27,6 +28,7 @@ from .schemas import (
     OrderPage,
     OrderPatch,
     OrderReportIn,
+    OrdersReportIn,
     PageQuery,
     ReportRequest,
 )
@@ -155,9 +157,10 @@ ALREADY = Reply("The same report is already pending or running: that job.", JobO
 
 @bp.post("/reports")
 @describe("Ask for a report", body=ReportRequest,
-          description="An order's report, or a summary of completed orders over a date "
-                      "range. Asking again for a report that is still pending or running "
-                      "answers that job (200) instead of a new one (202).",
+          description="An order's report, a summary of completed orders over a date "
+                      "range, or every order matching a search (kind \"orders\"). Asking "
+                      "again for a report that is still pending or running answers that "
+                      "job (200) instead of a new one (202).",
           replies={202: REQUESTED, 200: ALREADY},
           errors={400: None, 404: "No such order, or it is not yours.", 413: None,
                   429: "Too many report requests in a short time (REPORT_RATE_LIMIT), or "
@@ -167,6 +170,9 @@ def create_report():
     asked = validated(ReportRequest, json_body()).root
     if isinstance(asked, OrderReportIn):
         job, created = reports.request_order_report(actor(), asked.order_id, asked.format)
+    elif isinstance(asked, OrdersReportIn):
+        job, created = reports.request_report(actor(), ReportParams.listing(asked.search),
+                                              asked.format)
     else:
         job, created = reports.request_summary_report(
             actor(), asked.date_from, asked.date_to, asked.customer, asked.format)

@@ -44,9 +44,33 @@ class ItemList(FieldList):
         yield from seen
 
 
+ADD_BUTTON_ID = "add-item"  # the "+ Add item" button's id in templates/orders/_items.html
+
+
 class OrderForm(FlaskForm):
     customer = StringField("Customer", validators=[_rule(lambda v: parse_name(v, "Customer"))])
     items = ItemList(FormField(ItemForm), min_entries=1, max_entries=MAX_ITEMS + 1)
+
+    # Set by edit_rows: where the keyboard focus goes after adding or removing a
+    # row, and what the polite live region under the rows says about it.
+    focus_after_edit: str | None = None
+    announcement: str = ""
+
+    def focus_id(self) -> str:
+        """The id of the element that takes the keyboard focus when the form is
+        shown: after a row edit, the place edit_rows chose; after a failed
+        submit, the first field with an error; otherwise the first field."""
+        if self.focus_after_edit:
+            return self.focus_after_edit
+        if self.customer.errors:
+            return self.customer.id
+        for entry in self.items.entries:
+            for field in (entry.form.product, entry.form.quantity, entry.form.unit_price):
+                if field.errors:
+                    return field.id
+        if self.items.errors and self.items.entries:  # about the rows as a whole
+            return self.items.entries[0].form.product.id
+        return self.customer.id
 
     def validate_items(self, field):
         if not field.entries:
@@ -78,10 +102,26 @@ class OrderForm(FlaskForm):
 
 
 def edit_rows(form: OrderForm, add: bool, remove: str | None) -> OrderForm:
-    """Add an empty row or remove row `remove` (its index), keeping what was typed."""
+    """Add an empty row or remove row `remove` (its index), keeping what was typed.
+
+    The new form says where the focus goes: to the added row's product field;
+    after a removal, to the product field of the row that took the removed
+    one's place, or to the "Add item" button when the last row went."""
     items = form.raw_items()
-    if add and len(items) < MAX_ITEMS:
-        items.append({"product": "", "quantity": "", "unit_price": ""})
+    focus, announcement = None, ""
+    if add:
+        if len(items) < MAX_ITEMS:
+            items.append({"product": "", "quantity": "", "unit_price": ""})
+            focus = len(items) - 1
+        else:
+            focus, announcement = ADD_BUTTON_ID, f"An order can have at most {MAX_ITEMS} items."
     if remove is not None and remove.isascii() and remove.isdigit() and int(remove) < len(items):
-        del items[int(remove)]
-    return OrderForm.with_rows(form.customer.data or "", items)
+        index = int(remove)
+        del items[index]
+        focus, announcement = index, f"Item {index + 1} removed."
+    edited = OrderForm.with_rows(form.customer.data or "", items)
+    rows = edited.items.entries  # never empty: removing the only row leaves an empty one
+    if isinstance(focus, int):
+        focus = rows[focus].form.product.id if focus < len(rows) else ADD_BUTTON_ID
+    edited.focus_after_edit, edited.announcement = focus, announcement
+    return edited

@@ -11,7 +11,7 @@ from ..errors import InvalidInput, OrderNotFound
 from ..extensions import db
 from ..models import Order, OrderItem, OrderStatus, User
 from ..pagination import Page
-from .validation import MAX_ITEMS
+from .validation import MAX_ITEMS, search_key
 
 
 @dataclass(frozen=True)
@@ -81,12 +81,23 @@ def delete_order(owner: User, order_id: int) -> None:
     db.session.commit()
 
 
+def customer_matches(search: str | None):
+    """The customer search as SQL, or None for no search: "contains",
+    ignoring case and accents the same way on every database (both sides are
+    search keys), with LIKE wildcards taken literally. Shared by the orders
+    list and its export (ReportParams.listing)."""
+    key = search_key(search or "")
+    if not key:
+        return None
+    escaped = key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return Order.customer_key.like(f"%{escaped}%", escape="\\")
+
+
 def list_orders(owner: User, *, search: str = "", page: int = 1, per_page: int = 20) -> Page:
     query = visible(sa.select(Order), Order, owner)
-    if search:
-        # Case-insensitive "contains", with LIKE wildcards in the search taken literally.
-        escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        query = query.where(Order.customer.ilike(f"%{escaped}%", escape="\\"))
+    matching = customer_matches(search)
+    if matching is not None:
+        query = query.where(matching)
     total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
     rows = db.session.scalars(
         query.order_by(Order.created_at.desc(), Order.id.desc())

@@ -5,6 +5,7 @@ ValueError with a message fit to show next to the field."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from decimal import Decimal, InvalidOperation
 
 MAX_NAME = 200
@@ -84,3 +85,32 @@ def parse_price(value) -> Decimal:
     if amount > MAX_PRICE:
         raise ValueError(PRICE_MAX_RULE)
     return amount.quantize(Decimal("0.01"))
+
+
+# Accents: the combining diacritical marks (U+0300-036F and its supplements), as
+# NFKD splits them off "é", "ü", "Å", Greek tonos, the dot of "İ". Other scripts'
+# combining signs (kana voicing marks, Indic vowel signs, ...) change the letter,
+# not its accent, and are kept.
+_ACCENTS = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
+# Letters whose stroke is an accent that Unicode does not decompose ("Søren",
+# "Łódź", "Đorđe"): folded like the others.
+_STROKES = str.maketrans({"ø": "o", "ł": "l", "đ": "d", "ħ": "h", "ŧ": "t"})
+
+
+def search_key(text: str | None) -> str:
+    """The form of a name that searches compare: compatibility-decomposed (NFKD:
+    "ﬁ" → "fi", fullwidth → ASCII), casefolded ("ß" → "ss"), accents removed,
+    recomposed (NFC), runs of whitespace folded into one space; "ø", "ł", "đ",
+    "ħ", "ŧ" lose their stroke too.
+
+    "Café Lumière" → "cafe lumiere", "İstanbul" → "istanbul" (casefold alone
+    would give "i" + a combining dot, which then goes as an accent), "ÜRÜN" →
+    "urun". The Turkish dotless "ı" stays a letter of its own: "ıstanbul" does
+    not find "Istanbul" (casefold is language-neutral, it maps "I" to "i").
+    Stored in orders.customer_key and applied to the search text alike, so the
+    comparison is the same on SQLite and PostgreSQL whatever their collations."""
+    if not text:
+        return ""
+    folded = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", text).casefold())
+    folded = unicodedata.normalize("NFC", _ACCENTS.sub("", folded)).translate(_STROKES)
+    return " ".join(folded.split())

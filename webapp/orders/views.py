@@ -51,7 +51,7 @@ def item_rows():
     """HTMX: the items fieldset with one row added or removed, typed values kept."""
     add, remove = _row_edit_requested()
     form = edit_rows(OrderForm(), add, remove)
-    return render_template("orders/_items.html", form=form, focus_last=add)
+    return render_template("orders/_items.html", form=form)
 
 
 @bp.get("/<int:order_id>")

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from ..errors import InvalidInput
 from ..models import Order, OrderStatus, ReportKind, User
+from ..orders.services import customer_matches
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,8 @@ class ReportParams:
     date_from: dt.date | None = None
     date_to: dt.date | None = None
     customer: str | None = None
+    # ORDERS: the orders list's search (customer contains, any case or accent)
+    search: str | None = None
     # asked for by an admin; granted only while the owner is still an admin
     # when the rows are read (see where())
     all_owners: bool = False
@@ -45,10 +48,16 @@ class ReportParams:
         return cls(kind=ReportKind.SUMMARY, date_from=date_from, date_to=date_to,
                    customer=(customer or "").strip() or None, all_owners=all_owners)
 
+    @classmethod
+    def listing(cls, search: str | None = None) -> ReportParams:
+        """The orders list as it stands: every status and date, optionally
+        the customers matching its search."""
+        return cls(kind=ReportKind.ORDERS, search=(search or "").strip() or None)
+
     def scoped_for(self, user: User) -> ReportParams:
         """These parameters as `user` may ask for them today: an admin's
-        summary asks for every user's orders, anyone else's for their own."""
-        if self.kind is ReportKind.SUMMARY:
+        summary or list asks for every user's orders, anyone else's for their own."""
+        if self.kind in (ReportKind.SUMMARY, ReportKind.ORDERS):
             return replace(self, all_owners=bool(user.is_admin))
         return self
 
@@ -59,6 +68,9 @@ class ReportParams:
         kind = ReportKind(kind)
         if kind is ReportKind.ORDER:
             return cls.order(int(data["order_id"]))
+        if kind is ReportKind.ORDERS:
+            return cls(kind=kind, search=data.get("search") or None,
+                       all_owners=bool(data.get("all_owners")))
         return cls(kind=kind, date_from=dt.date.fromisoformat(data["date_from"]),
                    date_to=dt.date.fromisoformat(data["date_to"]),
                    customer=data.get("customer") or None,
@@ -68,6 +80,11 @@ class ReportParams:
         """The stored and API form; its keys are also part of the dedupe key."""
         if self.kind is ReportKind.ORDER:
             return {"order_id": self.order_id}
+        if self.kind is ReportKind.ORDERS:
+            data = {"search": self.search}
+            if self.all_owners:
+                data["all_owners"] = True
+            return data
         data = {"date_from": self.date_from.isoformat(), "date_to": self.date_to.isoformat(),
                 "customer": self.customer}
         if self.all_owners:
@@ -83,6 +100,10 @@ class ReportParams:
         if self.kind is ReportKind.ORDER:
             # an admin may report on anyone's order (it saw it to ask for it)
             return [Order.id == self.order_id, _owned_by(owner_id, admin_may_see_all=True)]
+        if self.kind is ReportKind.ORDERS:
+            clauses = [_owned_by(owner_id, admin_may_see_all=self.all_owners)]
+            matching = customer_matches(self.search)
+            return clauses if matching is None else [*clauses, matching]
         start = dt.datetime.combine(self.date_from, dt.time(), tzinfo=dt.UTC)
         clauses = [Order.status == OrderStatus.COMPLETED, Order.created_at >= start,
                    _owned_by(owner_id, admin_may_see_all=self.all_owners)]
@@ -96,13 +117,18 @@ class ReportParams:
     # --- in words -------------------------------------------------------------
 
     def title(self) -> str:
-        return f"Order #{self.order_id}" if self.kind is ReportKind.ORDER else "Completed orders"
+        if self.kind is ReportKind.ORDER:
+            return f"Order #{self.order_id}"
+        return "Orders" if self.kind is ReportKind.ORDERS else "Completed orders"
 
     def describe(self) -> list[str]:
         """The scope in words, for the file's header. An order report's scope
         names the order's customer, status and date, which the caller adds."""
         if self.kind is ReportKind.ORDER:
             return []
+        if self.kind is ReportKind.ORDERS:
+            return ["Orders of any status and date",
+                    f"Customer contains: {self.search}" if self.search else "All customers"]
         return [f"Completed orders from {self.date_from} to {self.date_to} (UTC dates)",
                 f"Customer: {self.customer}" if self.customer else "All customers"]
 
@@ -110,12 +136,17 @@ class ReportParams:
         """One line for lists: "Order #42", "Completed orders 2026-11-01 → 2026-11-28, ACME"."""
         if self.kind is ReportKind.ORDER:
             return self.title()
+        if self.kind is ReportKind.ORDERS:
+            return f"Orders matching “{self.search}”" if self.search else "All orders"
         text = f"Completed orders {self.date_from} → {self.date_to}"
         return f"{text}, {self.customer}" if self.customer else text
 
     def download_name(self, fmt: str, created_at: dt.datetime) -> str:
         if self.kind is ReportKind.ORDER:
             return f"order-{self.order_id}-{created_at:%Y%m%d-%H%M}.{fmt}"
+        if self.kind is ReportKind.ORDERS:
+            search = _slug(self.search or "")
+            return f"orders{'-' + search if search else ''}-{created_at:%Y%m%d-%H%M}.{fmt}"
         customer = _slug(self.customer or "")
         who = f"-{customer}" if customer else ""
         return f"completed-orders{who}-{self.date_from}-to-{self.date_to}.{fmt}"
