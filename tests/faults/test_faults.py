@@ -79,8 +79,10 @@ def test_redis_killed_with_jobs_queued_then_restarted_every_job_completes(cluste
     cluster.redis.start()
     cluster.worker()
     cluster.beat()  # the sweeper re-sends PENDING jobs nobody picked up
-    for job in jobs:
-        done = cluster.wait_status(job["id"], {"COMPLETED", "FAILED"}, timeout=60)
+    # all of them first: a job still writing has its .tmp, which is no leftover
+    finished = [cluster.wait_status(job["id"], {"COMPLETED", "FAILED"}, timeout=60)
+                for job in jobs]
+    for done in finished:
         assert done["status"] == "COMPLETED", done
         cluster.assert_clean(done)
 

@@ -308,6 +308,31 @@ def test_retry_from_a_row_keeps_the_old_row_and_adds_the_new_attempt_on_top(clie
     assert "hx-swap-oob" not in again and "Already being generated again as" in again
 
 
+def test_a_retry_the_worker_finished_before_the_answer_is_announced_at_once(
+        client, user, monkeypatch):
+    """No poll follows a new attempt that is already final when the answer is
+    rendered, so the answer itself fills the live region."""
+    from tasks.reports import run_job
+
+    monkeypatch.setattr(lifecycle, "_publish", run_job)  # the worker wins the race
+    old = _job(user, JobStatus.CANCELLED, finished_at=utcnow())
+    html = client.post(f"/reports/{old.id}/retry",
+                       headers={**HX, "HX-Target": f"job-{old.id}"}).get_data(as_text=True)
+    new = db.session.scalar(sa.select(ReportJob).where(ReportJob.retry_of_id == old.id))
+    assert new.status is JobStatus.COMPLETED
+    assert f'<tr id="job-{new.id}"' in html and 'data-status="COMPLETED"' in html
+    assert "hx-trigger" not in _poller(html)
+    assert '<div id="job-announcements" hx-swap-oob="innerHTML">' in html
+    assert f"Report #{new.id} is ready to download." in html
+
+
+def test_a_retry_still_pending_is_left_to_the_poll_to_announce(client, user, sent):
+    old = _job(user, JobStatus.CANCELLED, finished_at=utcnow())
+    html = client.post(f"/reports/{old.id}/retry",
+                       headers={**HX, "HX-Target": f"job-{old.id}"}).get_data(as_text=True)
+    assert "job-announcements" not in html and "hx-trigger" in _poller(html)
+
+
 def test_retry_on_the_job_page_keeps_its_status_and_links_the_new_attempt(client, user, sent):
     old = _job(user, JobStatus.FAILED, error="Boom.", finished_at=utcnow())
     html = client.post(f"/reports/{old.id}/retry",
