@@ -141,17 +141,19 @@ def generate(items: int, first_order_id: int, owner_id: int, seed: int = 20251):
         count = min(ITEMS_PER_ORDER, left)
         left -= count
         total = Decimal("0.00")
+        units = 0
         for _ in range(count):
             product, price = rng.choice(catalog)
             qty = min(10_000, int(rng.paretovariate(1.5)))
             total += qty * price
+            units += qty
             lines.append({"order_id": order_id, "product": product, "quantity": qty,
                           "unit_price": price})
         customer = rng.choice(customers)
         orders.append({"id": order_id, "owner_id": owner_id, "customer": customer,
                        "customer_key": keys[customer], "status": "completed",
                        "created_at": created, "updated_at": created,
-                       "item_count": count, "total": total})
+                       "item_count": count, "units": units, "total": total})
         if len(lines) >= 50_000:
             yield orders, lines
             orders, lines = [], []

@@ -15,9 +15,10 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from tasks.generators import PROGRESS_EVERY, Progress
+from tasks.generators import PROGRESS_EVERY, Progress, ReportMeta
 from tasks.generators.csv_report import (
     ALWAYS_GUARDED_FIRST_CHARS,
+    BOM,
     DANGEROUS_FIRST_CHARS,
     FORMULA_SKIP_CHARS,
     FORMULA_START_CHARS,
@@ -46,28 +47,39 @@ def _guarded(column):
                     sa.literal("'") + column), else_=column)
 
 
-def formatted_select(job: ReportJob) -> sa.Select:
-    date = sa.func.to_char(sa.func.timezone("UTC", Order.created_at),
-                           'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+def formatted_select(job: ReportJob, meta: ReportMeta) -> sa.Select:
+    if meta.timezone == "UTC":
+        date = sa.func.to_char(sa.func.timezone("UTC", Order.created_at),
+                               'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+    else:  # in the session's zone (copy_csv sets it), with that moment's offset
+        date = sa.func.to_char(Order.created_at, 'YYYY-MM-DD"T"HH24:MI:SSTZH:TZM')
+    price, total = OrderItem.unit_price, OrderItem.quantity * OrderItem.unit_price
+    if meta.csv_excel and meta.decimal_comma:
+        price, total = (sa.func.replace(sa.cast(v, sa.Text), ".", ",") for v in (price, total))
     columns = (Order.id, date, _guarded(Order.customer),
                _guarded(sa.type_coerce(Order.status, sa.String)), _guarded(OrderItem.product),
-               OrderItem.quantity, OrderItem.unit_price,
-               OrderItem.quantity * OrderItem.unit_price)
+               OrderItem.quantity, price, total, sa.literal(meta.currency, sa.Text))
     # labelled with the CSV header, which COPY's HEADER option writes
     return rows_select(job).with_only_columns(
         *(column.label(name) for column, name in zip(columns, HEADER, strict=True)))
 
 
-def copy_csv(engine: Engine, job: ReportJob, path: Path, expected_rows: int,
-             progress: Progress = None) -> int | None:
+def copy_csv(engine: Engine, job: ReportJob, meta: ReportMeta, path: Path,
+             expected_rows: int, progress: Progress = None) -> int | None:
     """Write the job's CSV with COPY; return the row count, or None when the
     result cannot be trusted to match write_csv (then nothing usable is left)."""
-    compiled = formatted_select(job).compile(dialect=engine.dialect,
-                                             compile_kwargs={"render_postcompile": True})
-    sql = f"COPY ({compiled}) TO STDOUT WITH (FORMAT csv, HEADER)"
+    compiled = formatted_select(job, meta).compile(
+        dialect=engine.dialect, compile_kwargs={"render_postcompile": True})
+    delimiter = ", DELIMITER ';'" if meta.csv_excel and meta.decimal_comma else ""
+    sql = f"COPY ({compiled}) TO STDOUT WITH (FORMAT csv, HEADER{delimiter})"
     lines = 0
     next_report = PROGRESS_EVERY + 1  # +1: the header line
     with engine.connect() as conn, open(path, "wb") as out:
+        if meta.csv_excel:
+            out.write(BOM.encode())
+        with conn.connection.driver_connection.cursor() as cursor:
+            if meta.timezone != "UTC":  # to_char shows times in the session's zone
+                cursor.execute("SELECT set_config('TimeZone', %s, true)", (meta.timezone,))
         with conn.connection.driver_connection.cursor() as cursor, \
                 cursor.copy(sql, compiled.params) as copy:
             for chunk in copy:

@@ -21,16 +21,20 @@ from flask import current_app
 from tasks.generators import ReportMeta
 from tasks.generators.csv_report import write_csv
 from tasks.generators.pdf_report import write_pdf
+from tasks.generators.xlsx_report import write_xlsx
 from tasks.pg_copy import copy_csv
 from tasks.rows import count_rows, stream_rows
 from webapp.extensions import db
-from webapp.models import Order, ReportFormat, ReportJob, ReportKind
+from webapp.models import Order, ReportFormat, ReportJob, ReportKind, User
 from webapp.reports import lifecycle
 from webapp.reports.lifecycle import ORDER_DELETED, ReportDataError
+from webapp.reports.overview import compute as compute_overview
+from webapp.timezones import local, zone_of
 
 log = logging.getLogger(__name__)
 
-GENERATORS = {ReportFormat.CSV: write_csv, ReportFormat.PDF: write_pdf}
+GENERATORS = {ReportFormat.CSV: write_csv, ReportFormat.PDF: write_pdf,
+              ReportFormat.XLSX: write_xlsx}
 PROGRESS_INTERVAL = 0.5  # seconds between progress writes, at most
 
 
@@ -41,6 +45,10 @@ class JobAborted(Exception):
 def _meta(job: ReportJob) -> ReportMeta:
     params = job.report
     scope = params.describe()
+    owner = db.session.get(User, job.owner_id)
+    zone = zone_of(owner)
+    currency = current_app.config["CURRENCY"]
+    overview = None
     if job.kind is ReportKind.ORDER:
         # scoped like the rows: an order id that now names someone else's order
         # (or none) means the owner's order is gone
@@ -48,9 +56,17 @@ def _meta(job: ReportJob) -> ReportMeta:
         if order is None:
             raise ReportDataError(ORDER_DELETED)
         scope = [f"Customer: {order.customer}", f"Status: {order.status.label}",
-                 f"Order date: {order.created_at:%Y-%m-%d %H:%M} UTC"]
-    return ReportMeta(kind=job.kind, title=params.title(), scope=scope,
-                      currency=current_app.config["CURRENCY"])
+                 f"Order date: {local(order.created_at, zone):%Y-%m-%d %H:%M} "
+                 f"{zone}"]
+    elif job.kind is ReportKind.SUMMARY:
+        # a summary's days are those of the zone it was asked in
+        zone = params.timezone
+        if job.format is not ReportFormat.CSV:  # CSV is data, not a document
+            overview = compute_overview(job.owner_id, params, currency)
+    return ReportMeta(kind=job.kind, title=params.title(), scope=scope, currency=currency,
+                      timezone=zone, overview=overview,
+                      csv_excel=bool(owner and owner.csv_excel),
+                      decimal_comma=bool(owner and owner.csv_excel and owner.csv_decimal_comma))
 
 
 def _remove_quietly(path: Path) -> None:
@@ -67,7 +83,7 @@ def write_report(job: ReportJob, meta: ReportMeta, path: Path, total: int, progr
     a line break (copy_csv says so by returning None): then, and for
     everything else, the generator of the format writes it."""
     if job.format is ReportFormat.CSV and db.engine.dialect.name == "postgresql":
-        written = copy_csv(db.engine, job, path, total, progress)
+        written = copy_csv(db.engine, job, meta, path, total, progress)
         if written is not None:
             return written
     return GENERATORS[job.format](stream_rows(db.engine, job), meta, path, progress=progress)

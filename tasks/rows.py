@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from tasks.generators import Row
-from webapp.models import Order, OrderItem, ReportJob
+from webapp.models import Order, OrderItem, ReportJob, ReportKind
 
 BATCH = 2000
 
@@ -32,8 +32,13 @@ def _where(job: ReportJob) -> list:
 
 
 def rows_select(job: ReportJob) -> sa.Select:
-    return (sa.select(*_COLUMNS).join(OrderItem, OrderItem.order_id == Order.id)
-            .where(*_where(job)).order_by(Order.id, OrderItem.id))
+    stmt = (sa.select(*_COLUMNS).join(OrderItem, OrderItem.order_id == Order.id)
+            .where(*_where(job)))
+    if job.kind is ReportKind.SUMMARY:
+        # the detail after the overview reads in time order; an order's items
+        # stay together (its subtotal follows them)
+        return stmt.order_by(Order.created_at, Order.id, OrderItem.id)
+    return stmt.order_by(Order.id, OrderItem.id)
 
 
 def count_rows(engine: Engine, job: ReportJob) -> int:

@@ -58,6 +58,7 @@ def create_app(config: dict | None = None) -> Flask:
     from . import filters
     from .api.views import bp as api_bp
     from .auth.views import bp as auth_bp
+    from .dashboard.views import bp as dashboard_bp
     from .errors import register_error_handlers
     from .health import bp as health_bp
     from .orders.views import bp as orders_bp
@@ -66,6 +67,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(auth_bp)
     app.register_blueprint(orders_bp)
     app.register_blueprint(reports_bp)
+    app.register_blueprint(dashboard_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(health_bp)
     csrf.exempt(api_bp)  # scripts send JSON, not forms; authentication comes with accounts

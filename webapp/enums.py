@@ -42,7 +42,15 @@ class ReportKind(enum.StrEnum):
 class ReportFormat(enum.StrEnum):
     CSV = "csv"
     PDF = "pdf"
+    XLSX = "xlsx"
 
     @property
     def mimetype(self) -> str:
-        return {"csv": "text/csv", "pdf": "application/pdf"}[self.value]
+        return _MIMETYPES[self.value]
+
+
+_MIMETYPES = {
+    "csv": "text/csv",
+    "pdf": "application/pdf",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}

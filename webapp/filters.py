@@ -5,6 +5,9 @@ import datetime as dt
 from decimal import Decimal
 
 from flask import Flask, current_app
+from flask_login import current_user
+
+from .timezones import local, zone_of
 
 
 def money(value: Decimal | None, symbol: bool = True) -> str:
@@ -14,8 +17,18 @@ def money(value: Decimal | None, symbol: bool = True) -> str:
     return f"{text} {current_app.config['CURRENCY']}" if symbol else text
 
 
-def utc(value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    return f"{value:{fmt}} UTC" if value else ""
+def viewer_zone() -> str:
+    """The zone of the user the page is for, UTC for nobody."""
+    return zone_of(current_user if current_user else None)
+
+
+def localtime(value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored (UTC) time as the viewer's wall-clock time, with the zone's
+    abbreviation of that moment: "2026-11-03 15:05 CET", "… 16:05 CEST"."""
+    if not value:
+        return ""
+    shown = local(value, viewer_zone())
+    return f"{shown:{fmt}} {shown.tzname()}"
 
 
 def filesize(size: int | None) -> str:
@@ -39,11 +52,11 @@ def duration(value: dt.timedelta | None) -> str:
 
 def register(app: Flask) -> None:
     app.add_template_filter(money)
-    app.add_template_filter(utc)
+    app.add_template_filter(localtime)
     app.add_template_filter(filesize)
     app.add_template_filter(duration)
 
     @app.context_processor
     def globals_():
-        return {"currency": app.config["CURRENCY"],
+        return {"currency": app.config["CURRENCY"], "viewer_zone": viewer_zone,
                 "poll_seconds": app.config["STATUS_POLL_SECONDS"]}

@@ -78,6 +78,12 @@ class User(UserMixin, db.Model):
     # Part of every session cookie; bumping it (log-out, password change, "log
     # out everywhere") makes every earlier cookie of this user worthless.
     session_generation: Mapped[int] = mapped_column(default=0, server_default="0")
+    # An IANA zone: pages, files and the dashboard show times in it, and the
+    # user's date ranges are its days. Stored times stay UTC.
+    timezone: Mapped[str] = mapped_column(sa.String(64), default="UTC", server_default="UTC")
+    # "CSV for Excel": a UTF-8 BOM; with the decimal comma also ";" separators
+    csv_excel: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    csv_decimal_comma: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     __table_args__ = ({"sqlite_autoincrement": True},)
 
@@ -127,6 +133,7 @@ class Order(db.Model):
     # Denormalised from the items by the service that writes them, so lists
     # and filters never sum items on the fly.
     item_count: Mapped[int] = mapped_column(default=0)
+    units: Mapped[int] = mapped_column(default=0, server_default="0")  # sum of quantities
     total: Mapped[Decimal] = mapped_column(MoneyTotal, default=Decimal("0.00"))
 
     items: Mapped[list[OrderItem]] = relationship(
@@ -137,6 +144,8 @@ class Order(db.Model):
     __table_args__ = (
         sa.Index("ix_orders_status_created_at", "status", "created_at"),
         sa.Index("ix_orders_created_at", "created_at"),
+        # a user's completed orders in a range: every summary and the dashboard
+        sa.Index("ix_orders_owner_status_created_at", "owner_id", "status", "created_at"),
         # The search is "contains" (LIKE '%key%'): on PostgreSQL a trigram GIN
         # index serves it (and has no B-tree row size limit for long keys); on
         # SQLite this is a plain index, which no index type could help there.
@@ -154,6 +163,7 @@ class Order(db.Model):
 
     def recompute_totals(self) -> None:
         self.item_count = len(self.items)
+        self.units = sum(i.quantity for i in self.items)
         self.total = sum((i.line_total for i in self.items), Decimal("0.00"))
 
 

@@ -20,9 +20,13 @@ import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
+from zoneinfo import ZoneInfo
 
 from webapp.enums import ReportKind
+
+if TYPE_CHECKING:
+    from webapp.reports.overview import Overview
 
 PROGRESS_EVERY = 2000
 
@@ -46,6 +50,20 @@ class ReportMeta:
     scope: list[str] = field(default_factory=list)
     generated_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     currency: str = "USD"
+    # the IANA zone of the user who asked: every time in the file is shown in
+    # it, and the file says which zone that is (rows stay UTC until written)
+    timezone: str = "UTC"
+    # summaries only: what page 1 of a PDF and the "Summary" sheet of an XLSX
+    # show before the line items (None for other kinds)
+    overview: Overview | None = None
+    # CSV for Excel (a user's choice): a UTF-8 BOM, and with decimal_comma
+    # also ";" between cells and "," before the cents
+    csv_excel: bool = False
+    decimal_comma: bool = False
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
 
 
 Progress = Callable[[int], None] | None

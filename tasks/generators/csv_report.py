@@ -2,6 +2,14 @@
 
 Text cells (customer, product, status) are guarded against spreadsheet formula
 injection with :func:`neutralise`; numeric cells are written as plain numbers.
+Order dates are ISO 8601 in the user's zone: ``…Z`` for UTC, else with the
+offset of that moment (``2026-11-03T15:05:00+01:00``). Every row says its
+currency.
+
+"CSV for Excel" (``meta.csv_excel``) starts the file with a UTF-8 BOM, which
+Excel needs to read it as UTF-8; with ``meta.decimal_comma`` (locales where
+Excel reads "1,5" as one and a half) cells are separated by ``;`` and money is
+written ``12,50``.
 """
 from __future__ import annotations
 
@@ -16,6 +24,7 @@ __all__ = [
     "FORMULA_SKIP_CHARS",
     "FORMULA_START_CHARS",
     "HEADER",
+    "format_local",
     "format_utc",
     "neutralise",
     "write_csv",
@@ -30,7 +39,9 @@ HEADER = (
     "quantity",
     "unit_price",
     "line_total",
+    "currency",
 )
+BOM = "\ufeff"
 
 # The formula-injection guard (tasks/pg_copy.py's _guarded is its SQL twin and
 # must stay byte-identical with it). A text cell gets a leading ' when
@@ -68,6 +79,13 @@ def format_utc(value: dt.datetime) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def format_local(value: dt.datetime, zone) -> str:
+    """ISO 8601 in `zone` with the offset of that moment; naive is UTC."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(zone).isoformat(timespec="seconds")
+
+
 def write_csv(rows: Rows, meta: ReportMeta, path, progress: Progress = None) -> int:
     """Write ``rows`` to ``path`` as CSV and return the number of data rows."""
     count = 0
@@ -75,8 +93,14 @@ def write_csv(rows: Rows, meta: ReportMeta, path, progress: Progress = None) -> 
     dangerous = DANGEROUS_FIRST_CHARS
     every = PROGRESS_EVERY
     next_report = every
+    zone = None if meta.timezone == "UTC" else meta.zone
+    comma = meta.csv_excel and meta.decimal_comma
+    currency = meta.currency
     with open(path, "w", encoding="utf-8", newline="") as fh:
-        writer = csv.writer(fh, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+        if meta.csv_excel:
+            fh.write(BOM)
+        writer = csv.writer(fh, delimiter=";" if comma else ",", lineterminator="\r\n",
+                            quoting=csv.QUOTE_MINIMAL)
         writerow = writer.writerow
         writerow(HEADER)
         for order_id, order_date, customer, status, product, qty, price, total in rows:
@@ -84,7 +108,8 @@ def write_csv(rows: Rows, meta: ReportMeta, path, progress: Progress = None) -> 
             if date_s is None:
                 if len(date_cache) > 4096:
                     date_cache.clear()
-                date_s = date_cache[order_date] = format_utc(order_date)
+                date_s = date_cache[order_date] = (
+                    format_utc(order_date) if zone is None else format_local(order_date, zone))
             # Only pay for the function call when the first char is suspicious
             # (DANGEROUS_FIRST_CHARS holds every first char neutralise may guard).
             if customer and customer[0] in dangerous:
@@ -93,18 +118,11 @@ def write_csv(rows: Rows, meta: ReportMeta, path, progress: Progress = None) -> 
                 product = neutralise(product)
             if status and status[0] in dangerous:
                 status = neutralise(status)
-            writerow(
-                (
-                    order_id,
-                    date_s,
-                    customer,
-                    status,
-                    product,
-                    int(qty),
-                    f"{price:.2f}",
-                    f"{total:.2f}",
-                )
-            )
+            price_s, total_s = f"{price:.2f}", f"{total:.2f}"
+            if comma:
+                price_s, total_s = price_s.replace(".", ","), total_s.replace(".", ",")
+            writerow((order_id, date_s, customer, status, product, int(qty), price_s, total_s,
+                      currency))
             count += 1
             if count == next_report:
                 next_report += every

@@ -1,9 +1,24 @@
-"""PDF generator (fpdf2): a paginated line-item table with totals.
+"""PDF generator (fpdf2): an optional overview, then a paginated line-item table.
 
-Layout: A4 landscape; title, scope lines and generation time on page 1; a table
-whose header row is repeated on every page; ``Page X of Y`` in the footer.
-For ``meta.kind == "summary"`` a subtotal line follows each order and a grand
-total closes the report; for ``meta.kind == "order"`` an order total closes it.
+Layout: A4 landscape; title, scope lines, the time zone and the generation time
+on page 1; a table whose header row is repeated on every page; ``Page X of Y``
+in the footer.  For ``meta.kind == "summary"`` a subtotal line follows each
+order and a grand total closes the report; for ``meta.kind == "order"`` an
+order total closes it.
+
+Every time is shown in ``meta.zone`` (rows carry UTC, naive = UTC) and the
+header says which zone that is.
+
+When ``meta.overview`` is set (summaries), the overview comes first: key
+figures against the previous period, a bar chart of revenue per period, the
+top customers and products, and the totals per customer (which may run over
+several pages); the line items then start on a page of their own.  The chart
+and the bars are vector paths written into the same raw content streams as the
+text (``re f`` for bars, ``m l S`` for axes and grid lines), in greys only
+(``g``/``G``), so they print the same on a black-and-white printer.  Money is
+Decimal throughout; floats are used only for the geometry.  The overview is a
+few hundred text objects drawn once, so it is laid out with the simple
+one-text-object-per-string helpers, not the row path described below.
 
 How it stays fast
 -----------------
@@ -67,21 +82,27 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import math
 import re
 import tempfile
 import zlib
 from array import array
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fpdf import FPDF
 
 from . import PROGRESS_EVERY, Progress, ReportMeta, Rows
 
-__all__ = ["DEFAULT_FONTS_DIR", "EMPTY_MESSAGE", "write_pdf"]
+if TYPE_CHECKING:
+    from webapp.reports.overview import Overview, Ranked
+
+__all__ = ["DEFAULT_FONTS_DIR", "EMPTY_MESSAGE", "NO_ORDERS_MESSAGE", "write_pdf"]
 
 DEFAULT_FONTS_DIR = Path(__file__).resolve().parents[2] / "static" / "fonts"
 EMPTY_MESSAGE = "No line items match this report."
+NO_ORDERS_MESSAGE = "No completed orders in this range"
 
 FAMILY = "DejaVu"
 FALLBACK_FAMILY = "DroidSansFallback"
@@ -109,6 +130,36 @@ BOTTOM = 210.0 - 14.0  # mm: rows must end above this
 UNITS = 1000 / FONT_PT  # text-space thousandths per point, for TJ adjustments
 GREY_TEXT = "0.353 g"  # fpdf2's set_text_color(90)
 GREY_FILL = "0.882 g"  # fpdf2's set_fill_color(225)
+
+# The overview.  Solid greys that stay apart from each other and from the table
+# header band in a greyscale print; text on them is black or GREY_TEXT.
+BAR_FILL = "0.40 g"  # revenue chart bars
+RANK_FILL = "0.60 g"  # bars in the top lists
+KPI_FILL = "0.93 g"  # key-figure boxes
+GRID_STROKE = "0.80 G"
+AXIS_STROKE = "0 G"
+SECTION_PT = 11.0
+SECTION_H = 6.0  # mm, a section heading's line
+GAP = 3.0  # mm between sections
+KPI_H = 20.0  # mm, a key-figure box
+KPI_PT = 13.0  # the key figure itself, shrunk to fit its box if need be
+PLOT_H = 40.0  # mm, the chart's plot area (ticks from 0 to the top value)
+PLOT_HEADROOM = 6.0  # mm above the plot: the y axis title and the tallest bar's value
+AXIS_PT = 7.0
+VALUE_PT = 6.0
+MAX_X_LABELS = 16
+MAX_BAR_W = 18.0  # mm: a range of one or two periods still looks like a bar chart
+TOP_GAP = 6.0  # mm between the two top lists
+CENT = Decimal("0.01")
+KPIS = (  # (Kpis attribute, label, money?)
+    ("orders", "Orders", False),
+    ("items", "Line items", False),
+    ("units", "Units", False),
+    ("revenue", "Revenue", True),
+    ("average_order_value", "Average order value", True),
+)
+GRAIN_WORDS = {"day": "day", "week": "week", "month": "month"}
+X_AXIS_TITLES = {"day": "Day", "week": "Week (starting Monday)", "month": "Month"}
 
 # (label, width mm, right-aligned); widths add up to 297 - 2 * MARGIN.
 COLUMNS = (
@@ -152,11 +203,51 @@ def _money(value: Decimal) -> str:
     return f"{value:,.2f}"
 
 
-def _utc(value: dt.datetime) -> dt.datetime:
-    """Naive UTC datetime (naive input is taken to be UTC already)."""
+def _whole(value: Decimal) -> str:
+    return f"{value:,.0f}"
+
+
+def _compact(value: Decimal) -> str:
+    """``12.3k``, ``4.5M``: a bar's value when the full amount is wider than the bar."""
+    for size, suffix in ((Decimal(10) ** 9, "bn"), (Decimal(10) ** 6, "M"), (Decimal(1000), "k")):
+        if abs(value) >= size:
+            return f"{value / size:.1f}{suffix}"
+    return f"{value:.0f}"
+
+
+def _change(pct: Decimal | None) -> str:
+    if pct is None:
+        return "n/a"
+    if not pct:  # also -0.0 from a tiny drop
+        return "0.0 %"
+    return f"{pct:+} %"
+
+
+def _ticks(peak: Decimal, target: int = 5) -> list[Decimal]:
+    """Round axis values from 0 up to at least ``peak`` (steps of 1, 2, 2.5 or 5 x 10^n)."""
+    if peak <= 0:
+        peak = Decimal(1)
+    raw = peak / target
+    magnitude = Decimal(1).scaleb(raw.adjusted())
+    # Whole cents only: a step of 0.025 would print as a mix of 0.02s and 0.03s.
+    steps = (magnitude * m for m in (1, 2, Decimal("2.5"), 5, 10))
+    step = next((s for s in steps if s >= raw and not s % CENT), CENT)
+    count = int((peak / step).to_integral_value(rounding=ROUND_CEILING))
+    return [step * i for i in range(count + 1)]
+
+
+def _tick_labels(ticks: list[Decimal]) -> list[str]:
+    """Money labels for the axis: without cents unless a step needs them."""
+    if all(t == t.to_integral_value() for t in ticks):
+        return [_whole(t) for t in ticks]
+    return [_money(t) for t in ticks]
+
+
+def _local(value: dt.datetime, zone) -> dt.datetime:
+    """``value`` (UTC; naive is taken to be UTC) as wall-clock time in ``zone``."""
     if value.tzinfo is None:
-        return value
-    return value.astimezone(dt.UTC).replace(tzinfo=None)
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(zone)
 
 
 def _clean(text) -> str:
@@ -435,10 +526,13 @@ class _Writer:
 
     def text_line(self, x_pt: float, base_mm: float, text: str, primary: _RawFont, size: float,
                   align: str = "L", colour: str = "0 g") -> str:
-        """A one-line text object; ``x_pt`` is its left or (``align="R"``) right edge."""
+        """A one-line text object; ``x_pt`` is its left, (``align="R"``) right or
+        (``align="C"``) middle."""
         ops, width = self.show(text, primary, size)
         if align == "R":
             x_pt -= width * size / 1000
+        elif align == "C":
+            x_pt -= width * size / 2000
         return f"q {colour} BT {x_pt:.2f} {PAGE_H_PT - base_mm * PT_PER_MM:.2f} Td {ops} ET Q\n"
 
     # -- pages -------------------------------------------------------------------
@@ -481,13 +575,18 @@ class _Writer:
         parts = self.parts
         parts.append(self.text_line(left, _baseline(y, 8, 15), _clean(meta.title), self.bold, 15))
         y += 8
-        for line in meta.scope:
+        zone_name = _clean(meta.timezone)
+        for line in [*meta.scope, f"Times in {zone_name}"]:
             parts.append(self.text_line(left, _baseline(y, 5, 10), _clean(line), reg, 10))
             y += 5
-        generated = _utc(meta.generated_at).strftime("%Y-%m-%d %H:%M")
-        parts.append(self.text_line(left, _baseline(y, 5, 9), f"Generated {generated} UTC", reg, 9,
-                                    colour=GREY_TEXT))
+        generated = _local(meta.generated_at, meta.zone).strftime("%Y-%m-%d %H:%M")
+        parts.append(self.text_line(left, _baseline(y, 5, 9), f"Generated {generated} {zone_name}",
+                                    reg, 9, colour=GREY_TEXT))
         self.y = y + 5 + 3
+
+    def continued_title(self) -> str:
+        title = f"{_clean(self.meta.title)} (continued)"
+        return self.text_line(MARGIN * PT_PER_MM, MARGIN + 2, title, self.reg, 7, colour=GREY_TEXT)
 
     def next_page(self, table: bool = True) -> None:
         self.end_page()
@@ -495,10 +594,7 @@ class _Writer:
             self.y = MARGIN
             return
         if not self.page_top:
-            title = f"{_clean(self.meta.title)} (continued)"
-            self.page_top = self.text_line(
-                MARGIN * PT_PER_MM, MARGIN + 2, title, self.reg, 7, colour=GREY_TEXT
-            ) + self.table_header(MARGIN + 5)
+            self.page_top = self.continued_title() + self.table_header(MARGIN + 5)
         self.parts.append(self.page_top)
         self.y = MARGIN + 5 + HEADER_H
 
@@ -529,23 +625,24 @@ class _Writer:
         fitted = self.fit_cache.get(key)
         if fitted is not None:
             return fitted
-        max_w = COLUMNS[col][1] - 2 * PAD
-        reg = self.reg
-        if self.width_mm(text, reg) <= max_w:
-            fitted = text
-        else:
-            lo, hi = 0, len(text)  # longest prefix that fits with the ellipsis
-            while lo < hi:
-                mid = (lo + hi + 1) // 2
-                if self.width_mm(text[:mid].rstrip() + ELLIPSIS, reg) <= max_w:
-                    lo = mid
-                else:
-                    hi = mid - 1
-            fitted = text[:lo].rstrip() + ELLIPSIS
+        fitted = self.ellipsize(text, COLUMNS[col][1] - 2 * PAD, self.reg)
         if len(self.fit_cache) > _CACHE_LIMIT:
             self.fit_cache.clear()
         self.fit_cache[key] = fitted
         return fitted
+
+    def ellipsize(self, text: str, max_w: float, font: _RawFont, size: float = FONT_PT) -> str:
+        """``text`` cut with an ellipsis so that it is at most ``max_w`` mm wide."""
+        if self.width_mm(text, font, size) <= max_w:
+            return text
+        lo, hi = 0, len(text)  # longest prefix that fits with the ellipsis
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if self.width_mm(text[:mid].rstrip() + ELLIPSIS, font, size) <= max_w:
+                lo = mid
+            else:
+                hi = mid - 1
+        return text[:lo].rstrip() + ELLIPSIS
 
     def text_cell(self, value, col: int) -> _Cell:
         """A left-aligned cell: see :data:`_Cell`."""
@@ -592,6 +689,7 @@ class _Writer:
         qty_cache: dict[object, tuple[str, int]] = {}
         money_cache: dict[object, tuple[str, int]] = {}
         date_cache: dict[dt.datetime, _Cell] = {}
+        zone = self.meta.zone
         every = PROGRESS_EVERY
         next_report = every
 
@@ -625,8 +723,9 @@ class _Writer:
             if d_frag is None:
                 if len(date_cache) > 4096:
                     date_cache.clear()
+                # date().isoformat(), not strftime(): it pays for the zone conversion
                 d_frag = date_cache[order_date] = text_cell(
-                    _utc(order_date).strftime("%Y-%m-%d"), 1
+                    _local(order_date, zone).date().isoformat(), 1
                 )
             c_frag = text_cell(customer, 2)
             s_frag = text_cell(status, 3)
@@ -671,6 +770,279 @@ class _Writer:
         if progress is not None and (count == 0 or count % every):
             progress(count)
         return count, orders, grand
+
+    # -- overview ------------------------------------------------------------------
+    # Drawn once per file, before the rows: clarity over speed.  ``self.y`` is the
+    # top of the next section; a section that does not fit starts a new page.
+
+    @staticmethod
+    def rect(x: float, top: float, w: float, h: float, paint: str = "f") -> str:
+        """A rectangle path (mm, from the top left), filled (``re f``) or stroked (``re S``)."""
+        k = PT_PER_MM
+        return f"{x * k:.2f} {PAGE_H_PT - (top + h) * k:.2f} {w * k:.2f} {h * k:.2f} re {paint}"
+
+    @staticmethod
+    def line(x1: float, y1: float, x2: float, y2: float) -> str:
+        """A straight line path (mm, from the top left), stroked: ``m l S``."""
+        k = PT_PER_MM
+        return f"{x1 * k:.2f} {PAGE_H_PT - y1 * k:.2f} m {x2 * k:.2f} {PAGE_H_PT - y2 * k:.2f} l S"
+
+    def paint(self, paths: list[str], colour: str, width_pt: float | None = None) -> None:
+        """Paths in one graphics state: a grey (``g`` fill or ``G`` stroke) and a line width."""
+        if paths:
+            width = "" if width_pt is None else f"{width_pt:.2f} w "
+            self.parts.append(f"q {colour} {width}" + " ".join(paths) + " Q\n")
+
+    def text(self, x: float, base: float, text: str, font: _RawFont | None = None,
+             size: float = FONT_PT, align: str = "L", colour: str = "0 g") -> None:
+        """One line of text at ``x`` mm (left, right or middle), baseline ``base`` mm."""
+        self.parts.append(self.text_line(x * PT_PER_MM, base, _clean(text), font or self.reg,
+                                         size, align, colour))
+
+    def need(self, height: float) -> None:
+        if self.y + height > BOTTOM:
+            self.overview_page()
+
+    def overview_page(self) -> None:
+        self.end_page()
+        self.parts.append(self.continued_title())
+        self.y = MARGIN + 5
+
+    def heading(self, title: str, note: str = "", x: float = MARGIN,
+                width: float = TABLE_W) -> None:
+        """A section title at ``self.y``, with an optional grey note at the right."""
+        base = _baseline(self.y, SECTION_H, SECTION_PT)
+        self.text(x + PAD, base, title, self.bold, SECTION_PT)
+        if note:
+            self.text(x + width - PAD, base, note, size=FONT_PT, align="R", colour=GREY_TEXT)
+
+    def overview(self, ov: Overview) -> None:
+        self.key_figures(ov)
+        self.chart(ov)
+        self.top_lists(ov)
+        self.customer_totals(ov)
+
+    def key_figures(self, ov: Overview) -> None:
+        self.need(SECTION_H + KPI_H + GAP)
+        self.heading("Key figures", f"{ov.date_from} \u2013 {ov.date_to} vs "
+                                    f"{ov.previous_from} \u2013 {ov.previous_to}")
+        top = self.y + SECTION_H
+        currency = self.meta.currency
+        width = (TABLE_W - (len(KPIS) - 1) * GAP) / len(KPIS)
+        inner = width - 2 * 2.5
+        self.paint([self.rect(MARGIN + i * (width + GAP), top, width, KPI_H)
+                    for i in range(len(KPIS))], KPI_FILL)
+        for i, (name, label, money) in enumerate(KPIS):
+            x = MARGIN + i * (width + GAP) + 2.5
+            show = _money if money else (lambda n: f"{n:,}")
+            value = show(getattr(ov.kpis, name))
+            size = KPI_PT
+            wide = self.width_mm(value, self.bold, size)
+            if wide > inner:
+                size = math.floor(size * inner / wide * 10) / 10
+            label = f"{label} ({currency})" if money else label
+            self.text(x, top + 4.2, self.ellipsize(label, inner, self.reg), colour=GREY_TEXT)
+            self.text(x, top + 10.8, value, self.bold, size)
+            self.text(x, top + 14.8, f"Change: {_change(ov.change(name))}")
+            self.text(x, top + 18.4, f"Previous: {show(getattr(ov.previous, name))}",
+                      colour=GREY_TEXT)
+        self.y = top + KPI_H + GAP
+
+    def chart(self, ov: Overview) -> None:
+        """Revenue per period as a bar chart, or a message when there is nothing to draw."""
+        currency, reg = self.meta.currency, self.reg
+        word = GRAIN_WORDS.get(ov.grain, "period")
+        title = f"Revenue per {word} ({currency}), {ov.date_from} \u2013 {ov.date_to}"
+        periods = ov.periods
+        if not ov.kpis.orders or not periods:
+            box = 20.0
+            self.need(SECTION_H + box + GAP)
+            self.heading(title)
+            top = self.y + SECTION_H
+            self.paint([self.rect(MARGIN, top, TABLE_W, box, "S")], "0.60 G", 0.5)
+            self.text(MARGIN + TABLE_W / 2, _baseline(top, box, 10), NO_ORDERS_MESSAGE,
+                      size=10, align="C")
+            self.y = top + box + GAP
+            return
+
+        values = [max(p.revenue, Decimal(0)) for p in periods]  # a refund-heavy period: no bar
+        peak = max(values)
+        best = periods[values.index(peak)]
+        average = (ov.kpis.revenue / len(periods)).quantize(CENT)
+        # The chart's text alternative: what a reader of the bars would take away.
+        note = (f"Highest: {best.label}, {_money(best.revenue)} {currency} \u00b7 "
+                f"Average per {word}: {_money(average)} {currency}")
+        self.need(SECTION_H + PLOT_HEADROOM + PLOT_H + 8.5 + GAP)
+        self.heading(title, note)
+
+        ticks = _ticks(peak)
+        scale = ticks[-1]
+        tick_labels = _tick_labels(ticks)
+        x0 = MARGIN + PAD + max(self.width_mm(t, reg, AXIS_PT) for t in tick_labels) + 2.0
+        x1 = MARGIN + TABLE_W - PAD
+        top = self.y + SECTION_H + PLOT_HEADROOM
+        bottom = top + PLOT_H
+        centre = 0.35 * AXIS_PT / PT_PER_MM  # baseline below the middle of a digit
+
+        self.text(MARGIN + PAD, top - 3.5, f"Revenue ({currency})", size=AXIS_PT,
+                  colour=GREY_TEXT)
+        grid = []
+        for value, label in zip(ticks, tick_labels, strict=True):
+            y = bottom - float(value / scale) * PLOT_H
+            if value:
+                grid.append(self.line(x0, y, x1, y))
+            self.text(x0 - 1.5, y + centre, label, size=AXIS_PT, align="R")
+        self.paint(grid, GRID_STROKE, 0.3)
+
+        slot = (x1 - x0) / len(periods)
+        bar_w = min(slot * 0.72, MAX_BAR_W)
+        heights = [float(v / scale) * PLOT_H for v in values]
+        self.paint([self.rect(x0 + i * slot + (slot - bar_w) / 2, bottom - h, bar_w, h)
+                    for i, h in enumerate(heights) if h > 0], BAR_FILL)
+        self.paint([self.line(x0, bottom, x1, bottom), self.line(x0, top, x0, bottom)],
+                   AXIS_STROKE, 0.6)
+
+        texts = self.bar_values(values, slot - 0.8)
+        if texts:
+            for i, (text, h) in enumerate(zip(texts, heights, strict=True)):
+                if h > 0:
+                    self.text(x0 + (i + 0.5) * slot, bottom - h - 0.8, text, size=VALUE_PT,
+                              align="C")
+
+        step = self.label_step([p.label for p in periods], slot)
+        marks = []
+        for i in range(0, len(periods), step):
+            x = x0 + (i + 0.5) * slot
+            marks.append(self.line(x, bottom, x, bottom + 1.0))
+            self.text(x, bottom + 3.8, periods[i].label, size=AXIS_PT, align="C")
+        self.paint(marks, AXIS_STROKE, 0.4)
+        self.text((x0 + x1) / 2, bottom + 7.6, X_AXIS_TITLES.get(ov.grain, "Period"),
+                  size=AXIS_PT, align="C", colour=GREY_TEXT)
+        self.y = bottom + 8.5 + GAP
+
+    def bar_values(self, values: list[Decimal], room: float) -> list[str] | None:
+        """The labels written above the bars, in the most precise form for which every
+        label fits the width of a bar's slot; None when not even the compact form fits."""
+        shown = [v for v in values if v > 0]
+        if not shown:
+            return None
+        for form in (_money, _whole, _compact):
+            if max(self.width_mm(form(v), self.reg, VALUE_PT) for v in shown) <= room:
+                return [form(v) for v in values]
+        return None
+
+    def label_step(self, labels: list[str], slot: float) -> int:
+        """Label every n-th bar: at most MAX_X_LABELS labels, and none touching the next."""
+        widest = max(self.width_mm(_clean(label), self.reg, AXIS_PT) for label in labels)
+        step = max(1, math.ceil(len(labels) / MAX_X_LABELS))
+        while step < len(labels) and step * slot < widest + 2.0:
+            step += 1
+        return step
+
+    def top_lists(self, ov: Overview) -> None:
+        """The top customers and the top products, side by side."""
+        lines = max(len(ov.top_customers), len(ov.top_products), 1)
+        self.need(SECTION_H + HEADER_H + lines * ROW_H + GAP)
+        width = (TABLE_W - TOP_GAP) / 2
+        top = self.y
+        for x, what, label, items in (
+            (MARGIN, "customers", "Customer", ov.top_customers),
+            (MARGIN + width + TOP_GAP, "products", "Product", ov.top_products),
+        ):
+            self.y = top
+            count = f"{len(items)} " if items else ""
+            self.heading(f"Top {count}{what} by revenue", x=x, width=width)
+            self.ranked(x, top + SECTION_H, width, label, items)
+        self.y = top + SECTION_H + HEADER_H + lines * ROW_H + GAP
+
+    def ranked(self, x: float, top: float, width: float, label: str,
+               items: list[Ranked]) -> None:
+        """A top list: one row per entry with a bar as long as its share of the largest."""
+        bar_col = 24.0
+        columns = [("#", 7.0, "R"), (label, 0.0, "L"), ("Orders", 15.0, "R"),
+                   ("Units", 15.0, "R"), (f"Revenue ({self.meta.currency})", 27.0, "R"),
+                   ("", bar_col, "L")]
+        columns[1] = (label, width - sum(c[1] for c in columns), "L")
+        self.grid_header(x, top, columns)
+        top += HEADER_H
+        if not items:
+            self.text(x + PAD, top + self.baseline_pt() / PT_PER_MM, "None in this range",
+                      colour=GREY_TEXT)
+            return
+        peak = max(r.revenue for r in items)
+        bars = []
+        bar_x, bar_max = x + width - bar_col + PAD, bar_col - 2 * PAD
+        for i, r in enumerate(items):
+            row_top = top + i * ROW_H
+            self.grid_row(x, row_top, columns,
+                          (f"{i + 1}", r.name, f"{r.orders:,}", f"{r.units:,}", _money(r.revenue)))
+            if peak > 0 and r.revenue > 0:
+                bars.append(self.rect(bar_x, row_top + ROW_H * 0.2,
+                                      float(r.revenue / peak) * bar_max, ROW_H * 0.6))
+        self.paint(bars, RANK_FILL)
+
+    def customer_totals(self, ov: Overview) -> None:
+        """Every customer's totals (as many as the overview lists), over pages if need be."""
+        columns = [("#", 12.0, "R"), ("Customer", 0.0, "L"), ("Orders", 30.0, "R"),
+                   ("Units", 30.0, "R"), (f"Revenue ({self.meta.currency})", 40.0, "R"),
+                   ("Share of revenue", 32.0, "R")]
+        columns[1] = ("Customer", TABLE_W - sum(c[1] for c in columns), "L")
+        self.need(SECTION_H + HEADER_H + 2 * ROW_H + GAP)
+        total = ov.customers_total
+        self.heading("Totals per customer", f"{total:,} customer{'' if total == 1 else 's'}")
+        self.y += SECTION_H
+        if not ov.customers and not total:
+            self.text(MARGIN + PAD, self.y + 4, NO_ORDERS_MESSAGE, colour=GREY_TEXT)
+            self.y += ROW_H + GAP
+            return
+        self.grid_header(MARGIN, self.y, columns)
+        self.y += HEADER_H
+        revenue = ov.kpis.revenue
+        for i, r in enumerate(ov.customers, start=1):
+            if self.y + ROW_H > BOTTOM:
+                self.overview_page()
+                self.grid_header(MARGIN, self.y, columns)
+                self.y += HEADER_H
+            share = (f"{(r.revenue * 100 / revenue).quantize(Decimal('0.1'))} %" if revenue
+                     else "n/a")
+            self.grid_row(MARGIN, self.y, columns,
+                          (f"{i:,}", r.name, f"{r.orders:,}", f"{r.units:,}", _money(r.revenue),
+                           share))
+            self.y += ROW_H
+        more = total - len(ov.customers)
+        if more > 0:
+            if self.y + ROW_H > BOTTOM:
+                self.overview_page()
+            self.text(MARGIN + PAD, self.y + self.baseline_pt() / PT_PER_MM,
+                      f"{ELLIPSIS} and {more:,} more customer{'' if more == 1 else 's'}",
+                      colour=GREY_TEXT)
+            self.y += ROW_H
+        self.y += GAP
+
+    def grid_header(self, x: float, top: float, columns) -> None:
+        """A grey band with bold column labels, like the line-item table's header."""
+        self.paint([self.rect(x, top, sum(c[1] for c in columns), HEADER_H)], GREY_FILL)
+        base = _baseline(top, HEADER_H, FONT_PT)
+        for label, width, align in columns:
+            if label:
+                label = self.ellipsize(label, width - 2 * PAD, self.bold)
+                self.text(x + width - PAD if align == "R" else x + PAD, base, label, self.bold,
+                          align=align)
+            x += width
+
+    def grid_row(self, x: float, top: float, columns, cells) -> None:
+        base = top + self.baseline_pt() / PT_PER_MM
+        for (_label, width, align), cell in zip(columns, cells, strict=False):
+            text = self.ellipsize(_clean(cell), width - 2 * PAD, self.reg)
+            self.text(x + width - PAD if align == "R" else x + PAD, base, text, align=align)
+            x += width
+
+    def items_page(self) -> None:
+        """The first page of the line items, after an overview."""
+        self.end_page()
+        self.text(MARGIN + PAD, _baseline(MARGIN, 8, 12), "Line items", self.bold, 12)
+        self.parts.append(self.table_header(MARGIN + 8))
+        self.y = MARGIN + 8 + HEADER_H
 
     # -- closing lines -----------------------------------------------------------
     def totals(self, count: int, orders: int, grand: Decimal) -> None:
@@ -722,6 +1094,8 @@ def write_pdf(
     with tempfile.TemporaryFile(dir=Path(path).resolve().parent) as spill_file:
         writer = _Writer(meta, fonts_dir or DEFAULT_FONTS_DIR, _Spill(spill_file))
         writer.first_page()
+        if meta.overview is not None:
+            writer.overview(meta.overview)
         it = iter(rows)
         first = next(it, None)
         if first is None:
@@ -729,8 +1103,11 @@ def write_pdf(
             if progress is not None:
                 progress(0)
         else:
-            writer.parts.append(writer.table_header(writer.y))
-            writer.y += HEADER_H
+            if meta.overview is not None:
+                writer.items_page()
+            else:
+                writer.parts.append(writer.table_header(writer.y))
+                writer.y += HEADER_H
             count, orders, grand = writer.rows(itertools.chain((first,), it), progress)
         writer.totals(count, orders, grand)
         writer.output(path)

@@ -9,7 +9,7 @@ def log_in(page, server, email="browser@example.com"):
     page.fill("#email", email)
     page.fill("#password", PASSWORD)
     page.click("button:has-text('Log in')")
-    page.wait_for_url("**/orders/")
+    page.wait_for_url("**/dashboard")
 
 
 def new_order(page, server, customer, product, quantity, price):

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.steps import log_in
-from webapp.reports.presets import preset_range, today_utc
+from webapp.reports.presets import preset_range, user_today
 
 pytestmark = pytest.mark.browser
 
@@ -17,7 +17,7 @@ PDF = "#summary-form input[type=radio][value=pdf]"
 
 
 def _range(name: str) -> tuple[str, str]:
-    start, end = preset_range(name, today_utc())
+    start, end = preset_range(name, user_today())
     return start.isoformat(), end.isoformat()
 
 

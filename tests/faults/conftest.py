@@ -179,7 +179,7 @@ class Cluster:
             conn.execute(sa.insert(Order.__table__), [
                 {"id": first + n, "owner_id": self.owner_id, "customer": customer,
                  "status": "completed", "created_at": now,
-                 "updated_at": now, "item_count": items,
+                 "updated_at": now, "item_count": items, "units": items,
                  "total": Decimal("2.50") * items} for n in range(orders)])
             conn.execute(sa.insert(OrderItem.__table__), [
                 {"order_id": first + n, "product": f"Ürün {i} Ελληνικά", "quantity": 1,

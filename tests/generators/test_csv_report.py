@@ -48,11 +48,12 @@ def test_header_then_one_record_per_row_with_every_value_formatted(tmp_path):
     records = read_back(path)
     assert records[0] == list(HEADER)
     assert records[0] == ["order_id", "order_date", "customer", "status", "product",
-                          "quantity", "unit_price", "line_total"]
+                          "quantity", "unit_price", "line_total", "currency"]
     assert records[1:] == [
-        ["1", "2026-11-03T14:05:09Z", "ACME", "completed", "Widget", "3", "19.90", "59.70"],
-        ["1", "2026-11-03T14:05:09Z", "ACME", "completed", "Gadget", "1", "1250.00", "1250.00"],
-        ["2", "2026-11-03T14:05:09Z", "Globex", "open", "Sprocket", "10", "0.05", "0.50"],
+        ["1", "2026-11-03T14:05:09Z", "ACME", "completed", "Widget", "3", "19.90", "59.70", "USD"],
+        ["1", "2026-11-03T14:05:09Z", "ACME", "completed", "Gadget", "1", "1250.00", "1250.00",
+         "USD"],
+        ["2", "2026-11-03T14:05:09Z", "Globex", "open", "Sprocket", "10", "0.05", "0.50", "USD"],
     ]
 
 
@@ -75,7 +76,7 @@ def test_big_amounts_have_no_thousands_separator_and_are_not_floats(tmp_path):
     path = tmp_path / "r.csv"
     write_csv(rows, META, path)
 
-    assert read_back(path)[1][6:] == ["1234567.10", "3703701.30"]
+    assert read_back(path)[1][6:] == ["1234567.10", "3703701.30", "USD"]
 
 
 def test_aware_datetimes_are_converted_to_utc_and_naive_ones_taken_as_utc(tmp_path):
@@ -125,7 +126,7 @@ def test_numeric_cells_are_never_neutralised(tmp_path):
     record = read_back(path)[1]
     assert record[2] == "'=evil"
     assert record[4] == "'-refund"
-    assert record[5:] == ["-2", "-5.50", "11.00"]
+    assert record[5:] == ["-2", "-5.50", "11.00", "USD"]
 
 
 @pytest.mark.parametrize(
@@ -289,3 +290,25 @@ def test_progress_raising_aborts_the_run(tmp_path):
     with pytest.raises(Cancelled):
         write_csv((row(i) for i in range(PROGRESS_EVERY * 3)), META, tmp_path / "r.csv",
                   progress=cancel)
+
+
+def test_csv_for_excel_with_a_decimal_comma(tmp_path):
+    """A BOM (Excel then reads UTF-8), ";" between cells and "," before the
+    cents, for locales whose Excel reads 1,5 as one and a half."""
+    rows = [row(1, "Café; Lumière", "Widget", 3, "19.90")]
+    meta = ReportMeta(kind=ReportKind.SUMMARY, title="t", currency="EUR", csv_excel=True,
+                      decimal_comma=True, timezone="Europe/Berlin")
+    path = tmp_path / "r.csv"
+    write_csv(rows, meta, path)
+    raw = path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    assert raw.decode("utf-8-sig").splitlines()[1] == (
+        '1;2026-11-03T15:05:09+01:00;"Café; Lumière";completed;Widget;3;19,90;59,70;EUR')
+
+
+def test_csv_for_excel_without_the_decimal_comma_keeps_commas_and_points(tmp_path):
+    meta = ReportMeta(kind=ReportKind.SUMMARY, title="t", csv_excel=True)
+    path = tmp_path / "r.csv"
+    write_csv([row(1, "ACME", "Widget", 3, "19.90")], meta, path)
+    text = path.read_bytes().decode("utf-8")
+    assert text.startswith("\ufefforder_id,") and ",19.90,59.70,USD\r\n" in text

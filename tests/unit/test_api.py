@@ -140,7 +140,7 @@ def test_summary_request_answers_202(client, sent):
     ({"kind": "order", "order_id": 2**63, "format": "csv"}, 400),
     ({"kind": "order", "order_id": True, "format": "csv"}, 400),
     ({"kind": "order", "order_id": 999999, "format": "csv"}, 404),
-    ({"kind": "order", "order_id": 1, "format": "xlsx"}, 400),
+    ({"kind": "order", "order_id": 1, "format": "docx"}, 400),
     ({"kind": "weekly", "format": "csv"}, 400),
     ({"kind": "summary", "format": "csv", "date_from": "2026-13-01", "date_to": "2026-12-01"}, 400),
     ({"kind": "summary", "format": "csv", "date_from": "2026-12-05", "date_to": "2026-12-01"}, 400),
@@ -260,13 +260,13 @@ def test_a_report_request_names_every_bad_field_in_todays_words(client, sent):
     body = _problem(client.post("/api/reports", json={
         "kind": "summary", "format": "exe", "date_from": "2026-13-01", "date_to": "x",
         "customer": "A\x00"}), 400)
-    assert body["errors"] == {"format": ["Must be 'csv' or 'pdf'."],
+    assert body["errors"] == {"format": ["Must be 'csv', 'pdf' or 'xlsx'."],
                               "date_from": ["Must be a date like 2026-11-28."],
                               "date_to": ["Must be a date like 2026-11-28."],
                               "customer": ["Customer contains control characters."]}
-    assert body["detail"] == ("format must be 'csv' or 'pdf'. date_from must be a date like "
-                              "2026-11-28. date_to must be a date like 2026-11-28. Customer "
-                              "contains control characters.")
+    assert body["detail"] == ("format must be 'csv', 'pdf' or 'xlsx'. date_from must be a date "
+                              "like 2026-11-28. date_to must be a date like 2026-11-28. "
+                              "Customer contains control characters.")
     body = _problem(client.post("/api/reports", json={"kind": "order", "format": "csv",
                                                       "order_id": 1, "x": 1}), 400)
     assert body["detail"] == "Unknown field(s): x. Allowed: format, kind, order_id."

@@ -74,14 +74,61 @@ def test_copy_and_python_writer_give_byte_identical_files(pg_app, sent, tmp_path
     assert total == 3 * len(TRICKY)
     copied, written = tmp_path / "copy.csv", tmp_path / "python.csv"
     seen = []
-    assert copy_csv(db.engine, job, copied, total, seen.append) == total
     meta = ReportMeta(kind=ReportKind.SUMMARY, title="t")
+    assert copy_csv(db.engine, job, meta, copied, total, seen.append) == total
     assert write_csv(stream_rows(db.engine, job), meta, written) == total
     assert copied.read_bytes() == written.read_bytes()
     assert seen[-1] == total
     text = copied.read_bytes().decode("utf-8")
     assert "'=HYPERLINK" in text and "\r\n" in text and "9999999900.00" in text
     assert "2026-11-28T23:59:00Z" in text  # microseconds dropped the same way
+
+
+@pytest.mark.parametrize("zone, excel, comma", [
+    ("Europe/Berlin", False, False), ("America/New_York", True, False),
+    ("Asia/Kolkata", True, True), ("UTC", True, True)])
+def test_both_paths_agree_in_every_zone_and_csv_style(pg_app, sent, tmp_path, zone, excel,
+                                                      comma):
+    owner = make_user("zones@example.com")
+    # either side of Berlin's and New York's autumn DST changes, and a day boundary
+    for n, when in enumerate([dt.datetime(2026, 10, 25, 0, 30), dt.datetime(2026, 10, 25, 1, 30),
+                              dt.datetime(2026, 11, 1, 5, 30), dt.datetime(2026, 11, 1, 6, 30),
+                              dt.datetime(2026, 11, 3, 23, 30)]):
+        order = Order(owner_id=owner.id, customer=f"C{n}", status=OrderStatus.COMPLETED,
+                      created_at=when.replace(tzinfo=dt.UTC))
+        order.items = [OrderItem(product="Widget, large", quantity=3, unit_price=Decimal("4.25"))]
+        order.recompute_totals()
+        db.session.add(order)
+    db.session.commit()
+    job, _ = services.request_summary_report(owner, dt.date(2026, 10, 1), dt.date(2026, 11, 30),
+                                             None, ReportFormat.CSV)
+    meta = ReportMeta(kind=ReportKind.SUMMARY, title="t", timezone=zone, currency="EUR",
+                      csv_excel=excel, decimal_comma=comma)
+    copied, written = tmp_path / "copy.csv", tmp_path / "python.csv"
+    assert copy_csv(db.engine, job, meta, copied, 5) == 5
+    assert write_csv(stream_rows(db.engine, job), meta, written) == 5
+    assert copied.read_bytes() == written.read_bytes()
+    raw = written.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf") == excel
+    text = raw.decode("utf-8-sig")
+    records = list(csv.reader(io.StringIO(text, newline=""), delimiter=";" if comma else ","))
+    assert records[0][-1] == "currency" and all(r[-1] == "EUR" for r in records[1:])
+    assert [r[6] for r in records[1:]] == ["4,25" if comma else "4.25"] * 5
+    dates = [r[1] for r in records[1:]]
+    expected = {
+        "UTC": ["2026-10-25T00:30:00Z", "2026-10-25T01:30:00Z", "2026-11-01T05:30:00Z",
+                "2026-11-01T06:30:00Z", "2026-11-03T23:30:00Z"],
+        "Europe/Berlin": ["2026-10-25T02:30:00+02:00", "2026-10-25T02:30:00+01:00",
+                          "2026-11-01T06:30:00+01:00", "2026-11-01T07:30:00+01:00",
+                          "2026-11-04T00:30:00+01:00"],
+        "America/New_York": ["2026-10-24T20:30:00-04:00", "2026-10-24T21:30:00-04:00",
+                             "2026-11-01T01:30:00-04:00", "2026-11-01T01:30:00-05:00",
+                             "2026-11-03T18:30:00-05:00"],
+        "Asia/Kolkata": ["2026-10-25T06:00:00+05:30", "2026-10-25T07:00:00+05:30",
+                         "2026-11-01T11:00:00+05:30", "2026-11-01T12:00:00+05:30",
+                         "2026-11-04T05:00:00+05:30"],
+    }[zone]
+    assert dates == expected
 
 
 def test_both_paths_guard_the_new_formula_starts_identically(pg_app, sent, tmp_path):
@@ -93,9 +140,9 @@ def test_both_paths_guard_the_new_formula_starts_identically(pg_app, sent, tmp_p
     total = count_rows(db.engine, job)
     assert total == 3 * len(names)
     copied, written = tmp_path / "copy.csv", tmp_path / "python.csv"
-    assert copy_csv(db.engine, job, copied, total) == total
-    assert write_csv(stream_rows(db.engine, job), ReportMeta(kind=ReportKind.SUMMARY, title="t"),
-                     written) == total
+    meta = ReportMeta(kind=ReportKind.SUMMARY, title="t")
+    assert copy_csv(db.engine, job, meta, copied, total) == total
+    assert write_csv(stream_rows(db.engine, job), meta, written) == total
     assert copied.read_bytes() == written.read_bytes()
 
     expected = {"Plain": "Plain", **{name: "'" + name for name in FORMULA_PREFIXED},
@@ -166,7 +213,8 @@ def test_a_line_break_in_a_cell_falls_back_to_the_python_writer(pg_app, sent, tm
     when = dt.datetime(2026, 11, 1, 12, tzinfo=dt.UTC)
     _seed(owner, ["line\nbreak", "fine"], when)  # inserted behind validation's back
     job = _summary_job(owner, when.date())
-    assert copy_csv(db.engine, job, tmp_path / "x.csv", count_rows(db.engine, job)) is None
+    assert copy_csv(db.engine, job, ReportMeta(kind=ReportKind.SUMMARY, title="t"),
+                    tmp_path / "x.csv", count_rows(db.engine, job)) is None
     assert run_job(job.id) == "completed"
     db.session.expire_all()
     done = db.session.get(ReportJob, job.id)

@@ -20,7 +20,7 @@ from webapp.orders.services import ItemInput, create_order
 from webapp.reports import forms as report_forms
 from webapp.reports import services
 from webapp.reports import views as report_views
-from webapp.reports.presets import preset_range, today_utc
+from webapp.reports.presets import preset_range, user_today
 from webapp.workers import beat, forget
 
 WORKER = "test-worker@forms"
@@ -95,7 +95,7 @@ def _order(user):
 # --- the form fills in: defaults, query string, presets ---------------------------
 
 def test_the_summary_form_defaults_to_this_month_so_far_in_csv(client):
-    today = today_utc()
+    today = user_today()
     assert _shown(client.get("/reports/")) == {
         "date_from": today.replace(day=1).isoformat(), "date_to": today.isoformat(),
         "customer": "", "format": "csv"}
@@ -109,8 +109,8 @@ def test_the_summary_form_fills_in_from_the_query_string(client):
 
 def test_a_preset_fills_in_both_dates_and_keeps_customer_and_format(client, monkeypatch):
     today = dt.date(2026, 3, 31)
-    monkeypatch.setattr(report_forms, "today_utc", lambda: today)
-    monkeypatch.setattr(report_views, "today_utc", lambda: today)
+    monkeypatch.setattr(report_forms, "user_today", lambda: today)
+    monkeypatch.setattr(report_views, "user_today", lambda: today)
     resp = client.get("/reports/", query_string={"preset": "last_month", "customer": "ACME",
                                                   "format": "pdf",
                                                   "date_from": "2020-01-01"})  # the preset wins
@@ -142,8 +142,8 @@ def test_presets_are_buttons_of_a_get_form_that_work_without_javascript(client):
     presets = _form(resp, "get")
     buttons = [f for f in presets["fields"] if f.get("name") == "preset"]
     assert [b["value"] for b in buttons] == [
-        "today", "last_7_days", "last_30_days", "this_month", "last_month", "this_quarter",
-        "last_quarter", "year_to_date"]
+        "today", "last_7_days", "last_30_days", "last_90_days", "this_month", "last_month",
+        "this_quarter", "last_quarter", "year_to_date"]
     assert all(b["tag"] == "button" and b["type"] == "submit" and b["id"] for b in buttons)
     hidden = {f["name"]: f["value"] for f in presets["fields"] if f.get("type") == "hidden"}
     # what the user chose so far rides along; the CSRF token never goes into a URL

@@ -16,6 +16,7 @@ EXPECTED = {
         "today": (D(2026, 1, 1), D(2026, 1, 1)),
         "last_7_days": (D(2025, 12, 26), D(2026, 1, 1)),
         "last_30_days": (D(2025, 12, 3), D(2026, 1, 1)),
+        "last_90_days": (D(2025, 10, 4), D(2026, 1, 1)),
         "this_month": (D(2026, 1, 1), D(2026, 1, 1)),
         "last_month": (D(2025, 12, 1), D(2025, 12, 31)),
         "this_quarter": (D(2026, 1, 1), D(2026, 1, 1)),
@@ -26,6 +27,7 @@ EXPECTED = {
         "today": (D(2026, 3, 31), D(2026, 3, 31)),
         "last_7_days": (D(2026, 3, 25), D(2026, 3, 31)),
         "last_30_days": (D(2026, 3, 2), D(2026, 3, 31)),
+        "last_90_days": (D(2026, 1, 1), D(2026, 3, 31)),
         "this_month": (D(2026, 3, 1), D(2026, 3, 31)),
         "last_month": (D(2026, 2, 1), D(2026, 2, 28)),
         "this_quarter": (D(2026, 1, 1), D(2026, 3, 31)),
@@ -53,6 +55,7 @@ EXPECTED = {
     D(2024, 3, 1): {  # a leap year: February has 29 days
         "last_7_days": (D(2024, 2, 24), D(2024, 3, 1)),
         "last_30_days": (D(2024, 2, 1), D(2024, 3, 1)),
+        "last_90_days": (D(2023, 12, 3), D(2024, 3, 1)),  # 29 days of February counted
         "last_month": (D(2024, 2, 1), D(2024, 2, 29)),
         "last_quarter": (D(2023, 10, 1), D(2023, 12, 31)),
     },
@@ -76,10 +79,10 @@ def test_each_preset_gives_its_range_across_month_quarter_and_year_boundaries(
     assert preset_range(name, today) == expected
 
 
-def test_the_form_offers_eight_presets_in_a_sensible_order_with_labels():
+def test_the_form_offers_nine_presets_in_a_sensible_order_with_labels():
     assert [label for _, label in PRESETS] == [
-        "Today", "Last 7 days", "Last 30 days", "This month", "Last month", "This quarter",
-        "Last quarter", "Year to date"]
+        "Today", "Last 7 days", "Last 30 days", "Last 90 days", "This month", "Last month",
+        "This quarter", "Last quarter", "Year to date"]
     assert set(LABELS) == {name for name, _ in PRESETS}
 
 
@@ -92,6 +95,8 @@ def test_every_preset_on_every_day_of_three_years_is_a_sane_range():
         assert (preset_range("last_7_days", day)[1] - preset_range("last_7_days", day)[0]).days == 6
         assert (preset_range("last_30_days", day)[1]
                 - preset_range("last_30_days", day)[0]).days == 29
+        assert (preset_range("last_90_days", day)[1]
+                - preset_range("last_90_days", day)[0]).days == 89
         # "last month/quarter" end the day before "this month/quarter" starts
         assert (preset_range("last_month", day)[1] + dt.timedelta(days=1)
                 == preset_range("this_month", day)[0])

@@ -545,7 +545,7 @@ def test_log_in_never_redirects_off_the_site(app, user, target):
     resp = web.post(f"/login?next={quote(target)}",
                     data={"email": user.email, "password": PASSWORD})
     assert resp.status_code == 303
-    assert resp.headers["Location"] == "/orders/"
+    assert resp.headers["Location"] == "/dashboard"
 
 
 def test_log_in_returns_to_the_page_it_interrupted(app, user):

@@ -55,7 +55,7 @@ def _required(parse) -> str:
 # or a plain number. (field message, sentence for `detail`)
 FIXED = {
     "kind": ("Must be 'order' or 'summary'.", "kind must be 'order' or 'summary'."),
-    "format": ("Must be 'csv' or 'pdf'.", "format must be 'csv' or 'pdf'."),
+    "format": ("Must be 'csv', 'pdf' or 'xlsx'.", "format must be 'csv', 'pdf' or 'xlsx'."),
     "order_id": ("Must be a positive whole number.", "order_id must be a positive whole number."),
     "date_from": ("Must be a date like 2026-11-28.", "date_from must be a date like 2026-11-28."),
     "date_to": ("Must be a date like 2026-11-28.", "date_to must be a date like 2026-11-28."),

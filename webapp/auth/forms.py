@@ -1,8 +1,31 @@
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, StringField
-from wtforms.validators import EqualTo, InputRequired, Length
+from wtforms import BooleanField, PasswordField, SelectField, StringField
+from wtforms.fields.choices import Choice
+from wtforms.validators import EqualTo, InputRequired, Length, ValidationError
 
+from .. import timezones
 from .services import MAX_PASSWORD, MIN_PASSWORD
+
+
+class ZoneField(SelectField):
+    """An IANA zone from a list of the canonical names; any zone this machine
+    knows is accepted (an alias such as "US/Eastern" sent by a script too)."""
+
+    def __init__(self, label="Time zone", **kwargs):
+        super().__init__(label, choices=[], default=timezones.UTC, validate_choice=False,
+                         **kwargs)
+
+    def iter_choices(self):
+        # the list is built once per process; a kept alias is offered as well
+        names = timezones.choices()
+        if self.data and self.data not in names:
+            names = [self.data, *names]
+        for name in names:
+            yield Choice(name, name.replace("_", " "), name == self.data, {})
+
+    def pre_validate(self, form):
+        if not timezones.is_zone(self.data):
+            raise ValidationError("Pick a time zone from the list.")
 
 
 class LoginForm(FlaskForm):
@@ -21,6 +44,14 @@ class SignupForm(FlaskForm):
         Length(max=MAX_PASSWORD, message=f"Use at most {MAX_PASSWORD} characters.")])
     confirm = PasswordField("Repeat password", validators=[
         EqualTo("password", message="The passwords differ.")])
+    # preselected with the browser's own zone by static/js/timezone.js
+    timezone = ZoneField()
+
+
+class PreferencesForm(FlaskForm):
+    timezone = ZoneField()
+    csv_excel = BooleanField("CSV for Excel")
+    csv_decimal_comma = BooleanField("My Excel uses a decimal comma")
 
 
 class TokenForm(FlaskForm):

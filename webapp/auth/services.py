@@ -65,16 +65,37 @@ def check_password_rules(password: str, *, email: str = "", field: str = "passwo
         raise _weak(f"{why.rstrip('.')}. {hint}", field)
 
 
-def create_user(email: str, password: str, *, is_admin: bool = False) -> User:
+def create_user(email: str, password: str, *, is_admin: bool = False,
+                timezone: str = "UTC") -> User:
     email = normalise_email(email)
     check_password_rules(password, email=email)
     if db.session.scalar(sa.select(User.id).where(User.email == email)):
         raise Conflict("An account with this e-mail already exists.",
                        {"email": ["An account with this e-mail already exists."]})
-    user = User(email=email, password_hash=_hash(password), is_admin=is_admin)
+    user = User(email=email, password_hash=_hash(password), is_admin=is_admin,
+                timezone=_zone(timezone))
     db.session.add(user)
     db.session.commit()
     return user
+
+
+def _zone(name: str | None) -> str:
+    from ..timezones import is_zone
+
+    if not is_zone(name):
+        raise InvalidInput("Pick a time zone from the list.",
+                           {"timezone": ["Pick a time zone from the list."]})
+    return name
+
+
+def update_preferences(user: User, *, timezone: str, csv_excel: bool,
+                       csv_decimal_comma: bool) -> None:
+    """The user's zone (pages, files, date ranges) and CSV style. Reports
+    asked for before keep the zone they were asked in."""
+    user.timezone = _zone(timezone)
+    user.csv_excel = csv_excel
+    user.csv_decimal_comma = csv_decimal_comma
+    db.session.commit()
 
 
 def set_password(user: User, password: str, *, field: str = "password") -> None:

@@ -8,14 +8,14 @@ from flask_login import current_user, login_required, logout_user
 from ..errors import DomainError
 from ..security import end_every_session, local_path, start_session
 from . import services, throttle
-from .forms import ChangePasswordForm, LoginForm, SignupForm, TokenForm
+from .forms import ChangePasswordForm, LoginForm, PreferencesForm, SignupForm, TokenForm
 
 bp = Blueprint("auth", __name__)
 
 
 def _next_url() -> str:
     return local_path(request.args.get("next") or request.form.get("next"),
-                      url_for("orders.index"))
+                      url_for("dashboard.index"))
 
 
 def _form_errors(form, exc: DomainError, default_field: str) -> None:
@@ -62,7 +62,8 @@ def signup():
         else:
             throttle.count("signup", address=get_remote_address())
             try:
-                user = services.create_user(form.email.data, form.password.data)
+                user = services.create_user(form.email.data, form.password.data,
+                                            timezone=form.timezone.data)
             except DomainError as exc:
                 _form_errors(form, exc, "email")
             else:
@@ -101,6 +102,7 @@ def end_sessions():
 def _account(status: int = 200, **forms):
     forms.setdefault("form", TokenForm(formdata=None))
     forms.setdefault("password_form", ChangePasswordForm(formdata=None))
+    forms.setdefault("preferences_form", PreferencesForm(formdata=None, obj=current_user))
     forms.setdefault("new_secret", None)
     return render_template("auth/account.html", **forms), status
 
@@ -134,6 +136,23 @@ def change_password():
     # this browser stays logged in, on the new generation
     start_session(current_user._get_current_object())
     flash("Password changed. Every other session of your account has ended.", "success")
+    return redirect(url_for(".account"), 303)
+
+
+@bp.post("/account/preferences")
+@login_required
+def preferences():
+    form = PreferencesForm()
+    if not form.validate_on_submit():
+        return _account(422, preferences_form=form)
+    try:
+        services.update_preferences(current_user, timezone=form.timezone.data,
+                                    csv_excel=form.csv_excel.data,
+                                    csv_decimal_comma=form.csv_decimal_comma.data)
+    except DomainError as exc:
+        _form_errors(form, exc, "timezone")
+        return _account(422, preferences_form=form)
+    flash(f"Saved. Times are shown in {form.timezone.data}.", "success")
     return redirect(url_for(".account"), 303)
 
 

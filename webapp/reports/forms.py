@@ -10,7 +10,7 @@ from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from ..models import ReportFormat
 from ..orders.validation import parse_name
-from .presets import LABELS, preset_range, today_utc
+from .presets import LABELS, preset_range, user_today
 
 FORMAT_CHOICES = [SelectChoice(f.value, f.value.upper()) for f in ReportFormat]
 
@@ -19,14 +19,14 @@ SUMMARY_FIELDS = ("date_from", "date_to", "customer", "format")
 
 
 def _first_of_month() -> dt.date:
-    return preset_range("this_month", today_utc())[0]
+    return preset_range("this_month", user_today())[0]
 
 
 class SummaryReportForm(FlaskForm):
     # defaults: this month so far, the most common question
     date_from = DateField("From", default=_first_of_month,
                           validators=[InputRequired("Pick a start date.")])
-    date_to = DateField("To", default=today_utc, validators=[InputRequired("Pick an end date.")])
+    date_to = DateField("To", default=user_today, validators=[InputRequired("Pick an end date.")])
     customer = StringField("Customer (optional)", validators=[Optional(), Length(max=200)])
     format = RadioField("Format", choices=FORMAT_CHOICES, default="csv",
                         validators=[InputRequired("Pick a format.")])
@@ -60,7 +60,7 @@ def summary_form_from_query(args: Mapping[str, str],
     data = MultiDict((name, args[name]) for name in SUMMARY_FIELDS if args.get(name) is not None)
     preset = args.get("preset")
     if preset in LABELS:
-        start, end = preset_range(preset, today or today_utc())
+        start, end = preset_range(preset, today or user_today())
         data["date_from"], data["date_to"] = start.isoformat(), end.isoformat()
     return SummaryReportForm(formdata=data or None)
 

@@ -11,6 +11,7 @@ import datetime as dt
 import re
 import unicodedata
 from dataclasses import dataclass, replace
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
@@ -31,6 +32,9 @@ class ReportParams:
     # asked for by an admin; granted only while the owner is still an admin
     # when the rows are read (see where())
     all_owners: bool = False
+    # SUMMARY: whose days date_from and date_to are (an IANA zone, checked by
+    # the caller): the range runs from local midnight to local midnight
+    timezone: str = "UTC"
 
     # --- building ---------------------------------------------------------
 
@@ -40,13 +44,14 @@ class ReportParams:
 
     @classmethod
     def summary(cls, date_from: dt.date, date_to: dt.date, customer: str | None = None,
-                *, all_owners: bool = False) -> ReportParams:
-        """Completed orders with UTC order dates in [date_from, date_to]."""
+                *, all_owners: bool = False, timezone: str = "UTC") -> ReportParams:
+        """Completed orders dated [date_from, date_to] in `timezone`'s days."""
         if date_from > date_to:
             raise InvalidInput("The start date is after the end date.",
                                {"date_to": ["Must be on or after the start date."]})
         return cls(kind=ReportKind.SUMMARY, date_from=date_from, date_to=date_to,
-                   customer=(customer or "").strip() or None, all_owners=all_owners)
+                   customer=(customer or "").strip() or None, all_owners=all_owners,
+                   timezone=timezone)
 
     @classmethod
     def listing(cls, search: str | None = None) -> ReportParams:
@@ -74,7 +79,8 @@ class ReportParams:
         return cls(kind=kind, date_from=dt.date.fromisoformat(data["date_from"]),
                    date_to=dt.date.fromisoformat(data["date_to"]),
                    customer=data.get("customer") or None,
-                   all_owners=bool(data.get("all_owners")))
+                   all_owners=bool(data.get("all_owners")),
+                   timezone=data.get("timezone") or "UTC")
 
     def to_json(self) -> dict:
         """The stored and API form; its keys are also part of the dedupe key."""
@@ -89,6 +95,8 @@ class ReportParams:
                 "customer": self.customer}
         if self.all_owners:
             data["all_owners"] = True
+        if self.timezone != "UTC":  # jobs from before time zones read the same
+            data["timezone"] = self.timezone
         return data
 
     # --- what it selects ----------------------------------------------------
@@ -104,15 +112,25 @@ class ReportParams:
             clauses = [_owned_by(owner_id, admin_may_see_all=self.all_owners)]
             matching = customer_matches(self.search)
             return clauses if matching is None else [*clauses, matching]
-        start = dt.datetime.combine(self.date_from, dt.time(), tzinfo=dt.UTC)
-        clauses = [Order.status == OrderStatus.COMPLETED, Order.created_at >= start,
+        start, end = self.bounds()
+        clauses = [Order.status == OrderStatus.COMPLETED,
                    _owned_by(owner_id, admin_may_see_all=self.all_owners)]
-        if self.date_to < dt.date.max:  # the day after 9999-12-31 does not exist
-            clauses.append(Order.created_at < dt.datetime.combine(
-                self.date_to + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC))
+        if start is not None:
+            clauses.append(Order.created_at >= start)
+        if end is not None:
+            clauses.append(Order.created_at < end)
         if self.customer:
             clauses.append(sa.func.lower(Order.customer) == self.customer.lower())
         return clauses
+
+    def bounds(self) -> tuple[dt.datetime | None, dt.datetime | None]:
+        """The summary's range as UTC instants [start, end): local midnight of
+        date_from to local midnight after date_to in the range's zone (a 23- or
+        25-hour day on a DST change). None where the calendar ends (years 1
+        and 9999 in a zone ahead of or behind UTC)."""
+        return (local_midnight(self.date_from, self.timezone),
+                local_midnight(self.date_to + dt.timedelta(days=1), self.timezone)
+                if self.date_to < dt.date.max else None)
 
     # --- in words -------------------------------------------------------------
 
@@ -129,7 +147,8 @@ class ReportParams:
         if self.kind is ReportKind.ORDERS:
             return ["Orders of any status and date",
                     f"Customer contains: {self.search}" if self.search else "All customers"]
-        return [f"Completed orders from {self.date_from} to {self.date_to} (UTC dates)",
+        return [f"Completed orders from {self.date_from} to {self.date_to} "
+                f"({self.timezone} dates)",
                 f"Customer: {self.customer}" if self.customer else "All customers"]
 
     def short(self) -> str:
@@ -150,6 +169,15 @@ class ReportParams:
         customer = _slug(self.customer or "")
         who = f"-{customer}" if customer else ""
         return f"completed-orders{who}-{self.date_from}-to-{self.date_to}.{fmt}"
+
+
+def local_midnight(day: dt.date, zone: str) -> dt.datetime | None:
+    """The UTC instant at which `day` starts in `zone`; None if it is out of
+    datetime's range."""
+    try:
+        return dt.datetime.combine(day, dt.time(), tzinfo=ZoneInfo(zone)).astimezone(dt.UTC)
+    except OverflowError:
+        return None
 
 
 def _owned_by(owner_id: int, *, admin_may_see_all: bool):

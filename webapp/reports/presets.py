@@ -1,17 +1,20 @@
 """Named date ranges for the summary form ("Last month", "Year to date", …).
 
-Pure functions of a day: the caller says what today is (a UTC date, like every
-date in the app), so the ranges are testable across month, quarter and year
-boundaries. Every range includes both ends, as a summary's dates do."""
+Pure functions of a day: the caller says what today is (the user's today, in
+the user's zone: user_today), so the ranges are testable across month, quarter
+and year boundaries. Every range includes both ends, as a summary's dates do."""
 from __future__ import annotations
 
 import datetime as dt
+
+from ..timezones import today, zone_of
 
 # (name, label), in the order the form shows them
 PRESETS: tuple[tuple[str, str], ...] = (
     ("today", "Today"),
     ("last_7_days", "Last 7 days"),
     ("last_30_days", "Last 30 days"),
+    ("last_90_days", "Last 90 days"),
     ("this_month", "This month"),
     ("last_month", "Last month"),
     ("this_quarter", "This quarter"),
@@ -21,8 +24,12 @@ PRESETS: tuple[tuple[str, str], ...] = (
 LABELS = dict(PRESETS)
 
 
-def today_utc() -> dt.date:
-    return dt.datetime.now(dt.UTC).date()
+def user_today() -> dt.date:
+    """Today where the logged-in user is (UTC when nobody is logged in)."""
+    from flask import has_request_context
+    from flask_login import current_user
+
+    return today(zone_of(current_user if has_request_context() else None))
 
 
 def _quarter_start(day: dt.date) -> dt.date:
@@ -42,6 +49,8 @@ def preset_range(name: str, today: dt.date) -> tuple[dt.date, dt.date]:
         return today - 6 * one_day, today
     if name == "last_30_days":
         return today - 29 * one_day, today
+    if name == "last_90_days":
+        return today - 89 * one_day, today
     if name == "this_month":
         return today.replace(day=1), today
     if name == "last_month":

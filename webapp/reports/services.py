@@ -39,6 +39,7 @@ from ..models import (
 )
 from ..orders.services import MAX_ID, get_order
 from ..pagination import Page
+from ..timezones import zone_of
 from . import lifecycle
 from .lifecycle import enqueue
 from .params import ReportParams
@@ -132,8 +133,10 @@ def request_order_report(owner: User, order_id: int,
 
 def request_summary_report(owner: User, date_from: dt.date, date_to: dt.date,
                            customer: str | None, fmt: ReportFormat) -> tuple[ReportJob, bool]:
-    """Completed orders in the date range; an admin's summary covers every user's orders."""
-    return request_report(owner, ReportParams.summary(date_from, date_to, customer), fmt)
+    """Completed orders in the date range (the owner's days, in the owner's
+    zone); an admin's summary covers every user's orders."""
+    return request_report(owner, ReportParams.summary(date_from, date_to, customer,
+                                                      timezone=zone_of(owner)), fmt)
 
 
 def get_job(owner: User, job_id: int) -> ReportJob:

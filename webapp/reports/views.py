@@ -26,7 +26,7 @@ from . import services
 from .downloads import send_download
 from .params import ReportParams
 from .forms import OrderReportForm, SummaryReportForm, summary_form_from_query
-from .presets import PRESETS, matching_preset, today_utc
+from .presets import PRESETS, matching_preset, user_today
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
@@ -48,7 +48,7 @@ def _render_index(form, status: int = 200, form_error: str | None = None):
     return render_template("reports/index.html", page=page, form=form, form_error=form_error,
                            presets=PRESETS,
                            active_preset=matching_preset(form.date_from.data, form.date_to.data,
-                                                         today_utc()),
+                                                         user_today()),
                            customers=customer_names(actor()), worker_alive=worker_alive()), status
 
 
@@ -96,7 +96,7 @@ def request_order(order_id: int):
     get_order(actor(), order_id)  # 404 first, whatever the form says
     form = OrderReportForm()
     if not form.validate_on_submit():
-        flash("Pick CSV or PDF.", "error")
+        flash("Pick CSV, PDF or XLSX.", "error")
         return redirect(url_for("orders.show", order_id=order_id), 303)
     try:
         job, created = services.request_order_report(actor(), order_id,
@@ -294,7 +294,7 @@ def request_export():
     try:
         fmt = ReportFormat(request.form.get("format", ""))
     except ValueError:
-        flash("Pick CSV or PDF.", "error")
+        flash("Pick CSV, PDF or XLSX.", "error")
         return redirect(back, 303)
     try:
         job, created = services.request_report(actor(), ReportParams.listing(search), fmt)

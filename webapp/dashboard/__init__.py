@@ -1,0 +1,1 @@
+"""The dashboard (/dashboard): the landing page after log-in."""

@@ -1,0 +1,97 @@
+"""What the dashboard shows: the range a user asked for (a preset or two typed
+dates, kept as typed so a refusal can show them again) and the overview of
+that range (webapp/reports/overview.py: five SQL aggregates)."""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from flask import current_app
+
+from ..errors import InvalidInput
+from ..models import User
+from ..reports.overview import Overview, compute
+from ..reports.params import ReportParams
+from ..reports.presets import LABELS, matching_preset, preset_range
+from ..timezones import zone_of
+
+DEFAULT_PRESET = "last_30_days"
+MAX_DAYS = 3653  # ten years, leap days included
+# Dates a business could have orders on; outside them the previous period or
+# a local midnight would fall off the calendar.
+EARLIEST, LATEST = dt.date(1900, 1, 1), dt.date(2999, 12, 31)
+
+
+@dataclass(frozen=True)
+class RangeChoice:
+    """The range as asked for: a known preset, or the typed dates as typed."""
+    preset: str | None  # the preset in use (also when typed dates match one)
+    date_from: str
+    date_to: str
+    unknown_preset: str | None = None
+
+    def query(self) -> dict[str, str]:
+        """The query string that asks for this range again."""
+        if self.preset and not self.unknown_preset:
+            return {"preset": self.preset}
+        return {"date_from": self.date_from, "date_to": self.date_to}
+
+
+def choose_range(args: Mapping[str, str], today: dt.date) -> RangeChoice:
+    """The range of a request's query string: `preset` (wins when known), else
+    `date_from`/`date_to`, else the last 30 days."""
+    preset = (args.get("preset") or "")[:40]
+    typed_from, typed_to = ((args.get(k) or "").strip()[:40] for k in ("date_from", "date_to"))
+    if preset in LABELS:
+        start, end = preset_range(preset, today)
+        return RangeChoice(preset, start.isoformat(), end.isoformat())
+    if preset:
+        return RangeChoice(None, typed_from, typed_to, unknown_preset=preset)
+    if not typed_from and not typed_to:
+        start, end = preset_range(DEFAULT_PRESET, today)
+        return RangeChoice(DEFAULT_PRESET, start.isoformat(), end.isoformat())
+    try:
+        matching = matching_preset(dt.date.fromisoformat(typed_from),
+                                   dt.date.fromisoformat(typed_to), today)
+    except ValueError:
+        matching = None
+    return RangeChoice(matching, typed_from, typed_to)
+
+
+def _date(text: str, field: str, missing: str) -> dt.date:
+    if not text:
+        raise InvalidInput(missing, {field: [missing]})
+    try:
+        day = dt.date.fromisoformat(text)
+        if len(text) != 10:
+            raise ValueError(text)
+    except ValueError:
+        message = f"“{text}” is not a date; use the form YYYY-MM-DD, e.g. 2025-11-30."
+        raise InvalidInput(message, {field: [message]}) from None
+    if not EARLIEST <= day <= LATEST:
+        message = f"Pick a date between {EARLIEST} and {LATEST}."
+        raise InvalidInput(message, {field: [message]})
+    return day
+
+
+def summary_params(user: User, choice: RangeChoice) -> ReportParams:
+    """The summary the range stands for, in the user's days and as the user may
+    see it (an admin: everyone's orders). Raises InvalidInput for a range that
+    is malformed, backwards or longer than ten years."""
+    if choice.unknown_preset:
+        message = "That quick range does not exist; pick one of the buttons or type dates."
+        raise InvalidInput(message, {"preset": [message]})
+    start = _date(choice.date_from, "date_from", "Pick a start date.")
+    end = _date(choice.date_to, "date_to", "Pick an end date.")
+    params = ReportParams.summary(start, end, None, timezone=zone_of(user))
+    if (end - start).days + 1 > MAX_DAYS:
+        message = "A range can cover at most 10 years; pick a later start date."
+        raise InvalidInput(message, {"date_from": [message]})
+    return params.scoped_for(user)
+
+
+def overview(user: User, choice: RangeChoice) -> Overview:
+    """The overview of the range for `user` (five aggregate queries).
+    Raises InvalidInput as summary_params does."""
+    return compute(user.id, summary_params(user, choice), current_app.config["CURRENCY"])
