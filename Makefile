@@ -25,9 +25,12 @@ test-faults: $(VENV)/.dev
 	$(BIN)/python -m pytest -m faults
 
 # Benchmarks (not part of `make test`): needs PostgreSQL and Redis on localhost.
-# BENCH_ARGS="--items 10k 100k 1M" for the big run; see bench/README.md.
+# BENCH_ARGS="--items 10k 100k 1M" for the big run; then the XLSX writer against
+# xlsxwriter/openpyxl and GET /dashboard on 1M line items; see bench/README.md.
 bench: $(VENV)/.dev
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+	$(BIN)/python -m bench.xlsx --rows 100000
+	$(BIN)/python -m bench.dashboard --items 1M -n 20
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
