@@ -39,7 +39,7 @@ PRESETS = ("last_7_days", "last_30_days", "last_90_days", "this_month", "last_mo
            "this_quarter", "year_to_date")
 # the overview's statements in the order compute() runs them
 QUERIES = ("kpis", "kpis (previous)", "periods", "customers (count)", "customers",
-           "products", "products (orders)")
+           "products")
 
 
 def say(*args) -> None:

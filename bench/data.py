@@ -227,6 +227,10 @@ def ensure_data(app, items: int, rebuild: bool = False, say=print) -> dict:
             if engine.dialect.name == "postgresql":
                 conn.execute(sa.text("SELECT setval(pg_get_serial_sequence('orders', 'id'), "
                                      "(SELECT max(id) FROM orders))"))
+            # Core inserts bypass the ORM hook that keeps product_months in step
+            from webapp.orders.rollup import rebuild
+
+            rebuild(conn, owner_id)
         with engine.begin() as conn:
             if engine.dialect.name == "postgresql":
                 conn.execute(sa.text("ANALYZE orders"))

@@ -27,6 +27,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.from_prefixed_env()
     if config:
         app.config.update(config)
+    from .orders import rollup  # noqa: F401 - keeps product_months in step with every flush
 
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     try:

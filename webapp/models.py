@@ -190,6 +190,24 @@ class OrderItem(db.Model):
         return self.quantity * self.unit_price
 
 
+class ProductMonth(db.Model):
+    """What each product sold in a UTC month, per owner, over completed orders:
+    the overview's top products read whole months here instead of a year of
+    line items. Kept in step with every ORM write of orders and items by
+    webapp/orders/rollup.py; bulk loads that bypass the ORM call rebuild()."""
+
+    __tablename__ = "product_months"
+
+    owner_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    month: Mapped[dt.date] = mapped_column(sa.Date, primary_key=True)  # its first day
+    product: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    # whole cents: exact on every database (SQLite keeps NUMERIC as REAL)
+    revenue_cents: Mapped[int] = mapped_column(sa.BigInteger)
+    units: Mapped[int] = mapped_column(sa.BigInteger)
+    orders: Mapped[int] = mapped_column()  # completed orders with this product
+
+
 class ReportJob(db.Model):
     __tablename__ = "report_jobs"
 

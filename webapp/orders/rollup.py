@@ -1,0 +1,175 @@
+"""product_months, kept in step with the orders (models.ProductMonth).
+
+Every flush that adds, changes or deletes an order or a line item moves the
+rollup by the difference it makes: the order's contribution as the database
+holds it before the flush (read with Core, so nothing autoflushes) is taken
+away and its contribution as the session holds it is added, each in its UTC
+month. A contribution is per product: revenue in cents, units, and one order.
+Only completed orders contribute. So the rollup follows the services, the
+CLI, tests that set attributes directly, and anything else going through the
+ORM; Core bulk loads (bench data, the fault suite's seed) call rebuild()."""
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from ..models import Order, OrderItem, OrderStatus, ProductMonth, utcnow
+
+Key = tuple[int, dt.date, str]  # owner, month, product
+Delta = dict[Key, list[int]]  # [cents, units, orders]
+
+
+def month_of(when: dt.datetime) -> dt.date:
+    if when.tzinfo is not None:
+        when = when.astimezone(dt.UTC)
+    return dt.date(when.year, when.month, 1)
+
+
+def _cents(value: Decimal) -> int:
+    return int((Decimal(value) * 100).to_integral_value())
+
+
+def _stored(conn, order_ids: set[int]) -> Delta:
+    """The contributions of these orders as the database holds them now."""
+    found: Delta = defaultdict(lambda: [0, 0, 0])
+    if not order_ids:
+        return found
+    rows = conn.execute(
+        sa.select(Order.id, Order.owner_id, Order.created_at, OrderItem.product,
+                  OrderItem.quantity, OrderItem.unit_price)
+        .join(OrderItem, OrderItem.order_id == Order.id)
+        .where(Order.id.in_(sorted(order_ids)), Order.status == OrderStatus.COMPLETED))
+    seen: set[tuple[int, str]] = set()
+    for order_id, owner_id, created, product, qty, price in rows:
+        cell = found[(owner_id, month_of(created), product)]
+        cell[0] += qty * _cents(price)
+        cell[1] += qty
+        if (order_id, product) not in seen:
+            seen.add((order_id, product))
+            cell[2] += 1
+    return found
+
+
+def _in_session(orders: list[Order]) -> Delta:
+    """The contributions of these orders as the session holds them."""
+    found: Delta = defaultdict(lambda: [0, 0, 0])
+    for order in orders:
+        if order.status is not OrderStatus.COMPLETED or order.owner_id is None:
+            continue
+        if order.created_at is None:  # the column default, fixed now so both agree
+            order.created_at = utcnow()
+        month = month_of(order.created_at)
+        products = set()
+        for item in order.items:
+            cell = found[(order.owner_id, month, item.product)]
+            cell[0] += item.quantity * _cents(item.unit_price)
+            cell[1] += item.quantity
+            products.add(item.product)
+        for product in products:
+            found[(order.owner_id, month, product)][2] += 1
+    return found
+
+
+def _touched(session: Session) -> tuple[list[Order], set[int]]:
+    """The orders a flush may change the contribution of: (as they will be,
+    ids of those already stored)."""
+    orders: dict[int, Order] = {}
+    stored: set[int] = set()
+    deleted = set(session.deleted)
+    for obj in (*session.new, *session.dirty, *deleted):
+        order = obj if isinstance(obj, Order) else (
+            obj.order if isinstance(obj, OrderItem) else None)
+        if isinstance(obj, OrderItem) and order is None and obj.order_id is not None:
+            stored.add(obj.order_id)  # an orphan item: its order is re-read below
+            order = session.get(Order, obj.order_id)
+        if order is None:
+            continue
+        orders[id(order)] = order
+        if order.id is not None:
+            stored.add(order.id)
+    after = [o for o in orders.values() if o not in deleted]
+    return after, stored
+
+
+@event.listens_for(Session, "before_flush")
+def _keep_in_step(session: Session, _context, _instances) -> None:
+    if not any(isinstance(o, (Order, OrderItem))
+               for o in (*session.new, *session.dirty, *session.deleted)):
+        return
+    after, stored = _touched(session)
+    conn = session.connection()
+    delta: Delta = defaultdict(lambda: [0, 0, 0])
+    for key, (cents, units, orders) in _stored(conn, stored).items():
+        cell = delta[key]
+        cell[0] -= cents
+        cell[1] -= units
+        cell[2] -= orders
+    for key, (cents, units, orders) in _in_session(after).items():
+        cell = delta[key]
+        cell[0] += cents
+        cell[1] += units
+        cell[2] += orders
+    _apply(conn, {k: v for k, v in delta.items() if any(v)})
+
+
+def _apply(conn, delta: Delta) -> None:
+    if not delta:
+        return
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    table = ProductMonth.__table__
+    stmt = insert(table)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[table.c.owner_id, table.c.month, table.c.product],
+        set_={"revenue_cents": table.c.revenue_cents + stmt.excluded.revenue_cents,
+              "units": table.c.units + stmt.excluded.units,
+              "orders": table.c.orders + stmt.excluded.orders})
+    conn.execute(stmt, [{"owner_id": owner, "month": month, "product": product,
+                         "revenue_cents": cents, "units": units, "orders": orders}
+                        for (owner, month, product), (cents, units, orders)
+                        in sorted(delta.items())])
+    # cells no completed order has any more; only the keys just moved
+    by_month: dict[tuple[int, dt.date], list[str]] = defaultdict(list)
+    for owner, month, product in delta:
+        by_month[(owner, month)].append(product)
+    for (owner, month), products in by_month.items():
+        conn.execute(table.delete().where(
+            table.c.owner_id == owner, table.c.month == month,
+            table.c.product.in_(products), table.c.orders <= 0))
+
+
+def rebuild(conn, owner_id: int | None = None) -> None:
+    """Recompute the rollup from the items (all owners, or one), for loads
+    that bypass the ORM. Months are grouped in Python: SQLite has no
+    date_trunc, and this runs once per load."""
+    table = ProductMonth.__table__
+    conn.execute(table.delete() if owner_id is None
+                 else table.delete().where(table.c.owner_id == owner_id))
+    query = (sa.select(Order.id, Order.owner_id, Order.created_at, OrderItem.product,
+                       OrderItem.quantity, OrderItem.unit_price)
+             .join(OrderItem, OrderItem.order_id == Order.id)
+             .where(Order.status == OrderStatus.COMPLETED))
+    if owner_id is not None:
+        query = query.where(Order.owner_id == owner_id)
+    cells: Delta = defaultdict(lambda: [0, 0, 0])
+    seen: set[tuple[int, str]] = set()
+    for order_id, owner, created, product, qty, price in conn.execute(query):
+        if isinstance(created, str):  # SQLite, read through Core: naive UTC text
+            created = dt.datetime.fromisoformat(created)
+        cell = cells[(owner, month_of(created), product)]
+        cell[0] += qty * _cents(price)
+        cell[1] += qty
+        if (order_id, product) not in seen:
+            seen.add((order_id, product))
+            cell[2] += 1
+    rows = [{"owner_id": o, "month": m, "product": p, "revenue_cents": c, "units": u,
+             "orders": n} for (o, m, p), (c, u, n) in cells.items()]
+    for start in range(0, len(rows), 5000):
+        conn.execute(table.insert(), rows[start:start + 5000])
