@@ -110,6 +110,18 @@ def reset_jobs(app) -> None:
             conn.execute(sa.text(f"DELETE FROM {table}"))
 
 
+# extra settings for the worker when finished files go to an S3 store
+# (--storage s3: a SeaweedFS server started by main(), as the tests do)
+STORE: dict = {}
+
+
+def _forget_file(reports_dir: Path, name: str) -> None:
+    if STORE:
+        STORE["client"].delete_object(Bucket=STORE["bucket"], Key=f"reports/{name}")
+    else:
+        (reports_dir / name).unlink(missing_ok=True)
+
+
 def measure_job(app, db_name: str, owner_id: int, fmt: str, queue: str, reports_dir: Path,
                 log: Path, timeout: float) -> dict:
     """Request one summary report through the app's service, let a fresh worker run
@@ -118,7 +130,8 @@ def measure_job(app, db_name: str, owner_id: int, fmt: str, queue: str, reports_
     from webapp.models import ReportEvent, ReportFormat, ReportJob, User
     from webapp.reports.services import request_summary_report
 
-    worker = start_worker(process_env(db_name, queue, reports_dir), queue, log)
+    worker = start_worker(process_env(db_name, queue, reports_dir, **STORE.get("env", {})),
+                          queue, log)
     sampler = HwmSampler(worker)
     try:
         kids = worker.children()
@@ -166,7 +179,7 @@ def measure_job(app, db_name: str, owner_id: int, fmt: str, queue: str, reports_
             sampler.stop()
         worker.stop()
     if row.file_name:
-        (reports_dir / row.file_name).unlink(missing_ok=True)
+        _forget_file(reports_dir, row.file_name)
     job_s = (row.finished_at - row.started_at).total_seconds()
     return {
         "job_id": job_id, "rows": row.rows_done, "bytes": row.size,
@@ -371,6 +384,9 @@ def parse_args(argv):
     p.add_argument("--http-items", default=None,
                    help="data size whose PDF keeps the worker busy during the HTTP load "
                         "(default: the largest of --items)")
+    p.add_argument("--storage", choices=("local", "s3"), default="local",
+                   help="where the worker puts finished files: the reports folder, or an "
+                        "S3 store (a SeaweedFS server started for the run)")
     p.add_argument("--skip-live", action="store_true",
                    help="skip the live-status part (requests per tab, page poll under load)")
     p.add_argument("--live-tabs", type=int, default=200, help="open tabs in the live load")
@@ -404,13 +420,38 @@ def main(argv: list[str] | None = None) -> int:
         "machine": machine_facts(),
         "args": {"items": args.sizes, "db": args.dbs, "formats": args.fmts,
                  "repeat": args.repeat, "pdf_repeat": args.pdf_repeat,
-                 "skip_http": args.skip_http, "skip_live": args.skip_live},
+                 "skip_http": args.skip_http, "skip_live": args.skip_live,
+                 "storage": args.storage},
         "targets_config": TARGETS, "data": [], "reports": [], "http": {}, "live": {},
         "timings_s": {},
         "services": {"redis": REDIS_URL},
     }
     from webapp import create_app
 
+    s3 = _start_store(DATA_DIR / "s3") if args.storage == "s3" else None
+    try:
+        return _run(args, results, started, logs, create_app)
+    finally:
+        if s3 is not None:
+            s3.stop()
+
+
+def _start_store(workdir: Path):
+    """A SeaweedFS S3 server for the run (tests/s3.py), and the worker's settings."""
+    from tests.s3 import S3Server
+
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)
+    server = S3Server(workdir).start()
+    os.environ.update(server.env)
+    bucket = server.bucket()
+    STORE.update(bucket=bucket, client=server.client(),
+                 env={**server.env, "REPORTS_STORAGE": f"s3://{bucket}/reports"})
+    say(f"== S3 store at {server.endpoint_url}, bucket {bucket}")
+    return server
+
+
+def _run(args, results: dict, started: float, logs: Path, create_app) -> int:
     for db_name in args.dbs:
         t_db = time.monotonic()
         if db_name == "postgresql":

@@ -8,8 +8,8 @@ Every change of the job's status is made by webapp/reports/lifecycle.py
 decides what to write and where."""
 from __future__ import annotations
 
+import importlib
 import logging
-import os
 import secrets
 import time
 from pathlib import Path
@@ -19,9 +19,6 @@ from celery import shared_task
 from flask import current_app
 
 from tasks.generators import ReportMeta
-from tasks.generators.csv_report import write_csv
-from tasks.generators.pdf_report import write_pdf
-from tasks.generators.xlsx_report import write_xlsx
 from tasks.pg_copy import copy_csv
 from tasks.rows import count_rows, stream_rows
 from webapp.extensions import db
@@ -29,12 +26,25 @@ from webapp.models import Order, ReportFormat, ReportJob, ReportKind, User
 from webapp.reports import lifecycle
 from webapp.reports.lifecycle import ORDER_DELETED, ReportDataError
 from webapp.reports.overview import compute as compute_overview
+from webapp.storage import storage
 from webapp.timezones import local, zone_of
 
 log = logging.getLogger(__name__)
 
-GENERATORS = {ReportFormat.CSV: write_csv, ReportFormat.PDF: write_pdf,
-              ReportFormat.XLSX: write_xlsx}
+# "module:function", imported on first use: fpdf2 alone is ~40 MB resident, so
+# a worker process that only ever writes CSV never loads it (tests put plain
+# functions here)
+GENERATORS = {ReportFormat.CSV: "tasks.generators.csv_report:write_csv",
+              ReportFormat.PDF: "tasks.generators.pdf_report:write_pdf",
+              ReportFormat.XLSX: "tasks.generators.xlsx_report:write_xlsx"}
+
+
+def generator_for(fmt: ReportFormat):
+    found = GENERATORS[fmt]
+    if callable(found):
+        return found
+    module, _, name = found.partition(":")
+    return getattr(importlib.import_module(module), name)
 PROGRESS_INTERVAL = 0.5  # seconds between progress writes, at most
 
 
@@ -77,6 +87,14 @@ def _remove_quietly(path: Path) -> None:
         log.warning("could not remove %s: %s", path, exc)
 
 
+def _forget(store, key: str) -> None:
+    # like _remove_quietly: cleanup must never hide the original outcome
+    try:
+        store.delete(key)
+    except Exception as exc:  # a store that went away: the sweeper cannot know the key
+        log.warning("could not remove %s from the report store: %s", key, exc)
+
+
 def write_report(job: ReportJob, meta: ReportMeta, path: Path, total: int, progress) -> int:
     """Write the job's file to `path`; returns the rows written. CSV on
     PostgreSQL comes straight from COPY (about 3x faster), unless a cell holds
@@ -86,7 +104,8 @@ def write_report(job: ReportJob, meta: ReportMeta, path: Path, total: int, progr
         written = copy_csv(db.engine, job, meta, path, total, progress)
         if written is not None:
             return written
-    return GENERATORS[job.format](stream_rows(db.engine, job), meta, path, progress=progress)
+    return generator_for(job.format)(stream_rows(db.engine, job), meta, path,
+                                     progress=progress)
 
 
 def run_job(job_id: int) -> str:
@@ -106,6 +125,8 @@ def run_job(job_id: int) -> str:
     final = folder / f"{job_id}-{token}.{ext}"
     tmp = folder / f".{job_id}-{token}.{ext}.tmp"
     lease = lifecycle.Lease(app, job_id, max(0.2, app.config["REPORT_LEASE_SECONDS"] / 6))
+    store = storage()
+    stored = False
     lease.start()
     try:
         meta = _meta(job)
@@ -139,25 +160,28 @@ def run_job(job_id: int) -> str:
         written = write_report(job, meta, tmp, total, progress)
         if lease.lost:
             raise JobAborted
-        os.replace(tmp, final)
-        size = final.stat().st_size
+        size = tmp.stat().st_size
+        store.put(tmp, final.name)  # in place only once complete (renamed or uploaded)
+        stored = True
         if not lifecycle.complete(
                 job_id, file_name=final.name, size=size, rows=written,
                 detail=f"{written} rows, {size} bytes in {time.monotonic() - started:.2f} s"):
-            _remove_quietly(final)  # cancelled, deleted or taken over at the last moment
+            _forget(store, final.name)  # cancelled, deleted or taken over at the last moment
             return "aborted"
         log.info("report job %s completed: %s rows, %s bytes", job_id, written, size)
         return "completed"
     except JobAborted:
         _remove_quietly(tmp)
-        _remove_quietly(final)
+        if stored:
+            _forget(store, final.name)
         log.info("report job %s stopped: cancelled, deleted or taken over", job_id)
         return "aborted"
     except BaseException as exc:
         # the file is in place only once the job says COMPLETED; if that last
         # write failed (the database went away), the next attempt makes a new one
         _remove_quietly(tmp)
-        _remove_quietly(final)
+        if stored:
+            _forget(store, final.name)
         db.session.rollback()
         if not isinstance(exc, Exception):
             # SystemExit / KeyboardInterrupt: the process is being stopped (a hard

@@ -42,10 +42,14 @@ def rows_select(job: ReportJob) -> sa.Select:
 
 
 def count_rows(engine: Engine, job: ReportJob) -> int:
-    stmt = (sa.select(sa.func.count()).select_from(Order)
-            .join(OrderItem, OrderItem.order_id == Order.id).where(*_where(job)))
+    """The report's row count, for progress and the PDF limit, from the
+    orders' own item_count (kept with their items by every writer, bulk loads
+    included): counting the joined items took 0.2 s of a 1M-row CSV's ~2.7 s,
+    this a few ms. A count that is off costs speed, not rows: copy_csv checks
+    it and hands a job whose rows do not match to the Python writer."""
+    stmt = sa.select(sa.func.coalesce(sa.func.sum(Order.item_count), 0)).where(*_where(job))
     with engine.connect() as conn:
-        return conn.scalar(stmt) or 0
+        return int(conn.scalar(stmt))
 
 
 def stream_rows(engine: Engine, job: ReportJob) -> Iterator[Row]:

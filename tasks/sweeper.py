@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from pathlib import Path
 
 import sqlalchemy as sa
 from celery import shared_task
@@ -22,6 +21,7 @@ from webapp.extensions import db
 from webapp.models import JobStatus, utcnow
 from webapp.reports import lifecycle
 from webapp.reports.lifecycle import jobs_table, status_is
+from webapp.storage import storage
 
 log = logging.getLogger(__name__)
 
@@ -56,12 +56,12 @@ def sweep(now: dt.datetime | None = None) -> dict[str, int]:
     with db.engine.connect() as conn:
         expired = conn.execute(sa.select(jobs.c.id, jobs.c.file_name).where(
             status_is(JobStatus.COMPLETED), jobs.c.expires_at < now)).all()
-    folder = Path(config["REPORTS_DIR"])
+    store = storage()
     for job in expired:
         if lifecycle.expire(job.id):
             counts["expired"] += 1
         if job.file_name:
-            (folder / job.file_name).unlink(missing_ok=True)
+            store.delete(job.file_name)
     if any(counts.values()):
         log.warning("sweeper: %s", counts)
     return counts

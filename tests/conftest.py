@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from flask import g
 
 from tests.harness import WORKER_READY, Proc, app_env, celery_worker
+from tests.s3 import s3_server  # noqa: F401
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test")

@@ -37,6 +37,9 @@ def create_app(config: dict | None = None) -> Flask:
         # forever for a worker that refuses to start.
         log.error("reports folder %s is not usable: %s", app.config["REPORTS_DIR"], exc)
 
+    from . import storage
+
+    storage.init_app(app)
     # <int:id> in routes: ASCII digits only (werkzeug's also matches "١", "²")
     app.url_map.converters["int"] = AsciiIntegerConverter
     db.init_app(app)
@@ -95,10 +98,12 @@ def _log_setup(app: Flask, broker: str, broker_why: str) -> None:
     if app.testing:
         return
     db_url = make_url(app.config["SQLALCHEMY_DATABASE_URI"]).render_as_string(hide_password=True)
-    log.warning(
-        "database=%s broker=%s (%s) reports=%s",
-        db_url, broker.split("@")[-1], broker_why, app.config["REPORTS_DIR"],
-    )
+    from .storage import storage
+
+    with app.app_context():
+        where = storage().describe()
+    log.warning("database=%s broker=%s (%s) reports=%s", db_url, broker.split("@")[-1],
+                broker_why, where)
 
 
 @event.listens_for(Engine, "connect")

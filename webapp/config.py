@@ -80,6 +80,12 @@ class Config:
     )
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     REPORTS_DIR = os.environ.get("REPORTS_DIR", str(ROOT / "reports"))
+    # where finished files live (webapp/storage.py): "" = REPORTS_DIR, or
+    # s3://bucket/prefix (REPORTS_DIR is then each worker's scratch folder)
+    REPORTS_STORAGE = os.environ.get("REPORTS_STORAGE", "")
+    S3_ENDPOINT_URL = os.environ.get("S3_ENDPOINT_URL") or None
+    REPORTS_S3_DOWNLOAD = os.environ.get("REPORTS_S3_DOWNLOAD", "redirect")  # or "proxy"
+    REPORTS_S3_URL_SECONDS = _env_int("REPORTS_S3_URL_SECONDS", 60)
     BROKER_DIR = os.environ.get("BROKER_DIR", str(INSTANCE_DIR / "broker"))
     CURRENCY = os.environ.get("CURRENCY", "USD")
     REPORTS_QUEUE = os.environ.get("REPORTS_QUEUE", "reports")

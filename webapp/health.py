@@ -6,6 +6,7 @@ from flask import Blueprint, current_app, jsonify
 from flask_login import current_user
 
 from .extensions import db
+from .storage import storage
 from .workers import last_seen, worker_alive
 
 bp = Blueprint("health", __name__)
@@ -44,6 +45,7 @@ def healthz():
     checks = {
         "database": _for_viewer(database, admin),
         "broker": _for_viewer(_broker(), admin),
+        "storage": _for_viewer(storage().check(), admin),
         "worker": {"ok": bool(database["ok"] and worker_alive(max_age=0)),
                    "last_seen": seen.isoformat().replace("+00:00", "Z") if seen else None},
     }

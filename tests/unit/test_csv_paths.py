@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy.dialects.postgresql import ARRAY
 
-from tasks.generators import ReportMeta
+from tasks.generators import PROGRESS_EVERY, ReportMeta
 from tasks.generators.csv_report import neutralise, write_csv
 from tasks.pg_copy import _guarded, copy_csv
 from tasks.reports import run_job
@@ -24,6 +24,7 @@ from tests.conftest import _empty_tables, make_user
 from webapp.extensions import db
 from webapp.models import Order, OrderItem, OrderStatus, ReportFormat, ReportJob, ReportKind
 from webapp.reports import services
+from webapp.reports.params import ReportParams
 
 TRICKY = ["Plain", "Café crème, \"quoted\"", "=HYPERLINK(\"x\")", "+1", "-2+3", "@SUM(A1)",
           "\tTab first", "\rCR first", "mid\rcr", "日本茶 Ελληνικά Ürün", "a,b", "'already",
@@ -244,3 +245,92 @@ def test_streamed_rows_carry_decimal_money_and_aware_utc_dates(app, user, sent):
     assert rows[1].line_total == Decimal("9999999900.00")
     assert all(r.order_date.tzinfo is dt.UTC for r in rows)
     assert rows[0].order_date.replace(microsecond=0) == when
+
+
+def _seed_out_of_order(owner, orders: int, items: int):
+    """Orders whose ids run against their dates (the newest order has the lowest
+    id), so an order by date and one by id differ; items inserted in reverse
+    product order within each order."""
+    base = dt.datetime(2026, 11, 20, 12, tzinfo=dt.UTC)
+    for n in range(orders):
+        order = Order(owner_id=owner.id, customer=TRICKY[n % len(TRICKY)],
+                      status=OrderStatus.COMPLETED,
+                      created_at=base - dt.timedelta(minutes=n, microseconds=n))
+        order.items = [OrderItem(product=f"P{items - k:04d}", quantity=k + 1,
+                                 unit_price=Decimal("1.05") * (k + 1)) for k in range(items)]
+        order.recompute_totals()
+        db.session.add(order)
+    db.session.commit()
+
+
+@pytest.mark.parametrize("kind", [ReportKind.SUMMARY, ReportKind.ORDERS, ReportKind.ORDER])
+def test_both_paths_agree_for_every_kind_in_its_own_order(pg_app, sent, tmp_path, kind):
+    # more rows than copy_csv's batches and the progress interval, in several orders
+    owner = make_user("kinds@example.com")
+    _seed_out_of_order(owner, orders=9, items=500)
+    ids = db.session.scalars(sa.select(Order.id).order_by(Order.id)).all()
+    params = {ReportKind.SUMMARY: ReportParams.summary(dt.date(2026, 11, 20),
+                                                       dt.date(2026, 11, 20)),
+              ReportKind.ORDERS: ReportParams.listing(),
+              ReportKind.ORDER: ReportParams.order(ids[4])}[kind]
+    job, _ = services.request_report(owner, params, ReportFormat.CSV)
+    total = count_rows(db.engine, job)
+    assert total == (500 if kind is ReportKind.ORDER else 4500)
+    copied, written = tmp_path / "copy.csv", tmp_path / "python.csv"
+    meta = ReportMeta(kind=kind, title="t", timezone="Europe/Berlin")
+    seen = []
+    assert copy_csv(db.engine, job, meta, copied, total, seen.append) == total
+    assert write_csv(stream_rows(db.engine, job), meta, written) == total
+    assert copied.read_bytes() == written.read_bytes()
+    assert seen == sorted(seen) and seen[-1] == total and len(seen) > total // PROGRESS_EVERY
+    records = list(csv.reader(io.StringIO(copied.read_bytes().decode("utf-8"), newline="")))
+    order_ids = [int(r[0]) for r in records[1:]]
+    expected = {ReportKind.SUMMARY: ids[::-1], ReportKind.ORDERS: ids,
+                ReportKind.ORDER: [ids[4]]}[kind]
+    assert list(dict.fromkeys(order_ids)) == expected  # by date for summaries, else by id
+    # an order's items in item id order: the products were inserted P0500 … P0001
+    assert [r[4] for r in records[1:501]] == [f"P{500 - k:04d}" for k in range(500)]
+
+
+def test_count_rows_is_the_number_of_rows_streamed(pg_app, sent):
+    owner, other = make_user("count@example.com"), make_user("other@example.com")
+    _seed_out_of_order(owner, orders=4, items=3)
+    _seed(other, ["Not mine"], dt.datetime(2026, 11, 20, 9, tzinfo=dt.UTC))
+    for params in (ReportParams.summary(dt.date(2026, 11, 20), dt.date(2026, 11, 20)),
+                   ReportParams.listing(), ReportParams.listing("café")):
+        job, _ = services.request_report(owner, params, ReportFormat.CSV)
+        assert count_rows(db.engine, job) == len(list(stream_rows(db.engine, job)))
+    nothing, _ = services.request_report(
+        owner, ReportParams.summary(dt.date(2020, 1, 1), dt.date(2020, 1, 2)), ReportFormat.CSV)
+    assert count_rows(db.engine, nothing) == 0
+
+
+def test_a_stale_item_count_costs_the_copy_not_the_rows(pg_app, sent, tmp_path):
+    owner = make_user("stale@example.com")
+    when = dt.datetime(2026, 11, 5, 12, tzinfo=dt.UTC)
+    _seed(owner, ["A", "B"], when)
+    with db.engine.begin() as conn:  # a writer that forgot the order's counts
+        conn.execute(sa.update(Order).values(item_count=Order.item_count + 1))
+    job = _summary_job(owner, when.date())
+    assert count_rows(db.engine, job) == 8
+    meta = ReportMeta(kind=ReportKind.SUMMARY, title="t")
+    assert copy_csv(db.engine, job, meta, tmp_path / "x.csv", 8) is None
+    assert run_job(job.id) == "completed"
+    db.session.expire_all()
+    done = db.session.get(ReportJob, job.id)
+    write_csv(stream_rows(db.engine, job), meta, tmp_path / "python.csv")
+    data = (Path(pg_app.config["REPORTS_DIR"]) / done.file_name).read_bytes()
+    assert data.count(b"\r\n") == 7 and done.rows_done == 6  # header + the 6 real rows
+    assert data.splitlines()[1:] == (tmp_path / "python.csv").read_bytes().splitlines()[1:]
+
+
+def test_a_line_break_in_a_cell_is_seen_even_when_the_line_count_matches(pg_app, sent,
+                                                                        tmp_path):
+    # one extra line from the cell, one row fewer expected: the lines add up,
+    # the rows do not
+    owner = make_user("evens@example.com")
+    when = dt.datetime(2026, 11, 6, 12, tzinfo=dt.UTC)
+    _seed(owner, ["line\nbreak", "fine"], when)
+    job = _summary_job(owner, when.date())
+    assert copy_csv(db.engine, job, ReportMeta(kind=ReportKind.SUMMARY, title="t"),
+                    tmp_path / "x.csv", count_rows(db.engine, job) + 1) is None

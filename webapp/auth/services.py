@@ -9,7 +9,6 @@ import secrets
 import sqlalchemy as sa
 from flask import current_app
 from werkzeug.security import check_password_hash, generate_password_hash
-from zxcvbn import zxcvbn
 
 from ..errors import Conflict, InvalidInput, NotFound
 from ..extensions import db
@@ -56,6 +55,8 @@ def check_password_rules(password: str, *, email: str = "", field: str = "passwo
         raise _weak("A password cannot be only spaces.", field)
     hints = [email, *re.split(r"[@.+_-]", email)] if email else []
     # zxcvbn judges up to 72 characters; a longer passphrase is judged by its start
+    from zxcvbn import zxcvbn  # here: its word lists are ~14 MB no worker needs
+
     result = zxcvbn(password[:72], user_inputs=[h for h in hints if h])
     if result["score"] < MIN_STRENGTH:
         feedback = result["feedback"]

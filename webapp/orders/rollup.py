@@ -145,31 +145,30 @@ def _apply(conn, delta: Delta) -> None:
             table.c.product.in_(products), table.c.orders <= 0))
 
 
+# the UTC month of an order and its items' revenue in cents, per database
+# (migrations/versions/0007 fills the table with the same SQL)
+_MONTH = {
+    "postgresql": "CAST(date_trunc('month', o.created_at AT TIME ZONE 'UTC') AS date)",
+    "sqlite": "date(o.created_at, 'start of month')",  # naive UTC text
+}
+_CENTS = {
+    "postgresql": "CAST(SUM(i.quantity * i.unit_price * 100) AS BIGINT)",
+    "sqlite": "SUM(i.quantity * CAST(round(i.unit_price * 100) AS INTEGER))",
+}
+
+
 def rebuild(conn, owner_id: int | None = None) -> None:
     """Recompute the rollup from the items (all owners, or one), for loads
-    that bypass the ORM. Months are grouped in Python: SQLite has no
-    date_trunc, and this runs once per load."""
+    that bypass the ORM: one INSERT … SELECT … GROUP BY in the database."""
     table = ProductMonth.__table__
     conn.execute(table.delete() if owner_id is None
                  else table.delete().where(table.c.owner_id == owner_id))
-    query = (sa.select(Order.id, Order.owner_id, Order.created_at, OrderItem.product,
-                       OrderItem.quantity, OrderItem.unit_price)
-             .join(OrderItem, OrderItem.order_id == Order.id)
-             .where(Order.status == OrderStatus.COMPLETED))
-    if owner_id is not None:
-        query = query.where(Order.owner_id == owner_id)
-    cells: Delta = defaultdict(lambda: [0, 0, 0])
-    seen: set[tuple[int, str]] = set()
-    for order_id, owner, created, product, qty, price in conn.execute(query):
-        if isinstance(created, str):  # SQLite, read through Core: naive UTC text
-            created = dt.datetime.fromisoformat(created)
-        cell = cells[(owner, month_of(created), product)]
-        cell[0] += qty * _cents(price)
-        cell[1] += qty
-        if (order_id, product) not in seen:
-            seen.add((order_id, product))
-            cell[2] += 1
-    rows = [{"owner_id": o, "month": m, "product": p, "revenue_cents": c, "units": u,
-             "orders": n} for (o, m, p), (c, u, n) in cells.items()]
-    for start in range(0, len(rows), 5000):
-        conn.execute(table.insert(), rows[start:start + 5000])
+    dialect = conn.dialect.name
+    month, cents = _MONTH[dialect], _CENTS[dialect]
+    mine = "" if owner_id is None else "AND o.owner_id = :owner "
+    conn.execute(sa.text(
+        "INSERT INTO product_months (owner_id, month, product, revenue_cents, units, orders) "
+        f"SELECT o.owner_id, {month}, i.product, {cents}, SUM(i.quantity), "
+        "COUNT(DISTINCT o.id) FROM orders o JOIN order_items i ON i.order_id = o.id "
+        f"WHERE o.status = 'completed' {mine}GROUP BY o.owner_id, {month}, i.product"),
+        {} if owner_id is None else {"owner": owner_id})

@@ -38,12 +38,16 @@ from ..models import (
     ReportJob,
     utcnow,
 )
+from ..storage import StorageError
 from .params import ReportParams
 
 log = logging.getLogger(__name__)
 
 TASK_NAME = "reports.generate"
-HOST = socket.gethostname()
+# The host part of claimed_by ("host:pid"): pid checks only hold on the same
+# host. HOSTNAME (what containers set) wins, so that workers sharing a kernel
+# but not a host name (tests, pods) never judge each other's pids.
+HOST = os.environ.get("HOSTNAME") or socket.gethostname()
 
 __all__ = ["ORDER_DELETED", "TASK_NAME", "ReportDataError", "claim", "enqueue", "new_job"]
 
@@ -292,7 +296,9 @@ def hand_back(job_id: int, exc: Exception) -> int | None:
         row = conn.execute(sa.select(jobs.c.attempts, jobs.c.max_attempts)
                            .where(jobs.c.id == job_id)).one()
         if row.attempts >= row.max_attempts:
-            reason = ("The database or broker kept failing; gave up after "
+            part = ("The file store" if isinstance(exc, StorageError)
+                    else "The database or broker")
+            reason = (f"{part} kept failing; gave up after "
                       f"{row.attempts} attempts ({type(exc).__name__}).")
             transition(conn, job_id, _mine(), "failed", reason, identity(),
                        status=JobStatus.FAILED.value, finished_at=utcnow(), error=reason,
@@ -390,6 +396,8 @@ def reason_for(exc: BaseException) -> str:
         return f"Could not write the report file ({detail})."
     if isinstance(exc, sa.exc.SQLAlchemyError):
         return "The database could not be read while generating the report."
+    if isinstance(exc, StorageError):
+        return "The report file could not be stored (the file store did not answer)."
     return (f"Unexpected error while generating the report ({type(exc).__name__}); "
             "see the worker log.")
 
@@ -398,4 +406,5 @@ def is_transient(exc: BaseException) -> bool:
     """Errors worth another attempt: the database or the network went away."""
     if isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated:
         return True
-    return isinstance(exc, (sa.exc.OperationalError, sa.exc.InterfaceError, ConnectionError))
+    return isinstance(exc, (sa.exc.OperationalError, sa.exc.InterfaceError, ConnectionError,
+                            StorageError))

@@ -39,6 +39,7 @@ from ..models import (
 )
 from ..orders.services import MAX_ID, get_order
 from ..pagination import Page
+from ..storage import storage
 from ..timezones import zone_of
 from . import lifecycle
 from .lifecycle import enqueue
@@ -190,7 +191,7 @@ def download_name(job: ReportJob) -> str:
 
 @dataclass(frozen=True)
 class Download:
-    path: Path
+    key: str  # the file's name in the report store (webapp/storage.py)
     name: str
     mimetype: str
 
@@ -204,12 +205,11 @@ def get_download(owner: User, job_id: int) -> Download:
                          "generate it again.")
     if job.status is not JobStatus.COMPLETED or not job.file_name:
         raise ReportNotReady(job)
-    path = reports_dir() / job.file_name
-    if not path.is_file():
+    if not storage().exists(job.file_name):
         raise ReportGone(f"The file of report {job.id} is no longer on the server.")
     lifecycle.record_event(db.session.connection(), job.id, "downloaded")
     db.session.commit()
-    return Download(path=path, name=download_name(job), mimetype=job.format.mimetype)
+    return Download(key=job.file_name, name=download_name(job), mimetype=job.format.mimetype)
 
 
 def cancel_job(owner: User, job_id: int) -> ReportJob:
@@ -255,4 +255,4 @@ def delete_job(owner: User, job_id: int) -> None:
     # After the commit: a failed unlink leaves an orphan file, never a job
     # that points at nothing.
     if file_name:
-        (reports_dir() / file_name).unlink(missing_ok=True)
+        storage().delete(file_name)
