@@ -22,6 +22,15 @@ def _fresh_connections(**_):
     # A forked pool child must not reuse the parent's pooled connections.
     with flask_app.app_context():
         db.engine.dispose(close=False)
+        from webapp.storage import storage
+
+        store = storage()
+        if store.kind == "s3":
+            # the client (~0.35 s to build) now, not inside the child's first report
+            try:
+                store.client  # noqa: B018 - built on first access
+            except Exception:  # the store may be down; the first upload says so
+                log.warning("could not set up the S3 client", exc_info=True)
 
 
 @signals.worker_ready.connect

@@ -98,7 +98,12 @@ class S3Storage:
 
     def put(self, local: Path, key: str) -> None:
         try:
-            self.client.upload_file(str(local), self.bucket, self.key(key))
+            from boto3.s3.transfer import TransferConfig
+
+            # 8 MB parts, 4 at a time: boto3's default of 10 threads holds up to
+            # ten parts in memory, which a worker's memory cap has to allow for
+            self.client.upload_file(str(local), self.bucket, self.key(key), Config=TransferConfig(
+                multipart_chunksize=8 * 1024 * 1024, max_concurrency=4, max_io_queue=8))
         # boto3 reports a failed upload as S3UploadFailedError, which is neither
         # a BotoCoreError nor a ClientError; OSError: the local file is unreadable
         except (*_client_errors(), OSError) as exc:
