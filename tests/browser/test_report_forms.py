@@ -77,7 +77,8 @@ def test_a_summary_request_says_what_is_true_and_keeps_the_form(page, server):
     page.wait_for_url(re.compile(r".*/reports/\?.*date_from=.*"))
     flash = page.locator(".flash-success, .flash-info").first
     # the browser tests run a real worker, so the report is being generated
-    expect(flash).to_have_text(re.compile(r"^Report #\d+ requested; it is being generated\.$"))
+    expect(flash).to_have_text(
+        re.compile(r"^Report #\d+ \((CSV|PDF|XLSX)\) requested; it is being generated\.$"))
     assert page.input_value("#date_from") == start
     assert page.input_value("#date_to") == end
     assert page.input_value("#customer") == "Nobody Ltd"

@@ -164,7 +164,7 @@ def test_a_summary_request_without_a_worker_says_it_is_queued_and_keeps_the_form
     assert {k: v[0] for k, v in parse_qs(location.query).items()} == SUMMARY
     page = client.get(resp.headers["Location"])
     job = ReportJob.query.one()
-    assert _flashes(page) == [f"Report #{job.id} {NO_WORKER}"]
+    assert _flashes(page) == [f"Report #{job.id} ({job.format.value.upper()}) {NO_WORKER}"]
     assert "being generated" not in page.get_data(as_text=True)
     assert _shown(page) == SUMMARY
     assert sent == [job.id]
@@ -174,7 +174,7 @@ def test_a_summary_request_with_a_worker_says_it_is_being_generated(
         client, sent, worker_running):
     resp = client.post("/reports/", data=SUMMARY, follow_redirects=True)
     job = ReportJob.query.one()
-    assert _flashes(resp) == [f"Report #{job.id} requested; it is being generated."]
+    assert _flashes(resp) == [f"Report #{job.id} (PDF) requested; it is being generated."]
     assert _shown(resp) == SUMMARY
 
 
@@ -201,13 +201,14 @@ def test_the_order_pages_generate_buttons_tell_the_truth_too(client, user, sent)
                        headers={"HX-Request": "true"})
     first = ReportJob.query.one()
     assert htmx.status_code == 200
-    assert _flashes(htmx) == [f"Report #{first.id} {NO_WORKER}"]
+    assert _flashes(htmx) == [f"Report #{first.id} ({first.format.value.upper()}) {NO_WORKER}"]
     beat(WORKER)
     try:
         htmx = client.post(f"/reports/order/{order.id}", data={"format": "pdf"},
                            headers={"HX-Request": "true"})
         second = ReportJob.query.filter_by(format="pdf").one()
-        assert _flashes(htmx) == [f"Report #{second.id} requested; it is being generated."]
+        assert _flashes(htmx) == [f"Report #{second.id} ({second.format.value.upper()}) "
+                                  "requested; it is being generated."]
         # without JavaScript: the same words on the order page
         client.post(f"/reports/{second.id}/cancel")
         plain = client.post(f"/reports/order/{order.id}", data={"format": "pdf"},
@@ -216,7 +217,8 @@ def test_the_order_pages_generate_buttons_tell_the_truth_too(client, user, sent)
         forget(WORKER)
     third = ReportJob.query.order_by(ReportJob.id.desc()).first()
     assert plain.request.path == f"/orders/{order.id}"
-    assert f"Report #{third.id} requested; it is being generated." in _flashes(plain)
+    assert (f"Report #{third.id} ({third.format.value.upper()}) requested; it is being "
+            "generated.") in _flashes(plain)
 
 
 # --- refusals on the form, input kept -------------------------------------------------

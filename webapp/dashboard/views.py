@@ -11,11 +11,11 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from ..auth.current import actor
 from ..errors import InvalidInput, on_rate_limit
 from ..htmx import is_htmx
-from ..models import JobStatus, ReportFormat
+from ..models import ReportFormat
 from ..reports import services as report_services
+from ..reports.messages import requested_message
 from ..reports.presets import LABELS, user_today
 from ..security import limit_requests
-from ..workers import worker_alive
 from . import charts, services
 
 bp = Blueprint("dashboard", __name__)
@@ -55,17 +55,6 @@ def index():
     return _render(choice, overview)
 
 
-def _requested(job, created: bool, fmt: ReportFormat) -> tuple[str, str]:
-    """What the request did, in true words: "being generated" only while a
-    worker is there to generate it."""
-    if not created:
-        return f"The same report is already in progress (report #{job.id}).", "info"
-    if job.status is JobStatus.PENDING and not worker_alive():
-        return (f"Report #{job.id} ({fmt.value.upper()}) queued; no worker is running right "
-                "now, it will start when one does.", "info")
-    return f"Report #{job.id} ({fmt.value.upper()}) requested; it is being generated.", "success"
-
-
 @bp.post("/dashboard/report")
 @limit_requests
 def request_report():
@@ -84,7 +73,7 @@ def request_report():
     except report_services.TooManyJobs as exc:
         flash(exc.message, "error")
         return redirect(url_for(".index", **choice.query()), 303)
-    flash(*_requested(job, created, fmt))
+    flash(*requested_message(job, created))
     return redirect(url_for("reports.show", job_id=job.id), 303)
 
 

@@ -24,6 +24,7 @@ from ..security import limit_requests, local_path
 from ..workers import worker_alive
 from . import services
 from .downloads import send_download
+from .messages import requested_message
 from .params import ReportParams
 from .forms import OrderReportForm, SummaryReportForm, summary_form_from_query
 from .presets import PRESETS, matching_preset, user_today
@@ -52,21 +53,6 @@ def _render_index(form, status: int = 200, form_error: str | None = None):
                            customers=customer_names(actor()), worker_alive=worker_alive()), status
 
 
-def _requested(job, created: bool) -> tuple[str, str]:
-    """What a report request did, in true words: (message, flash category).
-    "Being generated" only while a worker is there to generate it."""
-    alive = worker_alive()
-    if created and alive:
-        return f"Report #{job.id} requested; it is being generated.", "success"
-    if created:
-        return (f"Report #{job.id} queued; no worker is running right now, it will start "
-                "when one does.", "info")
-    if job.status is JobStatus.PENDING and not alive:
-        return (f"The same report is already queued (report #{job.id}); no worker is running "
-                "right now, it will start when one does.", "info")
-    return f"The same report is already in progress (report #{job.id}).", "info"
-
-
 @bp.post("/")
 @limit_requests
 def request_summary():
@@ -79,7 +65,7 @@ def request_summary():
             (form.customer.data or "").strip() or None, ReportFormat(form.format.data))
     except services.TooManyJobs as exc:
         return _render_index(form, 429, form_error=exc.message)
-    flash(*_requested(job, created))
+    flash(*requested_message(job, created))
     # back to the form with the same choices, so the next report is one change away
     return redirect(url_for(".index", **form.query()), 303)
 
@@ -106,7 +92,7 @@ def request_order(order_id: int):
             raise  # a notice on the page, like the rate limit's (webapp/errors.py)
         flash(exc.message, "error")
         return redirect(url_for("orders.show", order_id=order_id), 303)
-    message, category = _requested(job, created)
+    message, category = requested_message(job, created)
     if is_htmx():
         return _order_jobs(order_id, notice=message, highlight=job.id)
     flash(message, category)
@@ -301,5 +287,5 @@ def request_export():
     except services.TooManyJobs as exc:
         flash(exc.message, "error")
         return redirect(back, 303)
-    flash(*_requested(job, created))
+    flash(*requested_message(job, created))
     return redirect(url_for(".show", job_id=job.id), 303)
