@@ -21,6 +21,7 @@ from flask import current_app
 from tasks.generators import ReportMeta
 from tasks.pg_copy import copy_csv
 from tasks.rows import count_rows, stream_rows
+from webapp.delivery.service import dispatch_job
 from webapp.extensions import db
 from webapp.models import Order, ReportFormat, ReportJob, ReportKind, User
 from webapp.reports import lifecycle
@@ -221,10 +222,22 @@ def _retry_later(job_id: int, exc: Exception) -> str:
     raise RetryLater(min(60.0, 2.0 ** attempts))
 
 
+def _deliver(job_id: int, outcome: str) -> None:
+    """A job that ended now: its deliveries (e-mail, webhook, notice) go out
+    at once (the beat's tick would find them too, a little later)."""
+    if outcome in ("completed", "failed"):
+        try:
+            dispatch_job(job_id)
+        except Exception:  # the database went away: the tick publishes them later
+            log.warning("could not publish the deliveries of job %s", job_id, exc_info=True)
+
+
 @shared_task(name=lifecycle.TASK_NAME, bind=True, ignore_result=True)
 def generate_report(self, job_id: int) -> str:
     try:
-        return run_job(job_id)
+        outcome = run_job(job_id)
+        _deliver(job_id, outcome)
+        return outcome
     except RetryLater as later:
         raise self.retry(countdown=later.countdown, max_retries=None) from None
     except sa.exc.SQLAlchemyError as exc:

@@ -33,6 +33,9 @@ def celery_settings(app_config: Mapping, url: str) -> dict:
         "beat_schedule": {
             "sweep-report-jobs": {"task": "reports.sweep",
                                   "schedule": float(app_config["SWEEP_INTERVAL"])},
+            # due schedules become runs; deliveries whose report is final go out
+            "schedule-tick": {"task": "schedules.tick",
+                              "schedule": float(app_config["SCHEDULE_TICK_SECONDS"])},
         },
         "beat_schedule_filename": str(
             Path(app_config["BROKER_DIR"]).parent / "celerybeat-schedule"),

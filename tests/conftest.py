@@ -25,7 +25,8 @@ PG_TEST_DB = os.environ.get("TEST_PG_DB", "reportgen_test")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 SESSION = uuid.uuid4().hex[:8]
 PASSWORD = "correct-horse-battery"
-TABLES = ("product_months", "report_events", "report_jobs", "order_items", "orders", "worker_beats",
+TABLES = ("notices", "delivery_attempts", "deliveries", "schedule_runs", "schedules",
+          "product_months", "report_events", "report_jobs", "order_items", "orders", "worker_beats",
           "api_tokens", "users")
 
 

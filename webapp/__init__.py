@@ -65,13 +65,17 @@ def create_app(config: dict | None = None) -> Flask:
     from .dashboard.views import bp as dashboard_bp
     from .errors import register_error_handlers
     from .health import bp as health_bp
+    from .notices.views import bp as notices_bp
     from .orders.views import bp as orders_bp
     from .reports.views import bp as reports_bp
+    from .schedules.views import bp as schedules_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(orders_bp)
     app.register_blueprint(reports_bp)
     app.register_blueprint(dashboard_bp)
+    app.register_blueprint(schedules_bp)
+    app.register_blueprint(notices_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(health_bp)
     csrf.exempt(api_bp)  # scripts send JSON, not forms; authentication comes with accounts

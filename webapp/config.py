@@ -126,4 +126,23 @@ class Config:
     RATELIMIT_STORAGE_OPTIONS = {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
     SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "") == "1"
     SESSION_COOKIE_SAMESITE = "Lax"
+    # Scheduled reports and deliveries (webapp/schedules/, webapp/delivery/)
+    # The address pages are reached at, for links in e-mails and webhooks
+    # (make run sets it to its own address)
+    PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:8000")
+    # smtp://user:pass@host:587?starttls=1 or smtps://user:pass@host; unset: no e-mail
+    SMTP_URL = os.environ.get("SMTP_URL", "")
+    MAIL_FROM = os.environ.get("MAIL_FROM", "Order reports <reports@localhost>")
+    # files up to this size are attached; larger ones are linked (log-in required)
+    MAIL_ATTACH_MAX_MB = _env_int("MAIL_ATTACH_MAX_MB", 10)
+    # "1": webhooks may go to loopback and private addresses (local setups, tests)
+    WEBHOOK_ALLOW_PRIVATE = os.environ.get("WEBHOOK_ALLOW_PRIVATE", "") == "1"
+    WEBHOOK_TIMEOUT = _env_int("WEBHOOK_TIMEOUT", 10)
+    # Seconds to wait before each retry of a failed delivery: 8 attempts over
+    # about an hour (e-mails refused for a passing reason are retried alike)
+    DELIVERY_RETRY_DELAYS = os.environ.get("DELIVERY_RETRY_DELAYS",
+                                           "10,30,60,180,420,900,1800")
+    # How often beat looks for schedules that are due (cron's grain is a minute)
+    SCHEDULE_TICK_SECONDS = _env_int("SCHEDULE_TICK_SECONDS", 15)
+    SCHEDULE_FAILURES_BEFORE_PAUSE = _env_int("SCHEDULE_FAILURES_BEFORE_PAUSE", 5)
     CELERY = {}  # overrides of Celery settings (tasks/settings.py); the broker: broker_for()

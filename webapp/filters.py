@@ -22,12 +22,13 @@ def viewer_zone() -> str:
     return zone_of(current_user if current_user else None)
 
 
-def localtime(value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    """A stored (UTC) time as the viewer's wall-clock time, with the zone's
-    abbreviation of that moment: "2026-11-03 15:05 CET", "… 16:05 CEST"."""
+def localtime(value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M",
+              zone: str | None = None) -> str:
+    """A stored (UTC) time as the viewer's wall-clock time (or `zone`'s), with
+    the zone's abbreviation of that moment: "2026-11-03 15:05 CET", "… 16:05 CEST"."""
     if not value:
         return ""
-    shown = local(value, viewer_zone())
+    shown = local(value, zone or viewer_zone())
     return f"{shown:{fmt}} {shown.tzname()}"
 
 

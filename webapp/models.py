@@ -315,3 +315,156 @@ class WorkerBeat(db.Model):
 
     name: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
     seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Schedule(db.Model):
+    """A saved report definition that runs by itself: what (kind, format, a
+    relative date range evaluated when it runs), when (5-field cron in an
+    IANA zone) and to whom (e-mail, a signed webhook, and always an in-app
+    notice to its owner). webapp/schedules/ turns due slots into runs."""
+
+    __tablename__ = "schedules"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"),
+                                          index=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    kind: Mapped[ReportKind] = mapped_column(_enum(ReportKind))
+    format: Mapped[ReportFormat] = mapped_column(_enum(ReportFormat))
+    # SUMMARY: a name of webapp/schedules/ranges.py ("last_7_days"), and an
+    # optional customer; ORDER: the order (NULL once it is deleted: the
+    # schedule then pauses at its next run, saying why)
+    range: Mapped[str | None] = mapped_column(sa.String(20), nullable=True)
+    customer: Mapped[str | None] = mapped_column(sa.String(200), nullable=True)
+    order_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("orders.id", ondelete="SET NULL"), nullable=True)
+    cron: Mapped[str] = mapped_column(sa.String(100))
+    timezone: Mapped[str] = mapped_column(sa.String(64))
+    emails: Mapped[list] = mapped_column(sa.JSON, default=list)
+    webhook_url: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+    # kept readable: every delivery is signed with it (Standard Webhooks)
+    webhook_secret: Mapped[str | None] = mapped_column(sa.String(100), nullable=True)
+    paused_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    pause_reason: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+    # failed runs in a row; FAILURES_BEFORE_PAUSE of them pause the schedule
+    failed_runs: Mapped[int] = mapped_column(default=0)
+    # the next slot to run; the beat tick picks schedules whose slot has come
+    next_run_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (
+        sa.Index("ix_schedules_next_run_at", "next_run_at"),
+        {"sqlite_autoincrement": True},
+    )
+
+    @property
+    def paused(self) -> bool:
+        return self.paused_at is not None
+
+
+class ScheduleRun(db.Model):
+    """One slot of a schedule that ran: its report job and its deliveries.
+    (schedule_id, due_at) is unique, so two beats or a retried tick can
+    never run a slot twice."""
+
+    __tablename__ = "schedule_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    schedule_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("schedules.id", ondelete="CASCADE"), index=True)
+    due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    trigger: Mapped[str] = mapped_column(sa.String(20))  # schedule | catch_up | manual
+    note: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+    job_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("report_jobs.id", ondelete="SET NULL"), nullable=True, index=True)
+    # None while the report or a delivery is under way; then ok | failed | cancelled
+    outcome: Mapped[str | None] = mapped_column(sa.String(20), nullable=True)
+    detail: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    job: Mapped[ReportJob | None] = relationship()
+    deliveries: Mapped[list[Delivery]] = relationship(
+        back_populates="run", order_by="Delivery.id", passive_deletes=True)
+
+    __table_args__ = (
+        sa.UniqueConstraint("schedule_id", "due_at", name="uq_schedule_runs_schedule_id_due_at"),
+        {"sqlite_autoincrement": True},
+    )
+
+
+class Delivery(db.Model):
+    """One report going to one place: an e-mail (to its recipients), a
+    webhook, or an in-app notice. Waits until its job is final, then is sent,
+    retried while the failure may pass, and ends delivered, failed or
+    skipped (the report was cancelled). Every attempt is kept."""
+
+    __tablename__ = "deliveries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("report_jobs.id", ondelete="CASCADE"), index=True)
+    run_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("schedule_runs.id", ondelete="CASCADE"), nullable=True, index=True)
+    channel: Mapped[str] = mapped_column(sa.String(10))  # email | webhook | notice
+    target: Mapped[str] = mapped_column(sa.Text)  # addresses (", "), URL, or the owner
+    status: Mapped[str] = mapped_column(sa.String(12), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # a webhook's id and body are fixed at its first attempt: every retry
+    # sends the same message (receivers dedupe on webhook-id)
+    message_id: Mapped[str | None] = mapped_column(sa.String(60), nullable=True)
+    payload: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+    detail: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    run: Mapped[ScheduleRun | None] = relationship(back_populates="deliveries")
+    attempt_log: Mapped[list[DeliveryAttempt]] = relationship(
+        order_by="DeliveryAttempt.id", passive_deletes=True)
+
+    __table_args__ = (
+        sa.Index("ix_deliveries_status_next_attempt_at", "status", "next_attempt_at"),
+        {"sqlite_autoincrement": True},
+    )
+
+
+class DeliveryAttempt(db.Model):
+    __tablename__ = "delivery_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("deliveries.id", ondelete="CASCADE"), index=True)
+    attempt: Mapped[int] = mapped_column()
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ok: Mapped[bool] = mapped_column()
+    code: Mapped[int | None] = mapped_column(nullable=True)  # HTTP status or SMTP reply code
+    detail: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+
+class Notice(db.Model):
+    """An in-app notice for a user (the bell): a report ready, a delivery
+    that failed for good, a schedule that paused itself."""
+
+    __tablename__ = "notices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(sa.String(20))  # ready | failed | delivery | paused
+    text: Mapped[str] = mapped_column(sa.Text)
+    job_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("report_jobs.id", ondelete="SET NULL"), nullable=True)
+    schedule_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("schedules.id", ondelete="SET NULL"), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    read_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    __table_args__ = (
+        # the bell's count: a user's unread notices
+        sa.Index("ix_notices_user_id_read_at", "user_id", "read_at"),
+        {"sqlite_autoincrement": True},
+    )

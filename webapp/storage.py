@@ -43,6 +43,10 @@ class LocalStorage:
     def exists(self, key: str) -> bool:
         return (self.folder / key).is_file()
 
+    def read(self, key: str) -> bytes:
+        """The whole file (an e-mail attachment: small by then)."""
+        return (self.folder / key).read_bytes()
+
     def response(self, key: str, *, download_name: str, mimetype: str) -> Response:
         return send_file(self.folder / key, mimetype=mimetype, as_attachment=True,
                          download_name=download_name, max_age=0)
@@ -129,6 +133,12 @@ class S3Storage:
         except _client_errors() as exc:
             raise StorageError(f"could not look up {key}: {exc}") from exc
         return True
+
+    def read(self, key: str) -> bytes:
+        try:
+            return self.client.get_object(Bucket=self.bucket, Key=self.key(key))["Body"].read()
+        except _client_errors() as exc:
+            raise StorageError(f"could not read {key}: {exc}") from exc
 
     def response(self, key: str, *, download_name: str, mimetype: str) -> Response:
         disposition = _content_disposition(download_name)

@@ -269,7 +269,7 @@ def test_a_report_request_names_every_bad_field_in_todays_words(client, sent):
                               "Customer contains control characters.")
     body = _problem(client.post("/api/reports", json={"kind": "order", "format": "csv",
                                                       "order_id": 1, "x": 1}), 400)
-    assert body["detail"] == "Unknown field(s): x. Allowed: format, kind, order_id."
+    assert body["detail"] == "Unknown field(s): x. Allowed: format, kind, notify_email, order_id."
     assert body["errors"] == {"x": ["Unknown field."]}
     body = _problem(client.post("/api/reports", json={"kind": "weekly"}), 400)
     assert body == {**body, "detail": "kind must be 'order' or 'summary'.",

@@ -119,5 +119,5 @@ def test_the_migrations_backfill_matches_a_rebuild(app, user):
 
     db.session.remove()
     downgrade(directory=str(ROOT / "migrations"), revision="0006")
-    upgrade(directory=str(ROOT / "migrations"), revision="0007")
+    upgrade(directory=str(ROOT / "migrations"))  # head: later tests need every table
     assert _table() == expected

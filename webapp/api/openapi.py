@@ -31,7 +31,7 @@ ERROR_WORDS = {
          "rules; `errors` holds the messages per field.",
     401: "No valid API token: send `Authorization: Bearer <token>` (a session cookie is not "
          "accepted).",
-    404: "No such order or report, or it is not yours.",
+    404: "No such order, report or schedule, or it is not yours.",
     409: "The report is not in a state that allows this.",
     410: "The report's file has expired or is gone; generate it again.",
     413: "The body is larger than 2 MB.",
@@ -47,7 +47,8 @@ ERROR_HEADERS = {
                           False)},
     503: {"Retry-After": ("Seconds to wait before trying again.", True)},
 }
-PATH_PARAMETERS = {"order_id": "An order's id.", "job_id": "A report job's id."}
+PATH_PARAMETERS = {"order_id": "An order's id.", "job_id": "A report job's id.",
+                   "schedule_id": "A schedule's id."}
 ID_SCHEMA = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
 # read, create, change, delete: the order a reader (and a test run) goes through
 METHOD_ORDER = ["GET", "POST", "PUT", "PATCH", "DELETE"]

@@ -21,6 +21,7 @@ from pydantic import (
     Field,
     PlainSerializer,
     RootModel,
+    StrictBool,
     StrictInt,
     WithJsonSchema,
 )
@@ -149,6 +150,9 @@ class OrderReportIn(_Strict):
     kind: Literal["order"]
     format: ReportFormat
     order_id: OrderId
+    notify_email: StrictBool = Field(
+        False, description="E-mail the owner when the report is ready (or failed); needs "
+                           "the server's SMTP_URL.")
 
 
 class SummaryReportIn(_Strict):
@@ -159,6 +163,9 @@ class SummaryReportIn(_Strict):
     date_from: IsoDate
     date_to: IsoDate
     customer: SummaryCustomer = None
+    notify_email: StrictBool = Field(
+        False, description="E-mail the owner when the report is ready (or failed); needs "
+                           "the server's SMTP_URL.")
 
 
 class OrdersReportIn(_Strict):
@@ -168,6 +175,9 @@ class OrdersReportIn(_Strict):
     kind: Literal["orders"]
     format: ReportFormat
     search: SummaryCustomer = None
+    notify_email: StrictBool = Field(
+        False, description="E-mail the owner when the report is ready (or failed); needs "
+                           "the server's SMTP_URL.")
 
 
 class ReportRequest(RootModel[Annotated[OrderReportIn | SummaryReportIn | OrdersReportIn,
@@ -302,5 +312,147 @@ class JobPage(BaseModel):
     pages: int
 
 
-REQUEST_MODELS = (OrderIn, OrderPatch, ReportRequest)
-RESPONSE_MODELS = (OrderOut, OrderPage, JobOut, JobPage)
+# --- schedules ------------------------------------------------------------------
+
+RANGE_NAMES = ("yesterday", "last_7_days", "last_30_days", "this_month", "last_month",
+               "this_quarter", "last_quarter", "this_year", "last_year")
+ScheduleName = _name("Schedule")
+CronText = Annotated[str, Field(max_length=100, examples=["0 7 * * 1"], description=(
+    "When it runs: 5-field cron (minute hour day-of-month month day-of-week) in `timezone`; "
+    "names (MON, JAN), ranges, steps and L (last day of the month) are understood."))]
+ZoneName = Annotated[str, Field(max_length=64, examples=["Europe/Berlin"],
+                                description="An IANA time zone.")]
+Recipients = Annotated[list[Annotated[str, Field(max_length=254)]], Field(
+    max_length=20, description="E-mail recipients (needs the server's SMTP_URL).")]
+WebhookUrl = Annotated[str, Field(max_length=2000, description=(
+    "POSTed a signed JSON message (Standard Webhooks) when each run's report is ready or "
+    "failed; http(s) to a public address."))]
+
+
+class ScheduleReportIn(_Strict):
+    """What each run reports: a summary over a relative range read on the run's day
+    in the schedule's zone, or one order."""
+
+    kind: Literal["summary", "order"]
+    format: ReportFormat
+    range: Literal[RANGE_NAMES] | None = Field(None, description=(
+        "summary: the days it covers, counted back from the run's day (yesterday, "
+        "last_7_days and last_30_days end yesterday; this_* run to the run's day)."))
+    customer: SummaryCustomer = None
+    order_id: OrderId | None = None
+
+
+class ScheduleIn(_Strict):
+    """A new schedule."""
+
+    name: ScheduleName
+    report: ScheduleReportIn
+    cron: CronText
+    timezone: ZoneName | None = Field(None, description="Default: your account's zone.")
+    email: Recipients = Field(default_factory=list)
+    webhook_url: WebhookUrl | None = None
+
+
+class SchedulePatch(_Strict):
+    """Changes to a schedule: only the fields sent change. `paused` pauses or
+    resumes it; `rotate_secret` makes a new webhook secret (answered once)."""
+
+    name: ScheduleName = _absent_by_default()
+    report: ScheduleReportIn = _absent_by_default()
+    cron: CronText = _absent_by_default()
+    timezone: ZoneName = _absent_by_default()
+    email: Recipients = _absent_by_default()
+    webhook_url: WebhookUrl | None = Field(None, description="null removes the webhook.")
+    paused: StrictBool = _absent_by_default()
+    rotate_secret: StrictBool = _absent_by_default()
+
+
+class ScheduleReportOut(BaseModel):
+    kind: ReportKind
+    format: ReportFormat
+    range: str | None
+    customer: str | None
+    order_id: int | None
+
+
+class ScheduleOut(BaseModel):
+    """A schedule. `webhook_secret` is in the answer that made it only (creation,
+    the first webhook URL, or rotate_secret): keep it, it is not shown again."""
+
+    id: int
+    name: str
+    report: ScheduleReportOut
+    cron: str
+    timezone: str
+    when: str = Field(examples=["Every Monday at 07:00 (Europe/Berlin)"])
+    email: list[str]
+    webhook_url: str | None
+    webhook_secret: str | None = Field(None, examples=["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"])
+    paused: bool
+    pause_reason: str | None
+    failed_runs: int = Field(description="Failed runs in a row (the schedule pauses itself "
+                                         "at 5).")
+    next_run_at: UtcTime | None
+    created_at: UtcTime
+    updated_at: UtcTime
+    url: str
+    runs_url: str
+
+
+class SchedulePage(BaseModel):
+    """Schedules, by name."""
+
+    items: list[ScheduleOut]
+    page: int
+    per_page: int
+    total: int
+    pages: int
+
+
+class DeliveryAttemptOut(BaseModel):
+    attempt: int
+    at: UtcTime
+    ok: bool
+    code: int | None = Field(description="The HTTP status, or the SMTP reply code.")
+    detail: str | None = Field(description="The response or SMTP reply, in short.")
+
+
+class DeliveryOut(BaseModel):
+    channel: Literal["email", "webhook", "notice"]
+    target: str = Field(description="The address, the URL, or the owner (notice).")
+    status: Literal["pending", "sending", "delivered", "failed", "skipped"]
+    detail: str | None
+    next_attempt_at: UtcTime | None
+    attempts: list[DeliveryAttemptOut]
+
+
+class RunOut(BaseModel):
+    """One run of a schedule: the slot it stands for, its report, and every
+    delivery attempt."""
+
+    id: int
+    due_at: UtcTime
+    trigger: Literal["schedule", "catch_up", "manual"]
+    note: str | None = Field(description="Says when a run was late or made up for missed ones.")
+    outcome: Literal["ok", "failed", "cancelled"] | None = Field(
+        description="null while the report or a delivery is under way.")
+    detail: str | None
+    created_at: UtcTime
+    finished_at: UtcTime | None
+    report: JobOut | None
+    deliveries: list[DeliveryOut]
+
+
+class RunPage(BaseModel):
+    """Runs, newest first."""
+
+    items: list[RunOut]
+    page: int
+    per_page: int
+    total: int
+    pages: int
+
+
+REQUEST_MODELS = (OrderIn, OrderPatch, ReportRequest, ScheduleIn, SchedulePatch)
+RESPONSE_MODELS = (OrderOut, OrderPage, JobOut, JobPage, ScheduleOut, SchedulePage, RunOut,
+                   RunPage)

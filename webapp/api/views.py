@@ -9,16 +9,21 @@ from flask import Blueprint, current_app, jsonify, url_for
 from pydantic import BaseModel
 
 from ..auth.current import actor
-from ..models import JobStatus, Order, ReportJob
+from ..models import JobStatus, Order, ReportJob, ReportKind
 from ..orders import services as orders
 from ..orders.services import ItemInput
 from ..reports import services as reports
 from ..reports.downloads import send_download
 from ..reports.params import ReportParams
+from ..schedules import services as schedules
+from ..schedules.services import ScheduleSpec
 from ..security import limit_order_writes, limit_requests
+from ..timezones import zone_of
 from .openapi import CONTENT_DISPOSITION, LOCATION, Reply, describe, openapi_document
 from .parsing import json_body, page_query, validated
 from .schemas import (
+    DeliveryAttemptOut,
+    DeliveryOut,
     JobEventOut,
     JobOut,
     JobPage,
@@ -31,6 +36,13 @@ from .schemas import (
     OrdersReportIn,
     PageQuery,
     ReportRequest,
+    RunOut,
+    RunPage,
+    ScheduleIn,
+    ScheduleOut,
+    SchedulePage,
+    SchedulePatch,
+    ScheduleReportOut,
 )
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -62,9 +74,9 @@ def _event_out(event, admin: bool) -> JobEventOut:
     return JobEventOut(at=event.at, event=event.event, detail=event.detail)
 
 
-def job_out(job: ReportJob) -> JobOut:
+def job_out(job: ReportJob, admin: bool | None = None) -> JobOut:
     done = job.status is JobStatus.COMPLETED
-    admin = actor().is_admin
+    admin = actor().is_admin if admin is None else admin
     return JobOut(
         id=job.id, kind=job.kind, format=job.format, params=job.report.to_json(),
         status=job.status,
@@ -168,14 +180,17 @@ ALREADY = Reply("The same report is already pending or running: that job.", JobO
 @limit_requests
 def create_report():
     asked = validated(ReportRequest, json_body()).root
+    notify = asked.notify_email
     if isinstance(asked, OrderReportIn):
-        job, created = reports.request_order_report(actor(), asked.order_id, asked.format)
+        job, created = reports.request_order_report(actor(), asked.order_id, asked.format,
+                                                    notify_email=notify)
     elif isinstance(asked, OrdersReportIn):
         job, created = reports.request_report(actor(), ReportParams.listing(asked.search),
-                                              asked.format)
+                                              asked.format, notify_email=notify)
     else:
         job, created = reports.request_summary_report(
-            actor(), asked.date_from, asked.date_to, asked.customer, asked.format)
+            actor(), asked.date_from, asked.date_to, asked.customer, asked.format,
+            notify_email=notify)
     return _json(job_out(job), 202 if created else 200,
                  {"Location": url_for(".get_report", job_id=job.id)})
 
@@ -237,6 +252,150 @@ def retry_report(job_id: int):
 def delete_report(job_id: int):
     reports.delete_job(actor(), job_id)
     return "", 204
+
+
+# --- schedules ----------------------------------------------------------------
+
+SCHEDULE_ERRORS = {400: "Invalid input: a bad cron, time zone, range, e-mail address or "
+                        "webhook URL (`errors` says which), or e-mail without SMTP_URL.",
+                   404: "No such schedule, or it is not yours (or the order is not)."}
+
+
+def schedule_out(schedule, secret: str | None = None) -> ScheduleOut:
+    out = ScheduleOut(
+        id=schedule.id, name=schedule.name,
+        report=ScheduleReportOut(kind=schedule.kind, format=schedule.format,
+                                 range=schedule.range, customer=schedule.customer,
+                                 order_id=schedule.order_id),
+        cron=schedule.cron, timezone=schedule.timezone, when=schedules.when(schedule),
+        email=list(schedule.emails or []), webhook_url=schedule.webhook_url,
+        paused=schedule.paused, pause_reason=schedule.pause_reason,
+        failed_runs=schedule.failed_runs, next_run_at=schedule.next_run_at,
+        created_at=schedule.created_at, updated_at=schedule.updated_at,
+        url=url_for("api.get_schedule", schedule_id=schedule.id),
+        runs_url=url_for("api.list_schedule_runs", schedule_id=schedule.id))
+    if secret:
+        out.webhook_secret = secret  # set only here: exclude_unset leaves it out elsewhere
+    return out
+
+
+def run_out(run) -> RunOut:
+    return RunOut(
+        id=run.id, due_at=run.due_at, trigger=run.trigger, note=run.note, outcome=run.outcome,
+        detail=run.detail, created_at=run.created_at, finished_at=run.finished_at,
+        report=job_out(run.job) if run.job else None,
+        deliveries=[DeliveryOut(
+            channel=d.channel, target="you (in the app)" if d.channel == "notice" else d.target,
+            status=d.status, detail=d.detail,
+            next_attempt_at=d.next_attempt_at if d.status == "pending" else None,
+            attempts=[DeliveryAttemptOut(attempt=a.attempt, at=a.at, ok=a.ok, code=a.code,
+                                         detail=a.detail) for a in d.attempt_log])
+            for d in run.deliveries])
+
+
+def _spec(body: ScheduleIn) -> ScheduleSpec:
+    report = body.report
+    return ScheduleSpec(name=body.name, kind=ReportKind(report.kind), format=report.format,
+                        cron=body.cron, timezone=body.timezone or zone_of(actor()),
+                        range=report.range, customer=report.customer,
+                        order_id=report.order_id, emails=body.email,
+                        webhook_url=body.webhook_url)
+
+
+@bp.post("/schedules")
+@describe("Create a schedule", body=ScheduleIn,
+          description="A report that runs by itself on a cron in a time zone, and goes by "
+                      "e-mail and/or a signed webhook, and always to the in-app notices. "
+                      "The answer holds `webhook_secret` this once.",
+          replies={201: Reply("The new schedule, with its next run.", ScheduleOut,
+                              headers=LOCATION)},
+          errors={**SCHEDULE_ERRORS, 413: None})
+@limit_order_writes
+def create_schedule():
+    body = validated(ScheduleIn, json_body(), "The schedule is not valid.")
+    schedule, secret = schedules.create(actor(), _spec(body))
+    return _json(schedule_out(schedule, secret), 201,
+                 {"Location": url_for(".get_schedule", schedule_id=schedule.id)})
+
+
+@bp.get("/schedules")
+@describe("List your schedules, by name", query=PageQuery,
+          replies={200: Reply("One page of schedules.", SchedulePage)},
+          errors={400: "page or per_page is not a whole number in range."})
+def list_schedules():
+    query = page_query()
+    found = schedules.list_schedules(actor(), page=query.page, per_page=query.per_page)
+    return _json(_page(SchedulePage, found, schedule_out))
+
+
+@bp.get("/schedules/<int:schedule_id>")
+@describe("Get a schedule", replies={200: Reply("The schedule.", ScheduleOut)},
+          errors={404: SCHEDULE_ERRORS[404]})
+def get_schedule(schedule_id: int):
+    return _json(schedule_out(schedules.get(actor(), schedule_id)))
+
+
+@bp.patch("/schedules/<int:schedule_id>")
+@describe("Change, pause or resume a schedule", body=SchedulePatch,
+          description="Only the fields sent change. Resuming starts from now: slots missed "
+                      "while paused are not made up.",
+          replies={200: Reply("The schedule as it is now.", ScheduleOut)},
+          errors={**SCHEDULE_ERRORS, 413: None})
+@limit_order_writes
+def update_schedule(schedule_id: int):
+    schedule = schedules.get(actor(), schedule_id)  # 404 before 400
+    body = validated(SchedulePatch, json_body(), "The schedule is not valid.")
+    sent = body.model_fields_set
+    changes = {}
+    if "report" in sent:
+        report = body.report
+        changes.update(kind=ReportKind(report.kind), format=report.format, range=report.range,
+                       customer=report.customer, order_id=report.order_id)
+    for field, name in (("name", "name"), ("cron", "cron"), ("timezone", "timezone"),
+                        ("email", "emails"), ("webhook_url", "webhook_url")):
+        if field in sent:
+            changes[name] = getattr(body, field)
+    schedule, secret = schedules.update(
+        actor(), schedule.id, changes, paused=body.paused if "paused" in sent else None,
+        rotate_secret=bool(body.rotate_secret))
+    return _json(schedule_out(schedule, secret))
+
+
+@bp.delete("/schedules/<int:schedule_id>")
+@describe("Delete a schedule", description="Its runs go; the reports it made stay.",
+          replies={204: Reply("Deleted.")}, errors={404: SCHEDULE_ERRORS[404]})
+@limit_order_writes
+def delete_schedule(schedule_id: int):
+    schedules.delete(actor(), schedule_id)
+    return "", 204
+
+
+@bp.post("/schedules/<int:schedule_id>/run")
+@describe("Run a schedule now",
+          description="A run like a scheduled one (same report, same deliveries), also "
+                      "while the schedule is paused.",
+          replies={202: REQUESTED},
+          errors={404: SCHEDULE_ERRORS[404], 409: "Its order was deleted.",
+                  429: "Too many report requests in a short time (REPORT_RATE_LIMIT)."})
+@limit_requests
+def run_schedule(schedule_id: int):
+    job = schedules.run_now(actor(), schedule_id)
+    return _json(job_out(job), 202, {"Location": url_for(".get_report", job_id=job.id)})
+
+
+@bp.get("/schedules/<int:schedule_id>/runs")
+@describe("A schedule's runs, newest first", query=PageQuery,
+          description="Each run with its report job and every delivery attempt (channel, "
+                      "time, outcome, HTTP status or SMTP reply).",
+          replies={200: Reply("One page of runs.", RunPage)},
+          errors={400: "page or per_page is not a whole number in range.",
+                  404: SCHEDULE_ERRORS[404]})
+def list_schedule_runs(schedule_id: int):
+    schedules.get(actor(), schedule_id)  # 404 before 400
+    query = page_query()
+    found = schedules.list_runs(actor(), schedule_id, page=query.page,
+                                per_page=query.per_page)
+    return _json(_page(RunPage, found, run_out))
 
 
 # --- the description ----------------------------------------------------------

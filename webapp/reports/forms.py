@@ -5,7 +5,7 @@ from collections.abc import Mapping
 
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
-from wtforms import DateField, RadioField, SelectChoice, StringField
+from wtforms import BooleanField, DateField, RadioField, SelectChoice, StringField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from ..models import ReportFormat
@@ -30,6 +30,7 @@ class SummaryReportForm(FlaskForm):
     customer = StringField("Customer (optional)", validators=[Optional(), Length(max=200)])
     format = RadioField("Format", choices=FORMAT_CHOICES, default="csv",
                         validators=[InputRequired("Pick a format.")])
+    notify_email = BooleanField("E-mail me when it's ready")
 
     def validate_customer(self, field):
         if field.data and field.data.strip():
@@ -68,3 +69,4 @@ def summary_form_from_query(args: Mapping[str, str],
 class OrderReportForm(FlaskForm):
     format = RadioField("Format", choices=FORMAT_CHOICES,
                         validators=[InputRequired("Pick a format.")])
+    notify_email = BooleanField("E-mail me when it's ready")

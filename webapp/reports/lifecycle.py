@@ -272,18 +272,31 @@ def complete(job_id: int, *, file_name: str, size: int, rows: int, detail: str) 
     finished = utcnow()
     expires = finished + dt.timedelta(days=current_app.config["REPORT_TTL_DAYS"])
     with db.engine.begin() as conn:
-        return transition(conn, job_id, _mine(), "completed", detail, identity(),
+        done = transition(conn, job_id, _mine(), "completed", detail, identity(),
                           status=JobStatus.COMPLETED.value, finished_at=finished,
                           file_name=file_name, size=size, rows_done=rows, rows_total=rows,
                           expires_at=expires, claimed_by=None)
+        if done:
+            _notices_with_outcome(conn, job_id, finished)
+        return done
+
+
+def _notices_with_outcome(conn, job_id: int, now: dt.datetime) -> None:
+    from ..delivery.service import notices_with_outcome
+
+    notices_with_outcome(conn, job_id, now)
 
 
 def fail(job_id: int, reason: str) -> bool:
     """PROCESSING (ours) → FAILED with a reason for the owner."""
+    now = utcnow()
     with db.engine.begin() as conn:
-        return transition(conn, job_id, _mine(), "failed", reason, identity(),
-                          status=JobStatus.FAILED.value, finished_at=utcnow(), error=reason,
+        done = transition(conn, job_id, _mine(), "failed", reason, identity(),
+                          status=JobStatus.FAILED.value, finished_at=now, error=reason,
                           claimed_by=None)
+        if done:
+            _notices_with_outcome(conn, job_id, now)
+        return done
 
 
 def hand_back(job_id: int, exc: Exception) -> int | None:

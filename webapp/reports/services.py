@@ -21,6 +21,7 @@ from ..auth.current import may_see, visible
 from ..errors import (
     Conflict,
     DomainError,
+    InvalidInput,
     JobNotFound,
     OrderNotFound,
     ReportGone,
@@ -90,10 +91,14 @@ def _active_job(key: str) -> ReportJob | None:
 
 
 def request_report(owner: User, params: ReportParams, fmt: ReportFormat, *,
-                   retry_of: int | None = None) -> tuple[ReportJob, bool]:
+                   retry_of: int | None = None,
+                   notify_email: bool = False) -> tuple[ReportJob, bool]:
     """Return (job, created). An equal job still PENDING/PROCESSING is returned
     instead of a new one; the partial unique index makes this hold even for
-    requests that arrive at the same instant."""
+    requests that arrive at the same instant. notify_email: e-mail the owner
+    when it is ready (or failed), also when the answer is an existing job."""
+    if notify_email and not current_app.config["SMTP_URL"]:
+        raise InvalidInput(NO_MAIL, {"notify_email": [NO_MAIL]})
     params = params.scoped_for(owner)
     order_id = None
     if params.kind is ReportKind.ORDER:
@@ -103,6 +108,8 @@ def request_report(owner: User, params: ReportParams, fmt: ReportFormat, *,
         _serialise_requests_of(owner)
         existing = _active_job(key)
         if existing is not None:
+            if notify_email:
+                _email_owner_when_done(owner, existing)
             db.session.rollback()  # release the lock
             return existing, False
         try:
@@ -112,6 +119,9 @@ def request_report(owner: User, params: ReportParams, fmt: ReportFormat, *,
             raise
         job = lifecycle.new_job(owner.id, fmt, params, key, order_id=order_id,
                                 retry_of=retry_of)
+        if notify_email:
+            db.session.flush()  # the job's id
+            _add_owner_email(owner, job)
         try:
             db.session.commit()
         except IntegrityError:
@@ -127,17 +137,51 @@ def request_report(owner: User, params: ReportParams, fmt: ReportFormat, *,
     return existing, False
 
 
-def request_order_report(owner: User, order_id: int,
-                         fmt: ReportFormat) -> tuple[ReportJob, bool]:
-    return request_report(owner, ReportParams.order(order_id), fmt)
+NO_MAIL = ("E-mail is not set up on this server (SMTP_URL is not set), so it cannot "
+           "e-mail you; the report still shows here when it is ready.")
+
+
+def _add_owner_email(owner: User, job: ReportJob) -> bool:
+    """An e-mail delivery to the owner for `job`, unless it has one already."""
+    from ..delivery.service import new_rows
+    from ..models import Delivery
+
+    have = db.session.scalar(sa.select(Delivery.id).where(
+        Delivery.job_id == job.id, Delivery.channel == "email",
+        Delivery.target == owner.email, Delivery.run_id.is_(None)))
+    if have:
+        return False
+    for row in new_rows(job.id, None, owner.id, [owner.email], None, notice=False,
+                        now=utcnow()):
+        db.session.add(Delivery(**row))
+    return True
+
+
+def _email_owner_when_done(owner: User, job: ReportJob) -> None:
+    """For a job that already exists: add the e-mail in its own commit; a
+    job that ended meanwhile gets it sent at once."""
+    from ..delivery.service import dispatch_job
+
+    if _add_owner_email(owner, job):
+        db.session.commit()
+        db.session.refresh(job)
+        if job.is_final:
+            dispatch_job(job.id)
+
+
+def request_order_report(owner: User, order_id: int, fmt: ReportFormat, *,
+                         notify_email: bool = False) -> tuple[ReportJob, bool]:
+    return request_report(owner, ReportParams.order(order_id), fmt, notify_email=notify_email)
 
 
 def request_summary_report(owner: User, date_from: dt.date, date_to: dt.date,
-                           customer: str | None, fmt: ReportFormat) -> tuple[ReportJob, bool]:
+                           customer: str | None, fmt: ReportFormat, *,
+                           notify_email: bool = False) -> tuple[ReportJob, bool]:
     """Completed orders in the date range (the owner's days, in the owner's
     zone); an admin's summary covers every user's orders."""
     return request_report(owner, ReportParams.summary(date_from, date_to, customer,
-                                                      timezone=zone_of(owner)), fmt)
+                                                      timezone=zone_of(owner)), fmt,
+                          notify_email=notify_email)
 
 
 def get_job(owner: User, job_id: int) -> ReportJob:

@@ -14,7 +14,7 @@ from flask import (
 )
 
 from ..auth.current import actor
-from ..errors import Conflict, on_rate_limit
+from ..errors import Conflict, InvalidInput, on_rate_limit
 from ..htmx import is_htmx
 from ..models import JobStatus, ReportFormat
 from ..orders.services import customer_names, get_order
@@ -62,9 +62,13 @@ def request_summary():
     try:
         job, created = services.request_summary_report(
             actor(), form.date_from.data, form.date_to.data,
-            (form.customer.data or "").strip() or None, ReportFormat(form.format.data))
+            (form.customer.data or "").strip() or None, ReportFormat(form.format.data),
+            notify_email=form.notify_email.data)
     except services.TooManyJobs as exc:
         return _render_index(form, 429, form_error=exc.message)
+    except InvalidInput as exc:  # e-mail asked for where there is none
+        form.notify_email.errors = [exc.message]
+        return _render_index(form, 422)
     flash(*requested_message(job, created))
     # back to the form with the same choices, so the next report is one change away
     return redirect(url_for(".index", **form.query()), 303)
@@ -86,8 +90,9 @@ def request_order(order_id: int):
         return redirect(url_for("orders.show", order_id=order_id), 303)
     try:
         job, created = services.request_order_report(actor(), order_id,
-                                                     ReportFormat(form.format.data))
-    except services.TooManyJobs as exc:
+                                                     ReportFormat(form.format.data),
+                                                     notify_email=form.notify_email.data)
+    except (services.TooManyJobs, InvalidInput) as exc:
         if is_htmx():
             raise  # a notice on the page, like the rate limit's (webapp/errors.py)
         flash(exc.message, "error")

@@ -1,0 +1,304 @@
+"""webapp.delivery.webhooks: Standard Webhooks signatures, where a webhook may
+go, and the POST itself against a real receiver (tests/webhook_receiver.py)."""
+from __future__ import annotations
+
+import base64
+import json
+import socket
+import time
+
+import pytest
+
+from tests.harness import free_port
+from webapp.delivery.webhooks import (
+    USER_AGENT,
+    SignatureError,
+    WebhookUrlError,
+    check_url,
+    headers_for,
+    new_secret,
+    post,
+    sign,
+    verify,
+)
+
+# the fixtures webhook_receiver and webhook_receiver_tls (and throwaway_ca)
+pytest_plugins = ("tests.webhook_receiver",)
+
+# the example in the Standard Webhooks specification and its reference libraries
+SPEC_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+SPEC_ID = "msg_p5jXN8AQM9LWM0D4loKWxJek"
+SPEC_TIMESTAMP = 1614265330
+SPEC_BODY = b'{"test": 2432232314}'
+SPEC_SIGNATURE = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+BODY = json.dumps({"report": 42, "status": "done", "name": "Umsätze"}).encode()
+
+
+def resolves(name: str) -> bool:
+    try:
+        socket.getaddrinfo(name, None)
+        return True
+    except OSError:
+        return False
+
+
+# --- signing ------------------------------------------------------------------
+
+def test_sign_matches_the_specifications_example():
+    assert sign(SPEC_SECRET, SPEC_ID, SPEC_TIMESTAMP, SPEC_BODY) == SPEC_SIGNATURE
+
+
+def test_new_secrets_are_24_random_bytes_behind_the_prefix():
+    first, second = new_secret(), new_secret()
+    assert first.startswith("whsec_") and first != second
+    assert len(base64.b64decode(first.removeprefix("whsec_"))) == 24
+
+
+def test_headers_for_carries_id_timestamp_signature_and_agent():
+    headers = headers_for(SPEC_SECRET, SPEC_ID, SPEC_BODY, now=SPEC_TIMESTAMP)
+    assert headers == {"Content-Type": "application/json", "webhook-id": SPEC_ID,
+                       "webhook-timestamp": str(SPEC_TIMESTAMP),
+                       "webhook-signature": SPEC_SIGNATURE, "User-Agent": USER_AGENT}
+
+
+def test_verify_accepts_a_good_signature_in_any_header_case_and_among_others():
+    headers = headers_for(SPEC_SECRET, SPEC_ID, SPEC_BODY, now=SPEC_TIMESTAMP)
+    verify(SPEC_SECRET, headers, SPEC_BODY, now=SPEC_TIMESTAMP + 299)
+    upper = {name.upper(): value for name, value in headers.items()}
+    upper["WEBHOOK-SIGNATURE"] = f"v1,bm90IGl0 v2,xyz {SPEC_SIGNATURE}"  # a rotated secret
+    verify(SPEC_SECRET, upper, SPEC_BODY, now=SPEC_TIMESTAMP)
+
+
+@pytest.mark.parametrize(("change", "words"), [
+    ({"body": SPEC_BODY + b" "}, "no webhook-signature matches"),
+    ({"secret": new_secret()}, "no webhook-signature matches"),
+    ({"now": SPEC_TIMESTAMP + 301}, "tolerance"),
+    ({"now": SPEC_TIMESTAMP - 301}, "tolerance"),  # from the future
+    ({"headers": {"webhook-id": "msg_other"}}, "no webhook-signature matches"),
+    ({"headers": {"webhook-signature": "v1," + "A" * 44}}, "no webhook-signature matches"),
+    ({"headers": {"webhook-signature": SPEC_SIGNATURE.replace("v1,", "v2,")}},
+     "no webhook-signature matches"),
+    ({"headers": {"webhook-timestamp": "soon"}}, "not a number"),
+    ({"headers": {"webhook-id": ""}}, "required"),
+])
+def test_verify_refuses(change, words):
+    headers = {**headers_for(SPEC_SECRET, SPEC_ID, SPEC_BODY, now=SPEC_TIMESTAMP),
+               **change.get("headers", {})}
+    with pytest.raises(SignatureError, match=words):
+        verify(change.get("secret", SPEC_SECRET), headers, change.get("body", SPEC_BODY),
+               now=change.get("now", SPEC_TIMESTAMP))
+
+
+# --- where a webhook may go ---------------------------------------------------------
+
+PRIVATE_URLS = [
+    ("http://127.0.0.1/hook", "loopback"),
+    ("http://localhost:8080/hook", "loopback"),
+    ("http://10.1.2.3/hook", "private"),
+    ("http://192.168.0.10/hook", "private"),
+    ("http://172.16.5.4/hook", "private"),
+    ("http://169.254.169.254/latest/meta-data/", "link-local"),  # cloud metadata
+    ("http://[::1]/hook", "loopback"),
+    ("http://[fd00::1]/hook", "unique-local"),
+    ("http://[fe80::1]/hook", "link-local"),
+    ("http://[::ffff:127.0.0.1]/hook", "loopback"),  # IPv4-mapped
+    ("http://[::ffff:10.0.0.1]/hook", "private"),
+    ("http://[2002:7f00:1::]/hook", "loopback"),  # 6to4 around 127.0.0.1
+    ("http://[64:ff9b::a00:1]/hook", "private"),  # NAT64 around 10.0.0.1
+    ("http://100.64.0.1/hook", "shared"),
+    ("http://0.0.0.0/hook", "unspecified"),
+    ("http://224.0.0.1/hook", "multicast"),
+    ("http://240.0.0.1/hook", "reserved"),
+    ("http://2130706433/hook", "loopback"),  # 127.0.0.1 written as one number
+    ("http://0x7f.1/hook", "loopback"),
+    ("https://192.0.2.10/hook", "private"),  # documentation range (Python calls it private)
+]
+
+
+@pytest.mark.parametrize(("url", "kind"), PRIVATE_URLS)
+def test_check_url_refuses_addresses_that_are_not_public(url, kind):
+    if "localhost" in url and not resolves("localhost"):
+        pytest.skip("localhost does not resolve here")
+    with pytest.raises(WebhookUrlError, match=kind):
+        check_url(url, allow_private=False)
+
+
+@pytest.mark.parametrize(("url", "kind"), PRIVATE_URLS)
+def test_check_url_allows_them_when_private_targets_are_allowed(url, kind):
+    if "localhost" in url and not resolves("localhost"):
+        pytest.skip("localhost does not resolve here")
+    assert check_url(url, allow_private=True)
+
+
+@pytest.mark.parametrize(("url", "words"), [
+    ("ftp://example.com/hook", "https:// or http://"),
+    ("file:///etc/passwd", "https:// or http://"),
+    ("example.com/hook", "https:// or http://"),
+    ("http://user:pass@example.com/hook", "user name or password"),
+    ("http://user@example.com/hook", "user name or password"),
+    ("http:///hook", "no host"),
+    ("http://example.com:99999/hook", "port"),
+    ("http://example.com:0/hook", "port"),
+    ("http://example.com/a b", "spaces"),
+    ("http://example.com/\r\nX-Evil: 1", "control"),
+    ("https://example.com/" + "a" * 2000, "longer than 2000"),
+    ("https://reports.nowhere.invalid/hook", "could not be resolved"),
+])
+@pytest.mark.parametrize("allow_private", [False, True])
+def test_check_url_refuses_bad_urls_whatever_the_setting(url, words, allow_private):
+    with pytest.raises(WebhookUrlError, match=words):
+        check_url(url, allow_private=allow_private)
+
+
+def test_check_url_returns_the_addresses_it_checked():
+    [address] = check_url("https://8.8.8.8/hook", allow_private=False)
+    assert str(address) == "8.8.8.8"
+
+
+# --- posting ------------------------------------------------------------------------
+
+def signed(receiver, body: bytes = BODY) -> dict[str, str]:
+    return headers_for(receiver.secret, "msg_" + str(time.time_ns()), body, now=int(time.time()))
+
+
+def test_post_delivers_a_body_the_receiver_verifies_independently(webhook_receiver):
+    result = post(webhook_receiver.url("/hook?tenant=7"), BODY, signed(webhook_receiver),
+                  allow_private=True)
+    assert (result.ok, result.status) == (True, 200)
+    assert result.detail.startswith("HTTP 200: status 200")
+    [request] = webhook_receiver.wait_for(1)
+    assert (request.method, request.path, request.body) == ("POST", "/hook?tenant=7", BODY)
+    assert request.verified
+    assert request.headers["host"] == f"127.0.0.1:{webhook_receiver.port}"
+    assert request.headers["user-agent"] == USER_AGENT
+    assert request.headers["content-type"] == "application/json"
+
+
+def test_the_receiver_catches_a_wrong_signature(webhook_receiver):
+    headers = headers_for(new_secret(), "msg_1", BODY, now=int(time.time()))
+    assert post(webhook_receiver.url(), BODY, headers, allow_private=True).ok
+    assert not webhook_receiver.wait_for(1)[0].verified
+
+
+def test_a_500_is_a_failure_with_its_status(webhook_receiver):
+    webhook_receiver.script([500])
+    result = post(webhook_receiver.url(), BODY, signed(webhook_receiver), allow_private=True)
+    assert (result.ok, result.status) == (False, 500)
+    assert result.detail == "HTTP 500: status 500 from the test receiver"
+    assert post(webhook_receiver.url(), BODY, signed(webhook_receiver), allow_private=True).ok
+
+
+def test_a_redirect_is_not_followed(webhook_receiver):
+    webhook_receiver.script([302])
+    result = post(webhook_receiver.url(), BODY, signed(webhook_receiver), allow_private=True)
+    assert (result.ok, result.status) == (False, 302)
+    assert "redirect" in result.detail and "not followed" in result.detail
+    assert [r.path for r in webhook_receiver.wait_for(1)] == ["/hook"]  # not /elsewhere
+
+
+def test_a_long_answer_is_cut_to_one_line_of_200_characters(webhook_receiver):
+    webhook_receiver.script([422])
+    webhook_receiver.reply_body = b"field missing:\n  report_id\r\n" + b"x" * 5_000_000
+    started = time.monotonic()
+    result = post(webhook_receiver.url(), BODY, signed(webhook_receiver), allow_private=True)
+    assert (result.ok, result.status) == (False, 422)
+    assert result.detail.startswith("HTTP 422: field missing: report_id xxx")
+    assert len(result.detail) == len("HTTP 422: ") + 200
+    assert time.monotonic() - started < 5  # the 5 MB were not read
+
+
+def test_a_closed_port_is_refused_without_an_exception():
+    result = post(f"http://127.0.0.1:{free_port()}/hook", BODY, {}, allow_private=True,
+                  timeout=2)
+    assert (result.ok, result.status) == (False, None)
+    assert "refused" in result.detail
+
+
+def test_a_server_that_never_answers_times_out():
+    with socket.socket() as listener:  # the kernel accepts; nobody ever reads or answers
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        started = time.monotonic()
+        result = post(f"http://127.0.0.1:{listener.getsockname()[1]}/hook", BODY, {},
+                      allow_private=True, timeout=0.3)
+    assert (result.ok, result.status, result.detail) == (False, None, "timed out after 0.3 s")
+    assert time.monotonic() - started < 3
+
+
+def test_a_private_address_is_refused_before_connecting(webhook_receiver):
+    result = post(webhook_receiver.url(), BODY, signed(webhook_receiver), allow_private=False)
+    assert (result.ok, result.status) == (False, None)
+    assert result.detail == "address refused: 127.0.0.1 is a loopback address"
+    time.sleep(0.2)
+    assert webhook_receiver.requests == []
+
+
+def test_a_bad_url_is_a_failed_result_not_an_exception():
+    result = post("ftp://example.com/x", BODY, {}, allow_private=True)
+    assert not result.ok and result.detail.startswith("URL refused: ")
+
+
+def test_post_resolves_once_and_connects_to_the_checked_address(webhook_receiver,
+                                                                monkeypatch):
+    """A rebinding name could answer a harmless address to the check and another
+    one to whoever asks next: post() must connect to what it checked, and must
+    not let anything (urllib3 included) ask again."""
+    real_getaddrinfo = socket.getaddrinfo
+    asked: list[str] = []
+
+    def rebinding(host, port, *args, **kwargs):
+        if host == "rebind.example":
+            asked.append(host)
+            # the first answer is the receiver; any later one a blackhole
+            host = "127.0.0.1" if len(asked) == 1 else "192.0.2.1"
+        return real_getaddrinfo(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    result = post(f"http://rebind.example:{webhook_receiver.port}/hook", BODY,
+                  signed(webhook_receiver), allow_private=True, timeout=2)
+    assert result.ok, result
+    assert asked == ["rebind.example"]
+    [request] = webhook_receiver.wait_for(1)
+    assert request.headers["host"] == f"rebind.example:{webhook_receiver.port}"
+
+
+def test_https_verifies_the_url_name_while_connecting_to_the_checked_address(
+        webhook_receiver_tls, throwaway_ca):
+    url = webhook_receiver_tls.url("/hook", host="localhost")
+    if not resolves("localhost"):
+        pytest.skip("localhost does not resolve here")
+    result = post(url, BODY, signed(webhook_receiver_tls), allow_private=True,
+                  cafile=throwaway_ca.cafile)
+    assert result.ok, result
+    [request] = webhook_receiver_tls.wait_for(1)
+    assert request.verified and request.headers["host"] == f"localhost:{webhook_receiver_tls.port}"
+
+
+def test_https_with_an_untrusted_certificate_fails(webhook_receiver_tls, throwaway_ca):
+    for cafile in (throwaway_ca.other_cafile, None):  # None: the system's CAs
+        result = post(webhook_receiver_tls.url(), BODY, signed(webhook_receiver_tls),
+                      allow_private=True, cafile=cafile, timeout=2)
+        assert not result.ok and result.status is None
+        assert "certificate" in result.detail.lower()
+    assert webhook_receiver_tls.requests == []
+
+
+def test_https_refuses_a_trusted_certificate_for_another_name(webhook_receiver_factory,
+                                                              throwaway_ca):
+    # signed by the CA given, but for elsewhere.example, not for localhost
+    receiver = webhook_receiver_factory(tls_context=throwaway_ca.server_context("elsewhere"))
+    if not resolves("localhost"):
+        pytest.skip("localhost does not resolve here")
+    result = post(receiver.url(host="localhost"), BODY, signed(receiver), allow_private=True,
+                  cafile=throwaway_ca.cafile, timeout=2)
+    assert not result.ok and result.status is None
+    assert "localhost" in result.detail and "certificate" in result.detail.lower()
+    assert receiver.requests == []
+
+
+def test_a_connection_closed_without_an_answer_is_described_in_words(webhook_receiver_tls):
+    # plain HTTP to a TLS port: the receiver drops the connection
+    result = post(webhook_receiver_tls.url().replace("https://", "http://"), BODY, {},
+                  allow_private=True, timeout=2)
+    assert (result.ok, result.status) == (False, None)
+    assert result.detail.startswith("connection failed: the receiver ")

@@ -1,0 +1,262 @@
+"""Schedules as their owner sees them: create, change, pause and resume,
+run now, delete, list, and each one's runs. Pages and the API both call
+these; a schedule is its owner's alone (anyone else gets 404, admins too:
+its recipients and webhook secret are personal)."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field, replace
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.orm import selectinload
+
+from ..auth.services import normalise_email
+from ..errors import InvalidInput, NotFound
+from ..extensions import db
+from ..models import (
+    Delivery,
+    ReportFormat,
+    ReportJob,
+    ReportKind,
+    Schedule,
+    ScheduleRun,
+    User,
+    utcnow,
+)
+from ..orders.services import MAX_ID, get_order
+from ..orders.validation import parse_name
+from ..pagination import Page
+from ..timezones import is_zone
+from . import runs
+from .cron import Cron, CronError, describe
+from .ranges import LABELS as RANGE_LABELS
+
+MAX_RECIPIENTS = 20
+KINDS = (ReportKind.SUMMARY, ReportKind.ORDER)
+
+
+class ScheduleNotFound(NotFound):
+    def __init__(self, schedule_id):
+        super().__init__(f"Schedule {schedule_id} does not exist.")
+
+
+@dataclass(frozen=True)
+class ScheduleSpec:
+    """Everything a schedule is, as its owner gives it (a form or a JSON body)."""
+
+    name: str
+    kind: ReportKind
+    format: ReportFormat
+    cron: str
+    timezone: str
+    range: str | None = None
+    customer: str | None = None
+    order_id: int | None = None
+    emails: list[str] = field(default_factory=list)
+    webhook_url: str | None = None
+
+    @classmethod
+    def of(cls, schedule: Schedule) -> ScheduleSpec:
+        return cls(name=schedule.name, kind=schedule.kind, format=schedule.format,
+                   cron=schedule.cron, timezone=schedule.timezone, range=schedule.range,
+                   customer=schedule.customer, order_id=schedule.order_id,
+                   emails=list(schedule.emails or []), webhook_url=schedule.webhook_url)
+
+
+def check(owner: User, spec: ScheduleSpec) -> ScheduleSpec:
+    """The spec cleaned, or InvalidInput with every field's problem (keys as
+    the API names them: name, report.range, cron, timezone, email, webhook_url).
+    An order that is not the owner's is 404, as everywhere."""
+    errors: dict[str, list[str]] = {}
+    config = current_app.config
+
+    def bad(key: str, message: str) -> None:
+        errors.setdefault(key, []).append(message)
+
+    try:
+        name = parse_name(spec.name, "Name")
+    except ValueError as exc:
+        name = spec.name
+        bad("name", str(exc))
+    kind, range_, customer, order_id = spec.kind, spec.range, spec.customer, spec.order_id
+    if kind not in KINDS:
+        bad("report.kind", "Must be 'summary' or 'order'.")
+    elif kind is ReportKind.SUMMARY:
+        order_id = None
+        if range_ not in RANGE_LABELS:
+            bad("report.range", f"Must be one of {', '.join(RANGE_LABELS)}.")
+        customer = (customer or "").strip() or None
+        if customer:
+            try:
+                customer = parse_name(customer, "Customer")
+            except ValueError as exc:
+                bad("report.customer", str(exc))
+    else:
+        range_, customer = None, None
+        if not isinstance(order_id, int) or not 0 < order_id <= MAX_ID:
+            bad("report.order_id", "Give the id of one of your orders.")
+    try:
+        cron = Cron.parse(spec.cron or "").text
+    except CronError as exc:
+        cron = spec.cron
+        bad("cron", str(exc))
+    if not is_zone(spec.timezone):
+        bad("timezone", "Must be an IANA time zone such as Europe/Berlin or UTC.")
+    emails = []
+    for address in spec.emails or []:
+        try:
+            cleaned = normalise_email(address if isinstance(address, str) else "")
+        except InvalidInput:
+            bad("email", f"“{address}” is not an e-mail address.")
+            continue
+        if cleaned not in emails:
+            emails.append(cleaned)
+    if len(emails) > MAX_RECIPIENTS:
+        bad("email", f"At most {MAX_RECIPIENTS} recipients.")
+    if emails and not config["SMTP_URL"]:
+        bad("email", "E-mail delivery is not set up on this server (SMTP_URL is not set); "
+                     "ask its administrator, or use a webhook.")
+    elif emails:
+        from ..delivery.mail import MailConfigError, parse_smtp_url
+
+        try:
+            parse_smtp_url(config["SMTP_URL"])
+        except MailConfigError as exc:
+            bad("email", f"E-mail delivery is misconfigured on this server: {exc}")
+    webhook_url = (spec.webhook_url or "").strip() or None
+    if webhook_url:
+        from ..delivery.webhooks import WebhookUrlError, check_url
+
+        try:
+            check_url(webhook_url, allow_private=config["WEBHOOK_ALLOW_PRIVATE"])
+        except WebhookUrlError as exc:
+            bad("webhook_url", str(exc))
+    if errors:
+        raise InvalidInput("The schedule is not valid.", errors)
+    if kind is ReportKind.ORDER:
+        order_id = get_order(owner, order_id).id  # 404 for someone else's order
+    return ScheduleSpec(name=name, kind=kind, format=spec.format, cron=cron,
+                        timezone=spec.timezone, range=range_, customer=customer,
+                        order_id=order_id, emails=emails, webhook_url=webhook_url)
+
+
+def next_run(cron: str, zone: str, now: dt.datetime) -> dt.datetime:
+    return Cron.parse(cron).next_after(now, zone)
+
+
+def when(schedule: Schedule) -> str:
+    """"Every Monday at 07:00 (Europe/Berlin)"."""
+    return f"{describe(schedule.cron)} ({schedule.timezone})"
+
+
+def create(owner: User, spec: ScheduleSpec, now: dt.datetime | None = None
+           ) -> tuple[Schedule, str | None]:
+    """The new schedule and its webhook secret (shown once; None without a webhook)."""
+    from ..delivery.webhooks import new_secret
+
+    now = now or utcnow()
+    spec = check(owner, spec)
+    secret = new_secret() if spec.webhook_url else None
+    schedule = Schedule(owner_id=owner.id, name=spec.name, kind=spec.kind, format=spec.format,
+                        range=spec.range, customer=spec.customer, order_id=spec.order_id,
+                        cron=spec.cron, timezone=spec.timezone, emails=spec.emails,
+                        webhook_url=spec.webhook_url, webhook_secret=secret, failed_runs=0,
+                        next_run_at=next_run(spec.cron, spec.timezone, now),
+                        created_at=now, updated_at=now)
+    db.session.add(schedule)
+    db.session.commit()
+    return schedule, secret
+
+
+def get(owner: User, schedule_id: int) -> Schedule:
+    schedule = db.session.get(Schedule, schedule_id) if 0 < schedule_id <= MAX_ID else None
+    if schedule is None or schedule.owner_id != owner.id:
+        raise ScheduleNotFound(schedule_id)
+    return schedule
+
+
+def update(owner: User, schedule_id: int, changes: dict, *, paused: bool | None = None,
+           rotate_secret: bool = False, now: dt.datetime | None = None
+           ) -> tuple[Schedule, str | None]:
+    """Change the fields in `changes` (ScheduleSpec's names), and pause or
+    resume. Returns the schedule and a webhook secret when a new one was made
+    (a first webhook URL, or rotate_secret)."""
+    from ..delivery.webhooks import new_secret
+
+    now = now or utcnow()
+    schedule = get(owner, schedule_id)
+    before = ScheduleSpec.of(schedule)
+    spec = check(owner, replace(before, **changes)) if changes else before
+    secret = None
+    if spec.webhook_url and (rotate_secret or not schedule.webhook_secret):
+        secret = new_secret()
+        schedule.webhook_secret = secret
+    elif not spec.webhook_url:
+        schedule.webhook_secret = None
+    timing_changed = (spec.cron, spec.timezone) != (before.cron, before.timezone)
+    for name in ("name", "kind", "format", "range", "customer", "order_id", "cron",
+                 "timezone", "emails", "webhook_url"):
+        setattr(schedule, name, getattr(spec, name))
+    if paused is True and schedule.paused_at is None:
+        schedule.paused_at, schedule.pause_reason = now, "Paused by its owner."
+    elif paused is False and schedule.paused_at is not None:
+        # from now on: a resumed schedule does not make up for the paused time
+        schedule.paused_at, schedule.pause_reason, schedule.failed_runs = None, None, 0
+        timing_changed = True
+    if timing_changed:
+        schedule.next_run_at = next_run(spec.cron, spec.timezone, now)
+    schedule.updated_at = now
+    db.session.commit()
+    return schedule, secret
+
+
+def delete(owner: User, schedule_id: int) -> None:
+    """The schedule and its runs go; the reports it made stay on the Reports page."""
+    schedule = get(owner, schedule_id)
+    db.session.delete(schedule)
+    db.session.commit()
+
+
+def run_now(owner: User, schedule_id: int, now: dt.datetime | None = None) -> ReportJob:
+    schedule = get(owner, schedule_id)
+    if schedule.kind is ReportKind.ORDER and schedule.order_id is None:
+        from ..errors import Conflict
+
+        raise Conflict(f"Schedule {schedule.id} cannot run: its order was deleted.")
+    db.session.rollback()
+    job_id = runs.run_now(schedule.id, now)
+    return db.session.get(ReportJob, job_id)
+
+
+def list_schedules(owner: User, *, page: int = 1, per_page: int = 20) -> Page:
+    query = sa.select(Schedule).where(Schedule.owner_id == owner.id)
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
+    items = db.session.scalars(query.order_by(Schedule.name, Schedule.id)
+                               .limit(per_page).offset((page - 1) * per_page)).all()
+    return Page(items=list(items), page=page, per_page=per_page, total=total or 0)
+
+
+def list_runs(owner: User, schedule_id: int, *, page: int = 1, per_page: int = 20) -> Page:
+    """Newest first, each with its job and every delivery attempt."""
+    schedule = get(owner, schedule_id)
+    query = sa.select(ScheduleRun).where(ScheduleRun.schedule_id == schedule.id)
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
+    items = db.session.scalars(
+        query.options(selectinload(ScheduleRun.job).selectinload(ReportJob.events),
+                      selectinload(ScheduleRun.deliveries)
+                      .selectinload(Delivery.attempt_log))
+        .order_by(ScheduleRun.due_at.desc(), ScheduleRun.id.desc())
+        .limit(per_page).offset((page - 1) * per_page)).all()
+    return Page(items=list(items), page=page, per_page=per_page, total=total or 0)
+
+
+def last_runs(schedules: list[Schedule]) -> dict[int, ScheduleRun]:
+    """Each schedule's newest run, in one query (the list page)."""
+    ids = [s.id for s in schedules]
+    if not ids:
+        return {}
+    newest = (sa.select(sa.func.max(ScheduleRun.id)).where(ScheduleRun.schedule_id.in_(ids))
+              .group_by(ScheduleRun.schedule_id))
+    found = db.session.scalars(sa.select(ScheduleRun).where(ScheduleRun.id.in_(newest)))
+    return {run.schedule_id: run for run in found}
