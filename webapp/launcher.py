@@ -141,6 +141,8 @@ def main() -> int:
         env.get("CELERY_BROKER_URL") or env.get("REDIS_URL"))  # not set: the local one
     env["CELERY_BROKER_URL"] = broker
     port = env.get("PORT", "8000")
+    # links in e-mails and webhooks point here unless set
+    env.setdefault("PUBLIC_URL", f"http://127.0.0.1:{port}")
     run_dir = Path(env.get("LAUNCHER_RUN_DIR") or INSTANCE_DIR)
     run_dir.mkdir(parents=True, exist_ok=True)
     _say(f"broker: {description}")

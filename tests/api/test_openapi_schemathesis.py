@@ -43,8 +43,8 @@ class LiveApi:
     token: str
     published: list[int]
     # ids that exist now, by path parameter name
-    known: dict[str, set[int]] = field(default_factory=lambda: {"order_id": set(),
-                                                                 "job_id": set()})
+    known: dict[str, set[int]] = field(default_factory=lambda: {
+        "order_id": set(), "job_id": set(), "schedule_id": set()})
     answers: dict[str, set[int]] = field(default_factory=dict)  # "GET /api/…": status codes
 
 
@@ -82,7 +82,15 @@ def _seed(app, user) -> dict[str, set[int]]:
             row = db.session.get(ReportJob, job.id)
             row.status, row.finished_at = JobStatus.EXPIRED, now
     db.session.commit()
-    return {"order_id": {o.id for o in orders}, "job_id": {j.id for j in jobs}}
+    from webapp.models import ReportKind
+    from webapp.schedules.services import ScheduleSpec, create
+
+    schedules = [create(user, ScheduleSpec(
+        name=f"Schedule {n}", kind=ReportKind.SUMMARY, format=ReportFormat.CSV,
+        cron="0 7 * * 1", timezone="Europe/Berlin", range="last_7_days"))[0]
+        for n in range(10)]
+    return {"order_id": {o.id for o in orders}, "job_id": {j.id for j in jobs},
+            "schedule_id": {s.id for s in schedules}}
 
 
 @pytest.fixture(scope="module")
@@ -107,8 +115,11 @@ def live_api(tmp_path_factory, redis_url):
             body = response.get_json()
             if "order_id" in args or rule == "/api/orders" and request.method == "POST":
                 live.known["order_id"].add(body["id"])
-            elif request.path.startswith("/api/reports") and "id" in body:
+            elif (request.path.startswith("/api/reports") or rule.endswith("/run")) \
+                    and "id" in body:
                 live.known["job_id"].add(body["id"])
+            elif rule == "/api/schedules" and request.method == "POST":
+                live.known["schedule_id"].add(body["id"])
         elif response.status_code in (204, 404):
             for name, value in args.items():
                 live.known.get(name, set()).discard(value)
@@ -178,6 +189,12 @@ def test_the_run_reached_the_answers_with_bodies(live_api):
         "GET /api/reports/<int:job_id>/download": {200, 409},
         "POST /api/reports/<int:job_id>/cancel": {200, 409},
         "POST /api/reports/<int:job_id>/retry": {202, 409},
+        "POST /api/schedules": {201, 400}, "GET /api/schedules": {200},
+        "GET /api/schedules/<int:schedule_id>": {200},
+        "PATCH /api/schedules/<int:schedule_id>": {200, 400},
+        "POST /api/schedules/<int:schedule_id>/run": {202},
+        "GET /api/schedules/<int:schedule_id>/runs": {200},
+        "DELETE /api/schedules/<int:schedule_id>": {204},
     }
     missing = {op: codes - live_api.answers.get(op, set()) for op, codes in expected.items()}
     assert not {op: c for op, c in missing.items() if c}, live_api.answers

@@ -345,6 +345,10 @@ class ScheduleReportIn(_Strict):
 class ScheduleIn(_Strict):
     """A new schedule."""
 
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "name": "Weekly sales", "cron": "0 7 * * 1", "timezone": "Europe/Berlin",
+        "report": {"kind": "summary", "format": "pdf", "range": "last_7_days"}}]})
+
     name: ScheduleName
     report: ScheduleReportIn
     cron: CronText
