@@ -307,7 +307,8 @@ def test_five_failed_runs_in_a_row_pause_the_schedule_and_say_why(client, app, u
 
 def test_a_webhook_answering_500_twice_is_delivered_on_attempt_3(
         client, app, webhook_receiver):
-    app.config.update(WEBHOOK_ALLOW_PRIVATE=True, DELIVERY_RETRY_DELAYS="10,30,60")
+    app.config.update(WEBHOOK_ALLOW_PRIVATE=True, DELIVERY_RETRY_DELAYS="10,30,60",
+                      PUBLIC_URL="https://reports.example.com/app")  # served under a path
     made = _create(client, webhook_url=webhook_receiver.url())
     webhook_receiver.secret = made["webhook_secret"]
     webhook_receiver.script([500, 500])
@@ -329,7 +330,9 @@ def test_a_webhook_answering_500_twice_is_delivered_on_attempt_3(
     assert body["type"] == "report.completed"
     assert body["schedule"]["name"] == "Weekly sales"
     assert body["report"]["id"] == run.job_id
-    assert body["report"]["download_url"].startswith(app.config["PUBLIC_URL"])
+    assert body["report"]["download_url"] == (
+        f"https://reports.example.com/app/api/reports/{run.job_id}/download")
+    assert body["schedule"]["url"] == f"https://reports.example.com/app{made['url']}"
     listed = client.get(made["runs_url"]).get_json()["items"][0]
     hook = next(d for d in listed["deliveries"] if d["channel"] == "webhook")
     assert hook["status"] == "delivered"

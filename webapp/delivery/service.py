@@ -422,7 +422,8 @@ def webhook_payload(context: _Context, now: dt.datetime) -> dict:
     from ..api.views import job_out
 
     job = context.job
-    with current_app.test_request_context("/", base_url=current_app.config["PUBLIC_URL"]):
+    # bare paths from url_for; public_url() puts PUBLIC_URL (and its path) in front once
+    with current_app.test_request_context("/"):
         report = job_out(job, admin=False).model_dump(mode="json", exclude_unset=True)
         for key in ("status_url", "download_url"):
             if report.get(key):

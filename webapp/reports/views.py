@@ -196,10 +196,19 @@ def live():
     view = "status" if request.args.get("view") == "status" else "row"
     jobs = services.jobs_by_ids(actor(), seen)
     alive = worker_alive() if any(j.status is JobStatus.PENDING for j in jobs) else True
+    changed = [j for j in jobs if live_state(j, alive) != seen[j.id]]
     return render_template(
-        "reports/_live.html", jobs=[j for j in jobs if not j.is_final],
-        changed=[j for j in jobs if live_state(j, alive) != seen[j.id]],
+        "reports/_live.html", jobs=[j for j in jobs if not j.is_final], changed=changed,
+        runs_by_job=_runs_of(changed) if view == "status" else {},
         live_view=view, poll_step=step + 1, worker_alive=alive, back=_page_path())
+
+
+def _runs_of(changed) -> dict:
+    """Schedule runs of the jobs that just ended (a schedule's page shows
+    their deliveries beside the status), by job id."""
+    from ..schedules.services import runs_of_jobs
+
+    return runs_of_jobs([j.id for j in changed if j.is_final])
 
 
 def _in_row(job) -> bool:

@@ -12,7 +12,7 @@ from flask import current_app
 from sqlalchemy.orm import selectinload
 
 from ..auth.services import normalise_email
-from ..errors import InvalidInput, NotFound
+from ..errors import Conflict, InvalidInput, NotFound
 from ..extensions import db
 from ..models import (
     Delivery,
@@ -221,11 +221,11 @@ def delete(owner: User, schedule_id: int) -> None:
 def run_now(owner: User, schedule_id: int, now: dt.datetime | None = None) -> ReportJob:
     schedule = get(owner, schedule_id)
     if schedule.kind is ReportKind.ORDER and schedule.order_id is None:
-        from ..errors import Conflict
-
         raise Conflict(f"Schedule {schedule.id} cannot run: its order was deleted.")
     db.session.rollback()
     job_id = runs.run_now(schedule.id, now)
+    if job_id is None:  # its order went between the check and the run
+        raise Conflict(f"Schedule {schedule.id} could not start a run: its order was deleted.")
     return db.session.get(ReportJob, job_id)
 
 
@@ -260,3 +260,13 @@ def last_runs(schedules: list[Schedule]) -> dict[int, ScheduleRun]:
               .group_by(ScheduleRun.schedule_id))
     found = db.session.scalars(sa.select(ScheduleRun).where(ScheduleRun.id.in_(newest)))
     return {run.schedule_id: run for run in found}
+
+
+def runs_of_jobs(job_ids: list[int]) -> dict[int, ScheduleRun]:
+    """The runs these jobs were made by, with their deliveries, by job id."""
+    if not job_ids:
+        return {}
+    found = db.session.scalars(
+        sa.select(ScheduleRun).where(ScheduleRun.job_id.in_(job_ids))
+        .options(selectinload(ScheduleRun.deliveries).selectinload(Delivery.attempt_log)))
+    return {run.job_id: run for run in found}
