@@ -31,6 +31,7 @@ bench: $(VENV)/.dev
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 	$(BIN)/python -m bench.xlsx --rows 100000
 	$(BIN)/python -m bench.dashboard --items 1M -n 20
+	$(BIN)/python -m bench.schedules
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
