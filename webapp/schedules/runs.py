@@ -143,7 +143,7 @@ def run_now(schedule_id: int, now: dt.datetime | None = None) -> int | None:
     with db.engine.connect() as conn:
         row = conn.execute(_schedules_with_owner()
                            .where(Schedule.__table__.c.id == schedule_id)).one()
-    job_ids = start([Slot(row, now, "manual", "Run now, by its owner.", None)], now)
+    job_ids = start([Slot(row, now, "manual", "Started by hand (Run now).", None)], now)
     for job_id in job_ids:
         lifecycle.enqueue(job_id)
     return job_ids[0] if job_ids else None
