@@ -134,14 +134,29 @@ def clock_change_days(zone: str, year: int = 2026) -> list[dt.date]:
 
 @cache
 def interesting_days(zone: str) -> tuple[dt.date, ...]:
-    # plus a month end (for L) and a year end, both ordinary days
-    return (*clock_change_days(zone), dt.date(2026, 2, 28), dt.date(2026, 12, 31))
+    # the clock changes, weighted up, plus a month end (for L) and a year end
+    return (*clock_change_days(zone) * 3, dt.date(2026, 2, 28), dt.date(2026, 12, 31))
+
+
+@cache
+def changing_hours(zone: str) -> tuple[int, ...]:
+    """Local hours holding wall times that are skipped or repeated in 2026."""
+    tz = ZoneInfo(zone)
+    hours = set()
+    for day in clock_change_days(zone):
+        for minute_of_day in range(24 * 60):
+            wall = dt.datetime.combine(day, dt.time(*divmod(minute_of_day, 60)))
+            if tz.utcoffset(wall) != tz.utcoffset(wall.replace(fold=1)):
+                hours.add(wall.hour)
+    return tuple(sorted(hours))
 
 
 def test_the_scan_finds_each_zones_clock_changes():
     for zone in ZONES:
         expected = 0 if zone in ("UTC", "Asia/Kolkata") else 2
         assert len(clock_change_days(zone)) == expected, zone
+    assert changing_hours("Europe/Berlin") == (2,)
+    assert changing_hours("America/Santiago") == (0, 23)
     assert clock_change_days("Europe/Berlin") == [dt.date(2026, 3, 29), dt.date(2026, 10, 25)]
 
 
@@ -206,7 +221,7 @@ def cases(draw):
     window = [first_day + i * ONE_DAY for i in range((last_day - first_day).days + 1)]
 
     minutes = field(0, 59, [0, 1, 15, 30, 45, 59])
-    hours = field(0, 23, [0, 1, 2, 3, 23])
+    hours = field(0, 23, [0, 1, 2, 3, 23, *changing_hours(zone) * 3])
     days = field(1, 31, [d.day for d in window] + [28, 29, 30, 31], star_weight=3)
     months = field(1, 12, [centre.month], names=MONTHS, star_weight=4)
     weekdays = field(0, 6, [d.isoweekday() % 7 for d in window], names=WEEKDAYS,
@@ -229,9 +244,11 @@ def cases(draw):
 
 
 def walk(cron: Cron, zone: str, start: dt.datetime, end: dt.datetime) -> list[dt.datetime]:
-    fired = []
+    """The firings in (start, end], by repeated next_after."""
+    fired: list[dt.datetime] = []
     instant = cron.next_after(start, zone)
     while instant <= end:
+        assert not fired or instant > fired[-1], "firings must strictly increase"
         fired.append(instant)
         instant = cron.next_after(instant, zone)
     return fired
@@ -349,9 +366,10 @@ def test_lord_howe_half_hour_jump():
     tz = ZoneInfo("Australia/Lord_Howe")
     day = clock_change_days("Australia/Lord_Howe")[-1]  # spring, in October
     assert tz.utcoffset(dt.datetime.combine(day, dt.time(12))) == dt.timedelta(hours=11)
-    fired = local_day_firings("0,15,30 2 * * *", "Australia/Lord_Howe", day)
+    fired = local_day_firings("0,15,30,45 2 * * *", "Australia/Lord_Howe", day)
     # 02:00 and 02:15 are skipped: both land on the jump to 02:30, which also fires
-    assert [local_wall(f, tz).time() for f in fired] == [dt.time(2, 30)]
+    assert [local_wall(f, tz).time() for f in fired] == [dt.time(2, 30), dt.time(2, 45)]
+    assert fired[1] - fired[0] == dt.timedelta(minutes=15)
 
 
 def test_results_are_utc_and_inputs_may_be_in_any_zone():

@@ -32,7 +32,9 @@ happen once, exactly, the rules are:
 next_after, latest_at_or_before and count_between all walk the same set of
 firings, so they agree with each other. They step by day, visiting only the
 matching days, hours and minutes, and give up after about eight years (long
-enough for the next 29 February).
+enough for the next 29 February). `zone` is an IANA name (an unknown one
+raises zoneinfo.ZoneInfoNotFoundError); a zone is assumed to change its clocks
+at most once per local day, which holds for every zone's current rules.
 """
 from __future__ import annotations
 
@@ -190,11 +192,11 @@ def _join(words: Sequence[str]) -> str:
     return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"
 
 
-def _check_fires(days: frozenset[int], months: frozenset[int], restricted_days: bool,
+def _check_fires(days: frozenset[int], months: frozenset[int], by_date_only: bool,
                  last_day: bool) -> None:
     """Refuse a day-of-month that no chosen month has (29 February counts: leap
     years). A restricted weekday always fires (Vixie's OR), and so does L."""
-    if not restricted_days or last_day:
+    if not by_date_only or last_day:
         return
     first = min(days)
     missing = [m for m in sorted(months) if first > _LONGEST_MONTH[m - 1]]
@@ -289,7 +291,7 @@ class _MonthInfo(NamedTuple):
 def _month(year: int, month: int) -> _MonthInfo:
     first = date(year, month, 1).toordinal()
     following = date(year + month // 12, month % 12 + 1, 1).toordinal()  # year <= 9998
-    return _MonthInfo(first, following - first, (first % 7))
+    return _MonthInfo(first, following - first, first % 7)  # ordinal 1 was a Monday
 
 
 # --- the schedule ------------------------------------------------------------------------
@@ -359,7 +361,7 @@ class Cron:
                 days = self._month_days(year, month)
                 for day in (days if forward else reversed(days)):
                     ordinal = info.first_ordinal + day - 1
-                    if ordinal >= first if forward else ordinal <= first:
+                    if (ordinal >= first) if forward else (ordinal <= first):
                         yield ordinal
             month += 1 if forward else -1
             if month == 13:
@@ -393,7 +395,7 @@ class Cron:
         gap_end = bisect_left(seconds, change + new - midnight)
         instants = [midnight + s - old for s in seconds[:gap_start]]
         if gap_end > gap_start:
-            instants += [midnight + s - old for s in seconds[gap_start:gap_end]]
+            instants.append(change)
         instants += [midnight + s - new for s in seconds[gap_end:]
                      if midnight + s - new != change or gap_end == gap_start]
         return instants
@@ -419,8 +421,8 @@ class Cron:
         for ordinal in self._day_ordinals(start, months, forward=True):
             base, offsets = self._day(zone, ordinal)
             for index in range(bisect_right(offsets, after - base), len(offsets)):
-                # a day's firings never precede the last one of the day before,
-                # but a jump over midnight can make them equal: skip repeats
+                # moving `after` on keeps an instant from being given twice: a
+                # jump over midnight puts one day's last firing on the next's first
                 after = base + offsets[index]
                 yield after
 
@@ -435,7 +437,9 @@ class Cron:
                 yield below
 
     def next_after(self, after: datetime, zone: str) -> datetime:
-        """The first firing strictly after `after` (aware, any zone), in UTC."""
+        """The first firing strictly after `after` (aware, any zone), in UTC.
+        Raises CronError when there is none in the next 8 years (parse refuses
+        schedules that never run, so only a hand-built Cron gets there)."""
         seconds = _epoch_seconds(after)
         start = after.astimezone(_zone(zone)).date()
         for instant in self._forward(seconds, start, zone, HORIZON_MONTHS):
@@ -447,7 +451,7 @@ class Cron:
         was none in the last 8 years."""
         seconds = _epoch_seconds(now)
         start = now.astimezone(_zone(zone)).date()
-        for instant in self._backward(seconds, start, zone, HORIZON_MONTHS + 1):
+        for instant in self._backward(seconds, start, zone, HORIZON_MONTHS):
             return _utc(instant)
         return None
 
@@ -529,8 +533,8 @@ def describe(cron_text: str) -> str:
         return f"Every day {at}"
     if shape.frequency == "weekdays":
         return f"Every weekday (Mon–Fri) {at}"
-    if shape.frequency == "weekly":
-        return f"Every {WEEKDAY_NAMES[shape.weekday or 0]} {at}"
+    if shape.frequency == "weekly" and shape.weekday is not None:
+        return f"Every {WEEKDAY_NAMES[shape.weekday]} {at}"
     if shape.day == "last":
         return f"On the last day of every month {at}"
     return f"On day {shape.day} of every month {at}"

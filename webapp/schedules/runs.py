@@ -113,6 +113,9 @@ def tick(now: dt.datetime | None = None, batch: int = BATCH) -> dict[str, int]:
                 slots.append(plan(row, now))
             except CronError as exc:  # a cron that stopped making sense: say so, stop
                 _pause(row, f"Its timing no longer works: {exc}", now)
+            except LookupError:  # a zone this machine no longer knows (tzdata changed)
+                _pause(row, f"Its time zone {row.timezone} is not known on this server; "
+                            "pick another one.", now)
         job_ids = start(slots, now)
         counts["runs"] += len(job_ids)
         counts["skipped"] += len(slots) - len(job_ids)
