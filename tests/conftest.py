@@ -19,6 +19,10 @@ from flask import g
 from tests.harness import WORKER_READY, Proc, app_env, celery_worker
 from tests.s3 import s3_server  # noqa: F401
 
+# real mail and webhook servers for the delivery tests (fixtures: smtp_server,
+# smtp_tls_server, webhook_receiver, …)
+pytest_plugins = ("tests.smtp", "tests.webhook_receiver")
+
 ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test")
 PG_TEST_DB = os.environ.get("TEST_PG_DB", "reportgen_test")

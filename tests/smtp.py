@@ -15,7 +15,7 @@ Every server keeps what it received in `.messages` (Received: mail_from,
 rcpt_tos, message as an email.message.EmailMessage, raw bytes, login) and can
 be told to refuse commands: `.reject("RCPT", 451, "4.3.0 try later", times=1)`.
 
-A test module gets the fixtures with `pytest_plugins = ("tests.smtp",)`."""
+Registered for every test by tests/conftest.py (pytest_plugins)."""
 from __future__ import annotations
 
 import email

@@ -16,7 +16,7 @@ API: `.url(path="/hook")`, `.secret` (settable), `.script([500, 302])` (answer
 these statuses in order, then 200), `.reply_body` (settable), `.requests` (Request: method, path,
 headers, body, received_at, verified), `.wait_for(n, timeout=10)`, `.clear()`.
 
-A test module gets the fixtures with `pytest_plugins = ("tests.webhook_receiver",)`."""
+Registered for every test by tests/conftest.py (pytest_plugins)."""
 from __future__ import annotations
 
 import base64
@@ -33,7 +33,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 # the throwaway_ca fixture, for the TLS receiver's certificate
-pytest_plugins = ("tests.smtp",)
 
 HOST = "127.0.0.1"
 TOLERANCE_SECONDS = 300

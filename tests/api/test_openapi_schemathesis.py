@@ -64,20 +64,22 @@ def _seed(app, user) -> dict[str, set[int]]:
     from webapp.reports.services import cancel_job, request_order_report
 
     orders = [create_order(user, f"Customer {n}", [ItemInput("Tea", 2, Decimal("12.50"))])
-              for n in range(30)]
+              for n in range(60)]
     jobs = [request_order_report(user, o.id, fmt)[0]
             for o in orders for fmt in (ReportFormat.CSV, ReportFormat.PDF)]
     now = dt.datetime.now(dt.UTC)
     for n, job in enumerate(jobs):
-        if n % 4 == 1:
-            cancel_job(user, job.id)
-        elif n % 4 == 2:
+        # more COMPLETED than anything else: the run deletes some before it
+        # downloads, and a download's 200 must still be reached
+        if n >= 60 or n % 4 == 2:
             name = f"seed-{job.id}.{job.format.value}"
             data = b"%PDF-1.4 seed" if job.format is ReportFormat.PDF else b"customer\r\nACME\r\n"
             (Path(app.config["REPORTS_DIR"]) / name).write_bytes(data)
             row = db.session.get(ReportJob, job.id)
             row.status, row.file_name, row.size = JobStatus.COMPLETED, name, len(data)
             row.finished_at, row.expires_at = now, now + dt.timedelta(days=7)
+        elif n % 4 == 1:
+            cancel_job(user, job.id)
         elif n % 8 == 3:
             row = db.session.get(ReportJob, job.id)
             row.status, row.finished_at = JobStatus.EXPIRED, now
@@ -115,8 +117,7 @@ def live_api(tmp_path_factory, redis_url):
             body = response.get_json()
             if "order_id" in args or rule == "/api/orders" and request.method == "POST":
                 live.known["order_id"].add(body["id"])
-            elif (request.path.startswith("/api/reports") or rule.endswith("/run")) \
-                    and "id" in body:
+            elif request.path.startswith("/api/reports") and "id" in body:
                 live.known["job_id"].add(body["id"])
             elif rule == "/api/schedules" and request.method == "POST":
                 live.known["schedule_id"].add(body["id"])

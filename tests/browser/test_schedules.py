@@ -80,10 +80,19 @@ def new_schedule(page, server, name, *, frequency="weekly", time="07:00", weekda
     page.fill("#customer", customer)
     page.check(f"input[name=format][value={fmt}]")
     page.select_option("#frequency", frequency)
-    page.fill("#time", time)
-    page.select_option("#weekday", weekday)
-    page.select_option("#day", day)
-    page.fill("#cron", cron)
+    # only the timing fields this "Repeat" uses are shown (static/js/schedule-form.js)
+    shown = {"time": frequency != "custom", "weekday": frequency == "weekly",
+             "day": frequency == "monthly", "cron": frequency == "custom"}
+    for field, visible in shown.items():
+        expect(page.locator(f"#{field}")).to_be_visible(visible=visible)
+    if shown["time"]:
+        page.fill("#time", time)
+    if shown["weekday"]:
+        page.select_option("#weekday", weekday)
+    if shown["day"]:
+        page.select_option("#day", day)
+    if shown["cron"]:
+        page.fill("#cron", cron)
     page.select_option("#timezone", zone)
     page.fill("#webhook_url", webhook_url)
     page.click("button:has-text('Save schedule')")

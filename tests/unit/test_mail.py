@@ -19,7 +19,6 @@ from webapp.delivery.mail import (
 
 PDF = b"%PDF-1.7\n" + bytes(range(256)) * 40 + b"\r\n.\r\n..\n%%EOF\n"  # dots, CRLFs, NULs
 # the fixtures smtp_server, smtp_tls_server, smtps_server, smtp_server_factory, throwaway_ca
-pytest_plugins = ("tests.smtp",)
 
 NAME = "Umsätze März – 2026.pdf"
 

@@ -27,8 +27,6 @@ from webapp.models import (
 from webapp.orders.services import ItemInput, create_order, delete_order
 from webapp.schedules import runs
 
-pytest_plugins = ("tests.smtp", "tests.webhook_receiver")
-
 UTC = dt.UTC
 # Monday 2026-11-30, 07:00 in Berlin (CET, UTC+1)
 MONDAY_7_BERLIN = dt.datetime(2026, 11, 30, 6, 0, tzinfo=UTC)

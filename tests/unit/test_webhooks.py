@@ -23,7 +23,6 @@ from webapp.delivery.webhooks import (
 )
 
 # the fixtures webhook_receiver and webhook_receiver_tls (and throwaway_ca)
-pytest_plugins = ("tests.webhook_receiver",)
 
 # the example in the Standard Webhooks specification and its reference libraries
 SPEC_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"

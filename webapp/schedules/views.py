@@ -153,6 +153,8 @@ def rotate_secret(schedule_id: int):
     if secret:
         flash(f"New webhook signing secret (shown this once; the old one no longer signs): "
               f"{secret}", "secret")
+    else:
+        flash("This schedule has no webhook, so it has no secret.", "info")
     return redirect(url_for(".show", schedule_id=schedule.id), 303)
 
 
