@@ -34,17 +34,21 @@ FIELD_OF = {"name": "name", "report.kind": "kind", "report.range": "range",
 
 class ScheduleForm(FlaskForm):
     name = StringField("Name", validators=[Length(max=200)])
-    kind = RadioField("Report", choices=[(ReportKind.SUMMARY.value, "Summary of completed orders"),
-                                         (ReportKind.ORDER.value, "One order")],
+    kind = RadioField("Report", choices=[
+        SelectChoice(ReportKind.SUMMARY.value, "Summary of completed orders"),
+        SelectChoice(ReportKind.ORDER.value, "One order")],
                       default=ReportKind.SUMMARY.value)
-    range = SelectField("Dates", choices=RANGES, default="last_7_days")
+    range = SelectField("Dates", choices=[SelectChoice(*r) for r in RANGES],
+                        default="last_7_days")
     customer = StringField("Customer (optional)", validators=[Optional(), Length(max=200)])
     order_id = IntegerField("Order number", validators=[Optional()])
     format = RadioField("Format", choices=FORMAT_CHOICES, default="pdf")
-    frequency = SelectField("Repeat", choices=FREQUENCIES, default="weekly")
+    frequency = SelectField("Repeat", choices=[SelectChoice(*f) for f in FREQUENCIES],
+                            default="weekly")
     time = StringField("At", default="07:00")
-    weekday = SelectField("On", choices=list(enumerate(WEEKDAYS)), coerce=int, default=0)
-    day = SelectField("On day", choices=DAYS, default="1")
+    weekday = SelectField("On", choices=[SelectChoice(n, d) for n, d in enumerate(WEEKDAYS)],
+                          coerce=int, default=0)
+    day = SelectField("On day", choices=[SelectChoice(*d) for d in DAYS], default="1")
     cron = StringField("Cron", validators=[Length(max=100)])
     timezone = ZoneField()
     emails = TextAreaField("E-mail to (optional)",
