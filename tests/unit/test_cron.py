@@ -585,6 +585,11 @@ def test_refusals_are_value_errors():
     ("0 18 L * *", "On the last day of every month at 18:00"),
     ("15 * * * *", "Every hour at :15"),
     ("@hourly", "Every hour at :00"),
+    ("* * * * *", "Every minute"),
+    ("*/15 * * * *", "Every 15 minutes"),
+    ("0,20,40 * * * *", "Every 20 minutes"),
+    ("*/7 * * * *", "Cron “*/7 * * * *”"),  # 56 then 0: not evenly spaced across the hour
+    ("5/15 * * * *", "Cron “5/15 * * * *”"),
     ("@daily", "Every day at 00:00"),
     ("0 6 31 * *", "Cron “0 6 31 * *”"),  # not every month has one
     ("0 7 * 1 *", "Cron “0 7 * 1 *”"),

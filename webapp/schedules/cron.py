@@ -522,9 +522,15 @@ def describe(cron_text: str) -> str:
         cron = Cron.parse(cron_text)
     except CronError:
         return f"Cron “{cron_text}”"
-    if (len(cron.minutes) == 1 and frozenset(cron.hours) == _ALL_HOURS
-            and cron.dom_any and cron.dow_any and cron.months == _ALL_MONTHS):
+    every_day = (frozenset(cron.hours) == _ALL_HOURS and cron.dom_any and cron.dow_any
+                 and cron.months == _ALL_MONTHS)
+    if every_day and len(cron.minutes) == 1:
         return f"Every hour at :{cron.minutes[0]:02d}"
+    step = _even_step(cron.minutes)
+    if every_day and step == 1:
+        return "Every minute"
+    if every_day and step and cron.minutes[0] == 0 and 60 % step == 0:
+        return f"Every {step} minutes"
     shape = _shape(cron)
     if shape is None:
         return f"Cron “{cron.text}”"
@@ -538,6 +544,15 @@ def describe(cron_text: str) -> str:
     if shape.day == "last":
         return f"On the last day of every month {at}"
     return f"On day {shape.day} of every month {at}"
+
+
+def _even_step(minutes: Sequence[int]) -> int | None:
+    """The step of minutes that are evenly spaced (0, 15, 30, 45 → 15), else None."""
+    if len(minutes) < 2:
+        return None
+    step = minutes[1] - minutes[0]
+    even = all(b - a == step for a, b in zip(minutes, minutes[1:], strict=False))
+    return step if even else None
 
 
 FREQUENCIES = ("daily", "weekdays", "weekly", "monthly")
