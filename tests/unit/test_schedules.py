@@ -464,3 +464,28 @@ def test_the_bell_counts_unread_notices_and_the_poll_refreshes_it(client, app, u
     assert "Report ready" in listed and "is ready to download" in listed
     assert 'aria-label="Notices, 1 unread"' not in client.get("/reports/").get_data(
         as_text=True)
+
+
+def test_a_delivery_whose_sender_died_mid_send_is_sent_again_by_the_tick(
+        client, app, webhook_receiver, monkeypatch):
+    """A worker killed while sending leaves the delivery "sending": after the
+    claim's lease the tick publishes it again and it is delivered once."""
+    app.config.update(WEBHOOK_ALLOW_PRIVATE=True)
+    made = _create(client, webhook_url=webhook_receiver.url())
+    _set(made["id"], next_run_at=MONDAY_7_BERLIN)
+    runs.tick(MONDAY_7_BERLIN)
+    _end_job(_runs()[0].job_id, JobStatus.COMPLETED)
+    hook = db.session.scalar(sa.select(Delivery).where(Delivery.channel == "webhook"))
+    died_at = MONDAY_7_BERLIN + dt.timedelta(minutes=1)
+    assert delivery._claim(hook.id, died_at)  # claimed, then the process was killed
+    published: list[int] = []
+    monkeypatch.setattr(delivery, "_publish", lambda i, countdown=None: published.append(i))
+    assert delivery.publish_due(died_at + dt.timedelta(minutes=2)) == 0  # still its lease
+    assert delivery.send(hook.id, died_at + dt.timedelta(minutes=2)) == "not-due"
+    later = died_at + delivery.SENDING_LEASE + dt.timedelta(seconds=1)
+    assert delivery.publish_due(later) == 1 and published == [hook.id]
+    assert delivery.send(hook.id, later) == "delivered"
+    assert len(webhook_receiver.wait_for(1)) == 1
+    db.session.expire_all()
+    hook = db.session.get(Delivery, hook.id)
+    assert hook.attempts == 2 and [a.ok for a in hook.attempt_log] == [True]
