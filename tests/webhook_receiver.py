@@ -10,7 +10,9 @@ Fixtures:
     webhook_receiver      http://
     webhook_receiver_tls  https:// with a certificate for localhost/127.0.0.1
                           from the throwaway CA of tests/smtp.py (`.cafile`)
-    webhook_receiver_factory  start(tls_context=…, cafile=…) for other receivers
+    webhook_receiver_factory  start(tls_context=…, cafile=…, host=…, port=…) for
+                          other receivers, e.g. host="::1" on the port of another
+                          receiver on 127.0.0.1 (one name, two addresses)
 
 API: `.url(path="/hook")`, `.secret` (settable), `.script([500, 302])` (answer
 these statuses in order, then 200), `.reply_body` (settable), `.requests` (Request: method, path,
@@ -23,6 +25,7 @@ import base64
 import hashlib
 import hmac
 import os
+import socket
 import ssl
 import sys
 import threading
@@ -102,15 +105,22 @@ class _Server(ThreadingHTTPServer):
             super().handle_error(request, client_address)
 
 
+class _Server6(_Server):
+    address_family = socket.AF_INET6
+
+
 class WebhookReceiver:
-    def __init__(self, tls_context: ssl.SSLContext | None = None, cafile: str | None = None):
+    def __init__(self, tls_context: ssl.SSLContext | None = None, cafile: str | None = None,
+                 host: str = HOST, port: int = 0):
         self.secret = "whsec_" + base64.b64encode(os.urandom(24)).decode()
         self.requests: list[Request] = []
         self.cafile = cafile
         self.reply_body: bytes | None = None  # settable; None: "status N from the test receiver"
         self._statuses: list[int] = []
         self._changed = threading.Condition()
-        self._httpd = _Server((HOST, 0), _Handler)
+        self.host = host
+        server_class = _Server6 if ":" in host else _Server
+        self._httpd = server_class((host, port), _Handler)
         self._httpd.receiver = self
         if tls_context is not None:
             self._httpd.socket = tls_context.wrap_socket(self._httpd.socket, server_side=True)
@@ -120,8 +130,10 @@ class WebhookReceiver:
                                         kwargs={"poll_interval": 0.05}, daemon=True,
                                         name="webhook-receiver")
 
-    def url(self, path: str = "/hook", host: str = HOST) -> str:
-        return f"{self.scheme}://{host}:{self.port}{path}"
+    def url(self, path: str = "/hook", host: str | None = None) -> str:
+        host = host or self.host
+        shown = f"[{host}]" if ":" in host else host
+        return f"{self.scheme}://{shown}:{self.port}{path}"
 
     def script(self, statuses: list[int]) -> None:
         """Answer the next requests with these statuses, in order; then 200."""
@@ -173,8 +185,8 @@ def webhook_receiver():
 
 @pytest.fixture
 def webhook_receiver_factory():
-    """start(tls_context=None, cafile=None) -> a started WebhookReceiver, stopped
-    at teardown: for receivers the other fixtures do not make."""
+    """start(tls_context=None, cafile=None, host="127.0.0.1", port=0) -> a started
+    WebhookReceiver, stopped at teardown: for receivers the other fixtures do not make."""
     started: list[WebhookReceiver] = []
 
     def start(**kwargs) -> WebhookReceiver:

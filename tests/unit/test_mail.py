@@ -9,6 +9,7 @@ from email.utils import parsedate_to_datetime
 import pytest
 
 from tests.harness import free_port
+from tests.leaks import no_internals
 from webapp.delivery.mail import (
     MailConfigError,
     SmtpSettings,
@@ -126,7 +127,8 @@ def test_attachment_arrives_intact_and_the_result_carries_the_250_reply(smtp_ser
     result = send(parse_smtp_url(smtp_server.url), message)
 
     assert result.ok and result.code == 250 and not result.transient
-    assert result.reply.startswith("2.0.0 Ok: queued as ")
+    assert result.reply == "mail server accepted the message (250)"
+    assert result.log_detail.startswith(f"127.0.0.1:{smtp_server.port}: 250 2.0.0 Ok: queued as ")
     [got] = smtp_server.wait_for(1)
     assert got.mail_from == "reports@example.com"
     assert got.rcpt_tos == ["anna@example.org", "bernd@example.org"]
@@ -149,11 +151,12 @@ def test_bcc_recipients_get_the_mail_but_not_the_header(smtp_server):
     assert got.message["Bcc"] is None and b"hidden@" not in got.raw
 
 
-def test_451_at_rcpt_is_a_transient_failure_with_the_servers_words(smtp_server):
+def test_451_at_rcpt_is_a_transient_failure_with_the_servers_words_in_the_log(smtp_server):
     smtp_server.reject("RCPT", 451, "4.3.0 mailbox busy, try later")
     result = send(parse_smtp_url(smtp_server.url), report_message())
     assert (result.ok, result.code, result.transient) == (False, 451, True)
-    assert "4.3.0 mailbox busy, try later" in result.reply
+    assert result.reply == "mail server temporarily refused the recipient (451)"
+    assert "4.3.0 mailbox busy, try later" in result.log_detail
     assert smtp_server.messages == []
 
 
@@ -161,7 +164,8 @@ def test_550_at_data_is_a_permanent_failure(smtp_server):
     smtp_server.reject("DATA", 550, "5.7.1 message content rejected")
     result = send(parse_smtp_url(smtp_server.url), report_message())
     assert (result.ok, result.code, result.transient) == (False, 550, False)
-    assert result.reply == "5.7.1 message content rejected"
+    assert result.reply == "mail server refused the message (550)"
+    assert result.log_detail.endswith(": 550 5.7.1 message content rejected")
     assert smtp_server.messages == []
 
 
@@ -172,7 +176,9 @@ def test_a_refused_recipient_does_not_stop_the_others(smtp_server):
 
     assert (result.ok, result.code, result.transient) == (False, 550, False)
     assert result.refused == {"gone@example.org": (550, "5.1.1 no such user")}
-    assert "gone@example.org" in result.reply and "queued as" in result.reply
+    assert result.reply == ("mail server refused 1 of 2 recipients: gone@example.org (550); "
+                            "sent to the others (250)")
+    assert "5.1.1 no such user" in result.log_detail and "queued as" in result.log_detail
     [got] = smtp_server.wait_for(1)
     assert got.rcpt_tos == ["anna@example.org"]
 
@@ -198,7 +204,8 @@ def test_a_wrong_password_is_a_permanent_failure(smtp_tls_server):
     wrong = SmtpSettings(**{**settings.__dict__, "password": "not it"})
     result = send(wrong, report_message())
     assert (result.ok, result.code, result.transient) == (False, 535, False)
-    assert "credentials invalid" in result.reply.lower()
+    assert result.reply == "mail server refused the login (535)"
+    assert "credentials invalid" in result.log_detail.lower()
     assert smtp_tls_server.messages == []
 
 
@@ -223,8 +230,9 @@ def test_the_certificate_must_name_the_host_connected_to(smtp_server_factory, th
     server = smtp_server_factory(tls_context=throwaway_ca.server_context("elsewhere"),
                                  cafile=throwaway_ca.cafile)
     result = send(parse_smtp_url(server.url_starttls), report_message())
-    assert not result.ok and not result.transient and "certificate" in result.reply
-    assert "localhost" in result.reply  # the name that did not match
+    assert not result.ok and not result.transient
+    assert result.reply == "TLS certificate of the mail server not accepted"
+    assert "localhost" in result.log_detail  # the name that did not match
     assert server.messages == []
 
 
@@ -232,7 +240,9 @@ def test_a_missing_cafile_is_a_permanent_failure(smtp_tls_server, tmp_path):
     settings = parse_smtp_url(smtp_tls_server.url_starttls)
     missing = SmtpSettings(**{**settings.__dict__, "cafile": str(tmp_path / "nope.pem")})
     result = send(missing, report_message())
-    assert not result.ok and not result.transient and "CA file" in result.reply
+    assert not result.ok and not result.transient
+    assert result.reply == "the mail server's CA file could not be loaded"
+    assert "nope.pem" in result.log_detail
 
 
 def test_starttls_is_never_skipped_when_the_server_lacks_it(smtp_server):
@@ -247,13 +257,15 @@ def test_a_server_that_wants_auth_refuses_a_send_without_it(smtp_tls_server, thr
                             cafile=throwaway_ca.cafile, timeout=5)
     result = send(settings, report_message())
     assert not result.ok and result.code == 530 and not result.transient
+    assert result.reply == "mail server requires a login (530)"
 
 
 def test_a_closed_port_is_a_transient_failure_not_an_exception():
     settings = SmtpSettings(host="127.0.0.1", port=free_port(), timeout=2)
     result = send(settings, report_message())
     assert (result.ok, result.code, result.transient) == (False, None, True)
-    assert "refused" in result.reply
+    assert result.reply == "could not connect to the mail server"
+    assert f"127.0.0.1:{settings.port}" in result.log_detail and "refused" in result.log_detail
 
 
 def test_a_silent_server_times_out_as_a_transient_failure():
@@ -264,7 +276,7 @@ def test_a_silent_server_times_out_as_a_transient_failure():
         started = time.monotonic()
         result = send(settings, report_message())
     assert (result.ok, result.transient) == (False, True)
-    assert "timed out after 0.3 s" in result.reply
+    assert result.reply == "mail server timed out after 0.3 s"
     assert time.monotonic() - started < 3
 
 
@@ -272,3 +284,64 @@ def test_an_unresolvable_server_name_is_a_transient_failure():
     result = send(SmtpSettings(host="mail.nowhere.invalid", port=25, timeout=2),
                   report_message())
     assert not result.ok and result.transient and "could not be resolved" in result.reply
+
+
+# --- what the user sees of a failure ----------------------------------------------
+
+# what a server says may name its own network: it must reach the log only
+BANNER = "5.1.1 <gone@example.org>: relay mx7.corp.internal [10.20.30.40]:2525 says no"
+
+
+def assert_safe(result, *, server_words: str | None, where: str) -> None:
+    assert no_internals(result.reply)
+    if server_words:
+        assert server_words not in result.reply
+        assert "corp.internal" not in result.reply and "says no" not in result.reply
+        assert server_words in result.log_detail
+    assert result.log_detail.startswith(where + ": ")
+
+
+@pytest.mark.parametrize(("stage", "code", "reply", "transient"), [
+    ("RCPT", 550, "mail server refused the recipient (550)", False),
+    ("RCPT", 451, "mail server temporarily refused the recipient (451)", True),
+    ("DATA", 554, "mail server refused the message (554)", False),
+    ("DATA", 421, "mail server unavailable (421)", True),
+])
+def test_a_refusal_shows_a_category_and_the_code_and_logs_the_servers_words(
+        smtp_server, stage, code, reply, transient):
+    smtp_server.reject(stage, code, BANNER)
+    result = send(parse_smtp_url(smtp_server.url), report_message())
+    assert (result.ok, result.code, result.reply, result.transient) == (False, code, reply,
+                                                                          transient)
+    assert_safe(result, server_words=BANNER, where=f"127.0.0.1:{smtp_server.port}")
+
+
+def test_several_refused_recipients_show_their_addresses_and_codes_only(smtp_server):
+    smtp_server.reject("RCPT", 550, BANNER, times=2)
+    result = send(parse_smtp_url(smtp_server.url),
+                  report_message(to=["gone@example.org", "left@example.org"]))
+    assert result.reply == "mail server refused all 2 recipients (550)"
+    assert_safe(result, server_words=BANNER, where=f"127.0.0.1:{smtp_server.port}")
+    assert result.log_detail.count(BANNER) == 2
+
+
+def test_connection_failures_name_no_address_or_port():
+    closed = SmtpSettings(host="127.0.0.1", port=free_port(), timeout=2)
+    refused = send(closed, report_message())
+    assert_safe(refused, server_words=None, where=f"127.0.0.1:{closed.port}")
+    assert "refused" in refused.log_detail.lower()
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        silent = SmtpSettings(host="127.0.0.1", port=listener.getsockname()[1], timeout=0.3)
+        timed_out = send(silent, report_message())
+    assert timed_out.reply == "mail server timed out after 0.3 s" and timed_out.transient
+    assert_safe(timed_out, server_words=None, where=f"127.0.0.1:{silent.port}")
+
+
+def test_tls_failures_name_no_host_or_port(smtp_tls_server, throwaway_ca):
+    settings = parse_smtp_url(smtp_tls_server.url_starttls)
+    stranger = SmtpSettings(**{**settings.__dict__, "cafile": throwaway_ca.other_cafile})
+    result = send(stranger, report_message())
+    assert "localhost" not in result.reply
+    assert_safe(result, server_words=None, where=f"localhost:{smtp_tls_server.port}")

@@ -10,12 +10,17 @@ The URL forms:
 with the optional query parameters `timeout=<seconds>` and `cafile=<path>`
 (trust that CA bundle instead of the system's). When TLS is used the server's
 certificate is always verified; there is deliberately no switch to turn that
-off, and credentials are only accepted together with TLS."""
+off, and credentials are only accepted together with TLS.
+
+SendResult.reply is what a user may see: a category and the SMTP code, never
+the server's address, port or words (those would make this server a banner
+grabber). SendResult.log_detail has all of it, for the server log."""
 from __future__ import annotations
 
 import base64
 import copy
 import email.policy
+import errno
 import math
 import smtplib
 import socket
@@ -29,6 +34,7 @@ SECURITY_MODES = ("none", "starttls", "tls")
 DEFAULT_PORTS = {"none": 25, "starttls": 587, "tls": 465}
 QUERY_PARAMS = ("starttls", "timeout", "cafile")
 MAX_TIMEOUT = 600.0
+UNREACHABLE = (errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EADDRNOTAVAIL)
 # Non-ASCII text is stored quoted-printable or base64 rather than 8bit, so the
 # message can go through servers without 8BITMIME and reads back unchanged.
 MESSAGE_POLICY = email.policy.default.clone(cte_type="7bit")
@@ -57,10 +63,17 @@ class SmtpSettings:
 class SendResult:
     ok: bool
     code: int | None
-    reply: str
+    reply: str  # safe to show the user: a category and the SMTP code
     transient: bool
-    # recipient -> (code, text) for each address the server refused at RCPT
+    # recipient -> (code, server's text) for each address the server refused at RCPT;
+    # the text is the server's own: for the log, not for users
     refused: dict[str, tuple[int, str]] = field(default_factory=dict)
+    # for the server log: host:port, the server's replies, the underlying error
+    log_detail: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.log_detail:
+            self.log_detail = self.reply
 
 
 # --- settings -----------------------------------------------------------------
@@ -213,9 +226,23 @@ class _Refusal(Exception):
         self.result = result
 
 
+class _StepRefused(smtplib.SMTPResponseException):
+    """An unexpected reply to one step; `what` names what was refused, for the user."""
+
+    def __init__(self, code: int, text: bytes | str, what: str):
+        super().__init__(code, text)
+        self.what = what
+
+
 def send(settings: SmtpSettings, message: EmailMessage) -> SendResult:
     sender, recipients, data, international = _envelope(message)
-    where = f"{settings.host}:{settings.port}"
+    result = _send(settings, sender, recipients, data, international)
+    result.log_detail = f"{settings.host}:{settings.port}: {result.log_detail}"
+    return result
+
+
+def _send(settings: SmtpSettings, sender: str, recipients: list[str], data: bytes,
+          international: bool) -> SendResult:
     client: smtplib.SMTP | None = None
     try:
         context = _tls_context(settings)
@@ -225,7 +252,7 @@ def send(settings: SmtpSettings, message: EmailMessage) -> SendResult:
     except _Refusal as refusal:
         return refusal.result
     except (smtplib.SMTPException, OSError) as exc:  # anything else is a bug: raised
-        return _failure(exc, settings, where)
+        return _failure(exc, settings)
     finally:
         if client is not None:
             _close(client)
@@ -254,8 +281,10 @@ def _tls_context(settings: SmtpSettings) -> ssl.SSLContext | None:
         # cafile it trusts that bundle only, not the system's as well
         return ssl.create_default_context(cafile=settings.cafile)
     except (OSError, ssl.SSLError) as exc:
-        raise _Refusal(SendResult(False, None, f"the CA file {settings.cafile!r} could not be "
-                                               f"loaded: {exc}", transient=False)) from None
+        raise _Refusal(SendResult(False, None, "the mail server's CA file could not be loaded",
+                                  transient=False,
+                                  log_detail=f"the CA file {settings.cafile!r} could not be "
+                                             f"loaded: {exc}")) from None
 
 
 def _connect(settings: SmtpSettings, context: ssl.SSLContext | None) -> smtplib.SMTP:
@@ -269,9 +298,9 @@ def _connect(settings: SmtpSettings, context: ssl.SSLContext | None) -> smtplib.
         if settings.security == "starttls":
             # never fall back to plain text when the server offers no STARTTLS
             if not client.has_extn("starttls"):
-                raise _Refusal(SendResult(False, None, f"{settings.host} does not offer "
-                                                       "STARTTLS", transient=False))
-            _expect(client.starttls(context=context), 220)
+                raise _Refusal(SendResult(False, None, "mail server does not offer STARTTLS",
+                                          transient=False))
+            _expect(client.starttls(context=context), 220, "STARTTLS")
             client.ehlo()
     except BaseException:
         _close(client)
@@ -299,7 +328,7 @@ def _login(client: smtplib.SMTP, settings: SmtpSettings) -> None:
 def _transaction(client: smtplib.SMTP, sender: str, recipients: list[str], data: bytes,
                  international: bool) -> SendResult:
     options = _mail_options(client, data, international)
-    _expect(client.mail(sender, options), 250)
+    _expect(client.mail(sender, options), 250, "the sender")
     refused: dict[str, tuple[int, str]] = {}
     for address in recipients:
         code, text = client.rcpt(address)
@@ -312,11 +341,12 @@ def _transaction(client: smtplib.SMTP, sender: str, recipients: list[str], data:
     except smtplib.SMTPDataError as exc:  # the DATA command itself was refused
         code, text = exc.smtp_code, exc.smtp_error
     if code != 250:
-        raise smtplib.SMTPResponseException(code, text)
-    reply = _text(text)
+        raise _StepRefused(code, text, "the message")
+    reply = f"{code} {_text(text)}"
     if refused:
-        return _refused_result(refused, len(recipients), f"{code} {reply}")
-    return SendResult(True, code, reply, transient=False)
+        return _refused_result(refused, len(recipients), reply)
+    return SendResult(True, code, f"mail server accepted the message ({code})",
+                      transient=False, log_detail=reply)
 
 
 def _mail_options(client: smtplib.SMTP, data: bytes, international: bool) -> list[str]:
@@ -338,53 +368,88 @@ def _mail_options(client: smtplib.SMTP, data: bytes, international: bool) -> lis
 def _refused_result(refused: dict[str, tuple[int, str]], total: int,
                     sent_reply: str | None) -> SendResult:
     listed = "; ".join(f"{addr} ({code} {text})" for addr, (code, text) in refused.items())
-    if sent_reply is None:
-        reply = f"all {total} recipient(s) refused: {listed}"
-    else:
-        reply = (f"{len(refused)} of {total} recipient(s) refused: {listed}; "
-                 f"sent to the others: {sent_reply}")
+    # the addresses are the user's own; the server's words are not repeated
+    codes = ", ".join(f"{addr} ({code})" for addr, (code, _) in refused.items())
     first_code = next(iter(refused.values()))[0]
     # only worth trying again if every refusal was temporary
     transient = all(400 <= code < 500 for code, _ in refused.values())
-    return SendResult(False, first_code, reply, transient=transient, refused=refused)
+    how = "temporarily refused" if transient else "refused"
+    if sent_reply is None:
+        log_detail = f"all {total} recipient(s) refused: {listed}"
+        whom = "the recipient" if total == 1 else f"all {total} recipients"
+        reply = f"mail server {how} {whom} ({first_code})"
+    else:
+        log_detail = (f"{len(refused)} of {total} recipient(s) refused: {listed}; "
+                      f"sent to the others: {sent_reply}")
+        sent_code = sent_reply.split(" ", 1)[0]
+        reply = (f"mail server {how} {len(refused)} of {total} recipients: {codes}; "
+                 f"sent to the others ({sent_code})")
+    return SendResult(False, first_code, reply, transient=transient, refused=refused,
+                      log_detail=log_detail)
 
 
-def _expect(answer: tuple[int, bytes], code: int) -> None:
+def _expect(answer: tuple[int, bytes], code: int, what: str) -> None:
     if answer[0] != code:
-        raise smtplib.SMTPResponseException(*answer)
+        raise _StepRefused(*answer, what=what)
 
 
-def _failure(exc: smtplib.SMTPException | OSError, settings: SmtpSettings,
-             where: str) -> SendResult:
-    """The result for a delivery problem, in words, and whether to try again."""
+def _failure(exc: smtplib.SMTPException | OSError, settings: SmtpSettings) -> SendResult:
+    """The result for a delivery problem, in words of our own, and whether to try
+    again; the error itself goes to log_detail."""
     if isinstance(exc, smtplib.SMTPResponseException):  # includes auth, connect, data errors
         code = exc.smtp_code
-        return SendResult(False, code, _text(exc.smtp_error), transient=400 <= code < 500)
+        return SendResult(False, code, _refused_words(exc), transient=400 <= code < 500,
+                          log_detail=f"{code} {_text(exc.smtp_error)}")
+    reply, transient = _failure_words(exc, settings)
+    return SendResult(False, None, reply, transient=transient,
+                      log_detail=f"{reply}: {type(exc).__name__}: {exc}")
+
+
+def _refused_words(exc: smtplib.SMTPResponseException) -> str:
+    code = exc.smtp_code
+    if code == 421:  # RFC 5321: the service is closing, at any step
+        return f"mail server unavailable ({code})"
+    if code == 530:
+        return f"mail server requires a login ({code})"
+    if isinstance(exc, _StepRefused):
+        what = exc.what
+    elif isinstance(exc, smtplib.SMTPAuthenticationError):
+        what = "the login"
+    elif isinstance(exc, smtplib.SMTPConnectError | smtplib.SMTPHeloError):
+        what = "the connection"
+    else:
+        what = "the message"
+    how = "temporarily refused" if 400 <= code < 500 else "refused"
+    return f"mail server {how} {what} ({code})"
+
+
+def _failure_words(exc: smtplib.SMTPException | OSError,
+                   settings: SmtpSettings) -> tuple[str, bool]:
+    """What went wrong, without the server's address or words, and whether it may pass."""
+    timed_out = f"mail server timed out after {settings.timeout:g} s"
     if isinstance(exc, smtplib.SMTPNotSupportedError):
-        return SendResult(False, None, f"{where}: {exc}", transient=False)
+        return "mail server does not support what sending needs", False
     if isinstance(exc, smtplib.SMTPServerDisconnected) and isinstance(exc.__context__,
                                                                        TimeoutError):
         # smtplib reports a read that timed out as a closed connection
-        return SendResult(False, None, f"timed out after {settings.timeout:g} s talking to "
-                                       f"{where}", transient=True)
+        return timed_out, True
     if isinstance(exc, smtplib.SMTPServerDisconnected):
-        return SendResult(False, None, f"{where} closed the connection: {exc}", transient=True)
+        return "mail server closed the connection", True
     if isinstance(exc, smtplib.SMTPException):  # e.g. "No suitable authentication method"
-        return SendResult(False, None, f"{where}: {exc}", transient=False)
+        return "mail server conversation failed", False
     if isinstance(exc, ssl.SSLCertVerificationError):
         # a certificate the configured CAs do not vouch for will not fix itself
-        return SendResult(False, None, f"the TLS certificate of {where} was not accepted: "
-                                       f"{exc.verify_message or exc}", transient=False)
+        return "TLS certificate of the mail server not accepted", False
     if isinstance(exc, TimeoutError):
-        return SendResult(False, None, f"timed out after {settings.timeout:g} s talking to "
-                                       f"{where}", transient=True)
-    if isinstance(exc, ConnectionRefusedError):
-        return SendResult(False, None, f"connection refused by {where}", transient=True)
+        return timed_out, True
     if isinstance(exc, socket.gaierror):
-        return SendResult(False, None, f"the mail server name {settings.host!r} could not be "
-                                       f"resolved: {exc.strerror or exc}", transient=True)
-    # resets, unreachable networks, TLS handshake errors
-    return SendResult(False, None, f"connection to {where} failed: {exc}", transient=True)
+        return "the mail server's name could not be resolved", True
+    if isinstance(exc, ConnectionRefusedError) or exc.errno in UNREACHABLE:
+        return "could not connect to the mail server", True
+    if isinstance(exc, ssl.SSLError):
+        return "TLS with the mail server failed", True
+    # resets and the like
+    return "connection to the mail server failed", True
 
 
 def _text(reply: bytes | str) -> str:

@@ -5,7 +5,12 @@ A webhook URL is typed by a user, so the server must not become their proxy
 into its own network: unless private targets are allowed, every address the
 host name resolves to has to be public, and the request goes to an address
 that was checked (a second DNS answer cannot swap it for 127.0.0.1).
-Redirects are not followed for the same reason."""
+Redirects are not followed for the same reason.
+
+What the user sees of a failure (PostResult.detail) is a category and a
+status code, never an address, a port or the receiver's words: otherwise
+any user could read banners off any host:port through this server. The full
+story is in PostResult.log_detail, for the server log."""
 from __future__ import annotations
 
 import base64
@@ -24,9 +29,9 @@ from urllib.parse import SplitResult, quote, urlsplit
 
 import urllib3
 from urllib3.exceptions import (
+    ConnectTimeoutError,
     HTTPError,
     MaxRetryError,
-    NewConnectionError,
     SSLError,
 )
 from urllib3.exceptions import TimeoutError as Urllib3Timeout
@@ -57,9 +62,11 @@ class AddressRefusedError(WebhookUrlError):
     """The host resolves to an address webhooks may not go to."""
 
     def __init__(self, host: str, ip: IpAddress, kind: str):
-        shown = f"{host} resolves to {ip}" if host != str(ip) else str(ip)
-        super().__init__(f"{shown}, a {kind} address: webhooks are only sent to "
+        # the address a name resolves to is not repeated: it may be an internal one
+        shown = f"{host} resolves to" if host != str(ip) else f"{ip} is"
+        super().__init__(f"{shown} a {kind} address: webhooks are only sent to "
                          f"public internet addresses")
+        self.host = host
         self.ip = ip
         self.kind = kind
 
@@ -68,7 +75,12 @@ class AddressRefusedError(WebhookUrlError):
 class PostResult:
     ok: bool
     status: int | None
-    detail: str
+    detail: str  # safe to show the user: a category and a code
+    log_detail: str = ""  # for the server log: addresses, ports, the receiver's answer
+
+    def __post_init__(self) -> None:
+        if not self.log_detail:
+            self.log_detail = self.detail
 
 
 # --- signing ------------------------------------------------------------------
@@ -188,7 +200,7 @@ def _forbidden_kind(ip: IpAddress) -> str | None:
         embedded = _embedded_v4(ip)
         if embedded is not None:
             kind = _forbidden_kind(embedded)
-            return f"{kind} address ({embedded}) in an IPv6" if kind else None
+            return f"{kind} address inside an IPv6" if kind else None
     checks = (
         ("unspecified", ip.is_unspecified),
         ("loopback", ip.is_loopback),
@@ -219,25 +231,42 @@ def _embedded_v4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
 
 def post(url: str, body: bytes, headers: dict[str, str], *, allow_private: bool,
          timeout: float = 10, cafile: str | None = None) -> PostResult:
-    """POST body to url. `cafile` replaces the system's CAs for https (tests use it)."""
+    """POST body to url, once: to the first of the host's addresses that accepts
+    a connection. `cafile` replaces the system's CAs for https (tests use it)."""
     try:
         # checked again here, not only when the URL was saved: DNS may have changed
         addresses = check_url(url, allow_private=allow_private)
         parts, host = _parse_url(url)
     except AddressRefusedError as exc:
-        return PostResult(False, None, f"address refused: {exc.ip} is a {exc.kind} address")
-    except WebhookUrlError as exc:
+        return PostResult(False, None, f"address refused: the host resolves to a {exc.kind} "
+                                       "address",
+                          f"address refused: {exc.host} resolves to {exc.ip}, a {exc.kind} "
+                          "address")
+    except WebhookUrlError as exc:  # its words are about the URL the user typed
         return PostResult(False, None, f"URL refused: {exc}")
     request_headers = {**headers, "Host": _host_header(parts, host),
                        "Accept-Encoding": "identity"}
     target = _target(parts)
-    result = PostResult(False, None, "no address to connect to")
+    unreachable: list[str] = []
     for ip in addresses:
-        result, try_next = _post_to(ip, parts, host, target, body, request_headers,
-                                    timeout, cafile)
-        if not try_next:
-            break
-    return result
+        try:
+            result = _post_to(ip, parts, host, target, body, request_headers, timeout, cafile)
+        except _NoConnection as exc:
+            # nothing was sent: a host with an IPv6 and an IPv4 address may listen
+            # on one of them only
+            unreachable.append(str(exc))
+            continue
+        # an answer, or a failure once connected, ends the attempt: the request
+        # may have arrived, and a second POST would deliver it twice
+        result.log_detail = "; ".join([*unreachable, result.log_detail])
+        return result
+    return PostResult(False, None, "could not connect",
+                      "; ".join(unreachable) or "no address to connect to")
+
+
+class _NoConnection(Exception):
+    """No connection could be made to one address, so nothing was sent to it;
+    the message (address, port, reason) is for the log."""
 
 
 def _host_header(parts: SplitResult, host: str) -> str:
@@ -251,6 +280,11 @@ def _target(parts: SplitResult) -> str:
     if parts.query:
         target += "?" + quote(parts.query, safe=TARGET_SAFE)
     return target
+
+
+def _where(ip: IpAddress, parts: SplitResult) -> str:
+    port = parts.port or DEFAULT_PORTS[parts.scheme]
+    return f"[{ip}]:{port}" if ip.version == 6 else f"{ip}:{port}"
 
 
 def _pool(ip: IpAddress, parts: SplitResult, host: str, timeout: float,
@@ -267,22 +301,21 @@ def _pool(ip: IpAddress, parts: SplitResult, host: str, timeout: float,
 
 
 def _post_to(ip: IpAddress, parts: SplitResult, host: str, target: str, body: bytes,
-             headers: dict[str, str], timeout: float,
-             cafile: str | None) -> tuple[PostResult, bool]:
-    """The result of one attempt, and whether the host's next address is worth
-    a try: only when no connection could be made (a host with an IPv6 and an
-    IPv4 address may listen on one of them only)."""
+             headers: dict[str, str], timeout: float, cafile: str | None) -> PostResult:
+    """The result of one POST to one address; _NoConnection when no connection
+    could be made to it."""
+    where = _where(ip, parts)
     pool = _pool(ip, parts, host, timeout, cafile)
     try:
         response = pool.urlopen("POST", target, body=body, headers=headers, redirect=False,
                                 retries=False, preload_content=False, assert_same_host=False)
         try:
             return _result(response.status, response.headers.get("Location"),
-                           _read_some(response, timeout)), True
+                           _read_some(response, timeout), where)
         finally:
             response.close()
     except (HTTPError, OSError) as exc:
-        return _network_failure(exc, ip, timeout)
+        return _network_failure(exc, timeout, where)
     finally:
         pool.close()
 
@@ -302,41 +335,55 @@ def _read_some(response: urllib3.BaseHTTPResponse, timeout: float) -> bytes:
     return b"".join(chunks)
 
 
-def _result(status: int, location: str | None, body: bytes) -> PostResult:
+def _result(status: int, location: str | None, body: bytes, where: str) -> PostResult:
     if 300 <= status < 400:
-        where = f" to {location[:DETAIL_CHARS]}" if location else ""
-        return PostResult(False, status, f"HTTP {status}: redirect{where} not followed")
+        to = f" to {location[:DETAIL_CHARS]}" if location else ""
+        return PostResult(False, status,
+                          f"webhook answered {status} (redirects are not followed)",
+                          f"{where}: HTTP {status}: redirect{to} not followed")
     text = " ".join(body.decode("utf-8", errors="replace").split())[:DETAIL_CHARS]
-    return PostResult(200 <= status < 300, status, f"HTTP {status}: {text}" if text
-                      else f"HTTP {status}")
+    return PostResult(200 <= status < 300, status, f"webhook answered {status}",
+                      f"{where}: HTTP {status}: {text}" if text else f"{where}: HTTP {status}")
 
 
-def _network_failure(exc: Exception, ip: IpAddress, timeout: float) -> tuple[PostResult, bool]:
+def _network_failure(exc: Exception, timeout: float, where: str) -> PostResult:
+    """The result of a failure while talking to a receiver; _NoConnection when
+    there was no connection to talk over."""
     if isinstance(exc, MaxRetryError) and exc.reason is not None:
         exc = exc.reason
-    if isinstance(exc, NewConnectionError):  # no connection: the next address may do
-        cause = exc.__cause__ or exc.__context__
-        if isinstance(cause, ConnectionRefusedError) or "refused" in str(exc).lower():
-            return PostResult(False, None, f"connection refused by {ip}"), True
-        return PostResult(False, None, f"could not connect to {ip}: {_reason(exc)}"), True
+    if isinstance(exc, ConnectTimeoutError):  # includes NewConnectionError: refused, unreachable
+        raise _NoConnection(f"{where}: could not connect: {_reason(exc)}")
     if isinstance(exc, Urllib3Timeout | TimeoutError):
-        return PostResult(False, None, f"timed out after {timeout:g} s"), False
+        return PostResult(False, None, f"timed out after {timeout:g} s",
+                          f"{where}: timed out after {timeout:g} s: {_reason(exc)}")
     if isinstance(exc, SSLError):
         reason = _reason(exc)
         # urllib3 matches the host name itself, with its own wording
         if "CERTIFICATE_VERIFY_FAILED" in reason or "doesn't match" in reason:
-            return PostResult(False, None, f"TLS certificate not accepted: {reason}"), False
-        return PostResult(False, None, f"TLS failed: {reason}"), False
-    return PostResult(False, None, f"connection failed: {_reason(exc)}"), False
+            return PostResult(False, None, "TLS certificate not accepted",
+                              f"{where}: TLS certificate not accepted: {reason}")
+        return PostResult(False, None, "TLS failed", f"{where}: TLS failed: {reason}")
+    words = _closed_words(exc)
+    return PostResult(False, None, f"connection failed: {words}" if words
+                      else "connection failed", f"{where}: connection failed: {_reason(exc)}")
 
 
-def _reason(exc: BaseException) -> str:
+def _closed_words(exc: BaseException) -> str | None:
+    """How the receiver ended the connection, in words of our own, or None."""
     # ProtocolError("Connection aborted.", ConnectionResetError(...)) and the like
     inner = exc.args[1] if len(exc.args) == 2 and isinstance(exc.args[1], Exception) else None
     if isinstance(inner, ConnectionResetError):
         return "the receiver reset the connection"
     if isinstance(inner, http.client.RemoteDisconnected):
         return "the receiver closed the connection without answering"
+    return None
+
+
+def _reason(exc: BaseException) -> str:
+    words = _closed_words(exc)
+    if words:
+        return words
+    inner = exc.args[1] if len(exc.args) == 2 and isinstance(exc.args[1], Exception) else None
     text = str(inner or exc)
     # urllib3 starts some messages with the connection object's repr
     return text.split(">: ", 1)[-1][:DETAIL_CHARS]
