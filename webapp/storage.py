@@ -20,9 +20,25 @@ from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, redirect, send_file
 
+# Report files hold customers and money: the owner (the workers) writes, the
+# group reads (a web server process under another user, backups), others nothing.
+REPORT_FILE_MODE = 0o640
+
 
 class StorageError(Exception):
     """The store could not be reached or refused the request."""
+
+
+def create_scratch_file(path: Path) -> None:
+    """Create the empty file a generator then writes: with REPORT_FILE_MODE
+    from its first byte (a generator's own open() would follow the umask,
+    usually 0644, so it would be world-readable while it is written)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, REPORT_FILE_MODE)
+    try:
+        if hasattr(os, "fchmod"):  # POSIX; exactly this: a umask may have taken bits off
+            os.fchmod(fd, REPORT_FILE_MODE)
+    finally:
+        os.close(fd)
 
 
 class LocalStorage:
@@ -35,6 +51,8 @@ class LocalStorage:
         return str(self.folder)
 
     def put(self, local: Path, key: str) -> None:
+        # before the rename: under its final name it is never readable by others
+        os.chmod(local, REPORT_FILE_MODE)
         os.replace(local, self.folder / key)
 
     def delete(self, key: str) -> None:

@@ -29,6 +29,7 @@ from tests.conftest import (
     make_user,
 )
 from webapp.auth import services as auth_services
+from webapp.auth import throttle
 from webapp.auth.throttle import reset_memory
 from webapp.extensions import db
 from webapp.models import ReportFormat, User
@@ -245,18 +246,35 @@ def test_a_cookie_signed_with_the_old_public_key_does_not_log_in(app, user):
     assert resp.status_code == 302 and "/login" in resp.headers["Location"]
 
 
-@pytest.mark.parametrize("key", ["dev-only-change-me", "short", " DEV-ONLY-CHANGE-ME "])
+@pytest.mark.parametrize("key", ["dev-only-change-me", "short", " DEV-ONLY-CHANGE-ME ",
+                                 "change-me-to-64-random-characters", "k" * 31])
 def test_create_app_refuses_a_known_or_short_secret_key(tmp_path, redis_url, key):
     with pytest.raises(RuntimeError, match="SECRET_KEY"), fresh_app(tmp_path, redis_url,
                                                                     SECRET_KEY=key):
         pass
 
 
-def test_create_app_refuses_a_known_fallback_key(tmp_path, redis_url):
-    with pytest.raises(RuntimeError, match="FALLBACKS"), fresh_app(
+def test_a_secret_key_of_32_characters_is_enough(tmp_path, redis_url):
+    key = secrets.token_urlsafe(24)
+    assert len(key) == 32
+    with fresh_app(tmp_path, redis_url, SECRET_KEY=key, SECRET_KEY_FALLBACKS=[key[::-1]]) as app:
+        assert app.config["SECRET_KEY"] == key
+
+
+@pytest.mark.parametrize(("fallbacks", "words"), [
+    (["dev-only-change-me"], "SECRET_KEY_FALLBACKS entry 1 of 1 is a well-known value"),
+    (["abc"], "SECRET_KEY_FALLBACKS entry 1 of 1 is shorter than 32 characters"),
+    ([secrets.token_urlsafe(32), "x" * 31],
+     "SECRET_KEY_FALLBACKS entry 2 of 2 is shorter than 32 characters"),
+])
+def test_create_app_refuses_a_known_or_short_fallback_key_saying_which(
+        tmp_path, redis_url, fallbacks, words):
+    with pytest.raises(RuntimeError) as refused, fresh_app(
             tmp_path, redis_url, SECRET_KEY=secrets.token_urlsafe(32),
-            SECRET_KEY_FALLBACKS=["dev-only-change-me"]):
+            SECRET_KEY_FALLBACKS=fallbacks):
         pass
+    assert words in str(refused.value)
+    assert not any(key in str(refused.value) for key in fallbacks)  # the key is not shown
 
 
 def _mode(path) -> int:
@@ -380,6 +398,101 @@ def test_signup_is_throttled_per_address(app):
     assert db.session.scalar(db.select(User).filter_by(email="third@example.com")) is None
     other = signup(app.test_client(), "fourth@example.com", REMOTE_ADDR="10.0.0.9")
     assert other.status_code == 303
+
+
+def test_signup_is_throttled_per_e_mail_address_whatever_the_network(app):
+    app.config["SIGNUP_RATE_LIMIT_EMAIL"] = "2 per hour"
+    first = signup(app.test_client(), "victim@example.com", REMOTE_ADDR="198.51.100.1")
+    assert first.status_code == 303
+    again = signup(app.test_client(), "Victim@Example.com ", REMOTE_ADDR="203.0.113.1")
+    assert again.status_code != 429  # whatever it says, it was not throttled yet
+    resp = signup(app.test_client(), "victim@example.com", REMOTE_ADDR="192.0.2.1")
+    assert resp.status_code == 429
+    assert any("Try again in" in e for e in field_errors(resp))
+    other = signup(app.test_client(), "someone@example.com", REMOTE_ADDR="192.0.2.1")
+    assert other.status_code == 303
+
+
+@pytest.mark.parametrize(("same_network", "next_network"), [
+    (["198.51.100.7", "198.51.100.200", "198.51.100.1"], "198.51.101.7"),
+    (["2001:db8:1:2::1", "2001:db8:1:2:ffff:ffff:ffff:fffe", "2001:db8:1:2:abcd::9"],
+     "2001:db8:1:3::1"),
+], ids=["ipv4-24", "ipv6-64"])
+def test_signup_is_throttled_per_network_not_per_single_address(
+        app, same_network, next_network):
+    app.config["SIGNUP_RATE_LIMIT"] = "2 per hour"
+    codes = [signup(app.test_client(), f"user{n}@example.com", REMOTE_ADDR=address).status_code
+             for n, address in enumerate(same_network)]
+    assert codes == [303, 303, 429]
+    assert db.session.scalar(db.select(User).filter_by(email="user2@example.com")) is None
+    assert signup(app.test_client(), "next@example.com",
+                  REMOTE_ADDR=next_network).status_code == 303
+
+
+@pytest.mark.parametrize(("address", "network"), [
+    ("198.51.100.77", "198.51.100.0/24"),
+    ("::ffff:198.51.100.77", "198.51.100.0/24"),  # IPv4 written as IPv6
+    ("2001:db8:aa:bb:cc:dd:ee:ff", "2001:db8:aa:bb::/64"),
+    ("not-an-address", "not-an-address"),
+])
+def test_sign_up_networks_are_ipv4_24_and_ipv6_64(address, network):
+    assert throttle.network(address) == network
+
+
+def _parallel_wrong_log_ins(app, emails: list[str]) -> list[int]:
+    """Every e-mail's wrong log-in sent at the same moment, one thread each."""
+    start, codes = threading.Barrier(len(emails)), []
+
+    def one(email):
+        web = app.test_client()
+        start.wait()
+        codes.append(login(web, email, "wrong-password").status_code)
+
+    threads = [threading.Thread(target=one, args=(email,)) for email in emails]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return codes
+
+
+@pytest.mark.parametrize("storage", ["memory", "redis"])
+@pytest.mark.parametrize("per", ["account", "address"])
+def test_parallel_wrong_log_ins_hash_no_more_passwords_than_the_limit(
+        tmp_path, redis_url, monkeypatch, storage, per):
+    """40 wrong log-ins at once, limit 10: at most 10 passwords are hashed and
+    answered "wrong", the rest are refused with 429 (a check before the hash
+    and a count after it let 12 through)."""
+    limits = {"LOGIN_RATE_LIMIT_ACCOUNT": "1000 per 15 minutes",
+              "LOGIN_RATE_LIMIT_ADDRESS": "1000 per 15 minutes",
+              f"LOGIN_RATE_LIMIT_{per.upper()}": "10 per 15 minutes"}
+    with fresh_app(tmp_path, redis_url, PASSWORD_HASH_METHOD="scrypt",  # the real cost
+                   RATELIMIT_STORAGE_URI=redis_url if storage == "redis" else "memory://",
+                   **limits) as app:
+        user = make_user("alice@example.com")
+        hashed = []
+        real = auth_services.check_password_hash
+        monkeypatch.setattr(auth_services, "check_password_hash",
+                            lambda *a: hashed.append(1) or real(*a))
+        emails = ([user.email] * 40 if per == "account"
+                  else [f"guess{n}@example.com" for n in range(40)])
+        codes = _parallel_wrong_log_ins(app, emails)
+        wrong = codes.count(422)
+        assert sorted(set(codes)) <= [422, 429] and len(codes) == 40
+        assert 0 < wrong <= 10 and len(hashed) == wrong, (codes, len(hashed))
+        if storage == "redis":  # one atomic INCRBY per count: exactly the limit
+            assert wrong == 10
+        if per == "account":  # the right password now waits too, unhashed
+            assert login(app.test_client(), user.email, PASSWORD).status_code == 429
+            assert len(hashed) == wrong
+
+
+def test_a_successful_log_in_does_not_use_up_the_throttle(app, user):
+    app.config["LOGIN_RATE_LIMIT_ACCOUNT"] = "3 per 15 minutes"
+    for _ in range(5):
+        assert login(app.test_client(), user.email, PASSWORD).status_code == 303
+    codes = [login(app.test_client(), user.email, "wrong").status_code for _ in range(4)]
+    assert codes == [422, 422, 422, 429]
 
 
 def test_order_writes_are_limited_per_user_but_reads_are_not(app, user, client):
