@@ -26,7 +26,7 @@ DATE_FROM = dt.date(2025, 1, 1)
 DATE_TO = dt.date(2025, 12, 31)
 ITEMS_PER_ORDER = 100
 PASSWORD = "bench-password-not-a-secret"  # bench users live only in the bench databases
-SECRET_KEY = "bench-only-secret-key"
+SECRET_KEY = "bench-only-secret-key-not-for-production-use"
 
 DATABASES = ("sqlite", "postgresql")
 

@@ -18,7 +18,7 @@ def celery_init_app(app: Flask, broker_url: str) -> Celery:
     settings = {**celery_settings(app.config, broker_url), **app.config.get("CELERY", {})}
     celery_app = Celery(app.name, task_cls=FlaskTask)
     celery_app.config_from_object(settings)
-    celery_app.conf.include = ["tasks.reports", "tasks.sweeper", "tasks.schedules"]
+    celery_app.conf.include = ["tasks.reports", "tasks.sweeper", "tasks.schedules", "tasks.mail"]
     celery_app.set_default()
     app.extensions["celery"] = celery_app
     return celery_app

@@ -7,7 +7,10 @@ import logging
 
 from celery import shared_task
 
+from webapp import quotas
 from webapp.delivery import service as delivery
+from webapp.extensions import db
+from webapp.models import utcnow
 from webapp.schedules import runs
 
 log = logging.getLogger(__name__)
@@ -17,6 +20,8 @@ log = logging.getLogger(__name__)
 def tick_task() -> dict[str, int]:
     counts = runs.tick()
     counts["deliveries"] = delivery.publish_due()
+    with db.engine.begin() as conn:  # e-mails older than the quota's hour count for nothing
+        quotas.forget_old_sends(conn, utcnow())
     if counts["runs"] or counts["deliveries"]:
         log.info("schedule tick: %s", counts)
     return counts

@@ -42,8 +42,12 @@ def celery_settings(app_config: Mapping, url: str) -> dict:
     }
     if url.startswith("filesystem://"):
         folder = Path(app_config["BROKER_DIR"])
+        # messages carry report and e-mail details and kombu writes them 0644:
+        # the folder itself is private
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        folder.chmod(0o700)
         for sub in ("queue", "processed", "control"):
-            (folder / sub).mkdir(parents=True, exist_ok=True)
+            (folder / sub).mkdir(mode=0o700, exist_ok=True)
         settings["broker_transport_options"] = {
             "data_folder_in": str(folder / "queue"),
             "data_folder_out": str(folder / "queue"),

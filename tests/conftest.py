@@ -29,7 +29,8 @@ PG_TEST_DB = os.environ.get("TEST_PG_DB", "reportgen_test")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 SESSION = uuid.uuid4().hex[:8]
 PASSWORD = "correct-horse-battery"
-TABLES = ("notices", "delivery_attempts", "deliveries", "schedule_runs", "schedules",
+TABLES = ("mail_sends", "sender_blocks", "schedule_recipients", "signup_requests",
+          "notices", "delivery_attempts", "deliveries", "schedule_runs", "schedules",
           "product_months", "report_events", "report_jobs", "order_items", "orders", "worker_beats",
           "api_tokens", "users")
 
@@ -163,10 +164,10 @@ def wait_for(predicate, timeout: float = 30, interval: float = 0.05, what: str =
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
-def make_user(email: str, *, admin: bool = False):
+def make_user(email: str, *, admin: bool = False, verified: bool = False):
     from webapp.auth.services import create_user
 
-    return create_user(email, PASSWORD, is_admin=admin)
+    return create_user(email, PASSWORD, is_admin=admin, verified=verified)
 
 
 def logged_in_client(app, user):

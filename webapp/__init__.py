@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 from flask import Flask, redirect, url_for
@@ -30,6 +31,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .orders import rollup  # noqa: F401 - keeps product_months in step with every flush
 
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    _private_sqlite_file(app)
     try:
         Path(app.config["REPORTS_DIR"]).mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -63,6 +65,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .api.views import bp as api_bp
     from .auth.views import bp as auth_bp
     from .dashboard.views import bp as dashboard_bp
+    from .delivery.views import bp as recipients_bp
     from .errors import register_error_handlers
     from .health import bp as health_bp
     from .notices.views import bp as notices_bp
@@ -78,6 +81,10 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(notices_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(health_bp)
+    app.register_blueprint(recipients_bp)
+    # a recipient's links: the signed token in the URL is the authority, and
+    # RFC 8058 one-click unsubscribes arrive as a bare POST from mail clients
+    csrf.exempt(recipients_bp)
     csrf.exempt(api_bp)  # scripts send JSON, not forms; authentication comes with accounts
     filters.register(app)
     register_error_handlers(app)
@@ -92,6 +99,39 @@ def create_app(config: dict | None = None) -> Flask:
 
     _log_setup(app, broker, broker_why)
     return app
+
+
+SQLITE_FILE_MODE = 0o600
+
+
+def _private_sqlite_file(app: Flask) -> None:
+    """The SQLite database holds password hashes and everyone's orders: a new
+    one is created here, empty and 0600, before SQLAlchemy connects (SQLite
+    would create it 0644, and gives its -wal and -shm files the database
+    file's mode). An existing one readable by others is made private."""
+    url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    if (url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:")
+            or url.query.get("uri") or url.query.get("mode") == "memory"):
+        return
+    # Flask-SQLAlchemy reads a relative SQLite path from the instance folder
+    path = Path(app.instance_path, url.database)
+    if not path.parent.is_dir():
+        return  # SQLite's own error will say so, as before
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, SQLITE_FILE_MODE))
+        return
+    except FileExistsError:
+        pass
+    for file in (path, *(path.with_name(path.name + s) for s in ("-wal", "-shm", "-journal"))):
+        try:
+            if file.stat().st_mode & 0o077:
+                file.chmod(SQLITE_FILE_MODE)
+                log.warning("%s was readable by others; made it private (0600)", file)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:  # not its owner: say so, start anyway
+            log.warning("%s is readable by others and could not be made private: %s",
+                        file, exc)
 
 
 class AsciiIntegerConverter(IntegerConverter):

@@ -13,9 +13,10 @@ import sqlalchemy as sa
 from flask import Flask, current_app
 
 from .auth.services import create_user, normalise_email, set_password
+from .crypto import reencrypt_column
 from .errors import DomainError
 from .extensions import db
-from .models import Order, OrderItem, OrderStatus, User
+from .models import Order, OrderItem, OrderStatus, User, utcnow
 
 CUSTOMERS = [
     "ACME Corporation", "Globex GmbH", "Initech", "Café Lumière", "Ürün Ticaret A.Ş.",
@@ -99,8 +100,12 @@ def register_cli(app: Flask) -> None:
     @click.argument("email")
     @click.option("--admin", is_flag=True, help="Sees every user's orders and reports.")
     @click.option("--reset", is_flag=True, help="Set a new password for an existing user.")
+    @click.option("--verified", is_flag=True,
+                  help="The operator vouches for the address: reports may be e-mailed to it "
+                       "without a verification link.")
     @click.password_option(help="Prompted for when not given.")
-    def create_user_command(email: str, admin: bool, reset: bool, password: str):
+    def create_user_command(email: str, admin: bool, reset: bool, verified: bool,
+                            password: str):
         """Create an account (or with --reset, set a new password)."""
         try:
             if reset:
@@ -111,13 +116,34 @@ def register_cli(app: Flask) -> None:
                 set_password(user, password)
                 if admin:
                     user.is_admin = True
-                    db.session.commit()
+                if verified and user.email_verified_at is None:
+                    user.email_verified_at = utcnow()
+                db.session.commit()
                 click.echo(f"Password of {user.email} changed.")
                 return
-            user = create_user(email, password, is_admin=admin)
+            user = create_user(email, password, is_admin=admin, verified=verified)
         except DomainError as exc:
             raise click.ClickException(exc.message) from None
         click.echo(f"Created {'admin ' if user.is_admin else ''}{user.email}.")
+
+    @app.cli.command("rotate-secrets")
+    def rotate_secrets_command():
+        """Re-encrypt every stored webhook secret with the current SECRET_KEY.
+
+        Run it after a key rotation (new SECRET_KEY, the old one in
+        SECRET_KEY_FALLBACKS); once it reports nothing unreadable, the old key
+        may leave SECRET_KEY_FALLBACKS as far as stored secrets go."""
+        with db.engine.begin() as conn:
+            done = reencrypt_column(conn, "schedules", "webhook_secret")
+        click.echo(f"Webhook secrets: {done.rotated} re-encrypted with the current key, "
+                   f"{done.current} already under it.")
+        if done.unreadable:
+            ids = ", ".join(str(i) for i in done.unreadable[:20])
+            raise click.ClickException(
+                f"{len(done.unreadable)} webhook secret(s) open with no key (schedules {ids}"
+                f"{', …' if len(done.unreadable) > 20 else ''}): put the key they were made "
+                "with in SECRET_KEY_FALLBACKS and run this again, or give those schedules "
+                "a new secret (rotate_secret).")
 
 
 def _say_login(user: User, password: str | None) -> None:

@@ -69,11 +69,13 @@ class Config:
     # How many proxies in front of the app may set X-Forwarded-For/-Proto/-Host
     # (0: trust none; 1: one TLS-terminating proxy such as nginx)
     TRUSTED_PROXIES = _env_int("TRUSTED_PROXIES", 0)
-    # Failed log-ins per account and per client address; sign-ups per address;
-    # order writes per user (create, edit, status, delete; pages and API)
+    # Failed log-ins per account and per client address; sign-ups per network
+    # (IPv4 /24, IPv6 /64) and per e-mail address; order writes per user
+    # (create, edit, status, delete; pages and API)
     LOGIN_RATE_LIMIT_ACCOUNT = os.environ.get("LOGIN_RATE_LIMIT_ACCOUNT", "10 per 15 minutes")
     LOGIN_RATE_LIMIT_ADDRESS = os.environ.get("LOGIN_RATE_LIMIT_ADDRESS", "30 per 15 minutes")
     SIGNUP_RATE_LIMIT = os.environ.get("SIGNUP_RATE_LIMIT", "10 per hour")
+    SIGNUP_RATE_LIMIT_EMAIL = os.environ.get("SIGNUP_RATE_LIMIT_EMAIL", "3 per hour")
     ORDER_WRITE_RATE_LIMIT = os.environ.get("ORDER_WRITE_RATE_LIMIT", "120 per minute")
     SQLALCHEMY_DATABASE_URI = _normalise_db_url(
         os.environ.get("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'orders.sqlite3'}")
@@ -145,4 +147,15 @@ class Config:
     # How often beat looks for schedules that are due (cron's grain is a minute)
     SCHEDULE_TICK_SECONDS = _env_int("SCHEDULE_TICK_SECONDS", 15)
     SCHEDULE_FAILURES_BEFORE_PAUSE = _env_int("SCHEDULE_FAILURES_BEFORE_PAUSE", 5)
+    # Quotas per account (webapp/quotas.py): schedules it may have, e-mails
+    # sent for it in any hour (deliveries and confirmation requests alike)
+    SCHEDULES_MAX_PER_USER = _env_int("SCHEDULES_MAX_PER_USER", 50)
+    MAIL_MAX_PER_HOUR = _env_int("MAIL_MAX_PER_HOUR", 200)
+    # Recipients on these domains (comma-separated, e.g. "example.com,example.org")
+    # get reports without confirming first: an operator's colleagues. Everyone
+    # else confirms by a link, once per schedule (webapp/delivery/consent.py).
+    MAIL_ALLOWED_DOMAINS = os.environ.get("MAIL_ALLOWED_DOMAINS", "")
+    # How long a sign-up link and a recipient's confirmation link stay valid
+    SIGNUP_LINK_HOURS = _env_int("SIGNUP_LINK_HOURS", 24)
+    CONFIRM_LINK_DAYS = _env_int("CONFIRM_LINK_DAYS", 14)
     CELERY = {}  # overrides of Celery settings (tasks/settings.py); the broker: broker_for()

@@ -24,6 +24,7 @@ ORDER_DELETED = "The order was deleted."
 
 class DomainError(Exception):
     status_code = 400
+    retry_after: int | None = None  # seconds, sent as Retry-After when set
 
     def __init__(self, message: str, errors: dict[str, list[str]] | None = None):
         super().__init__(message)
@@ -61,6 +62,18 @@ class ReportNotReady(Conflict):
 
 class ReportGone(DomainError):
     status_code = 410
+
+
+class QuotaExceeded(DomainError):
+    """A quota of the account is used up (open reports, schedules, e-mails an
+    hour, one open run per schedule): 429 with Retry-After and a sentence."""
+
+    status_code = 429
+
+    def __init__(self, message: str, retry_after: int = 10,
+                 errors: dict[str, list[str]] | None = None):
+        super().__init__(message, errors)
+        self.retry_after = max(1, int(retry_after))
 
 
 def wants_json() -> bool:
@@ -148,9 +161,10 @@ def _rate_limit_wait() -> str:
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError):
+        headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
         if wants_json():
-            return problem(exc.status_code, exc.message, exc.errors)
-        return _page_error(exc.status_code, exc.message)
+            return problem(exc.status_code, exc.message, exc.errors, headers=headers)
+        return _page_error(exc.status_code, exc.message, headers)
 
     @app.errorhandler(CSRFError)
     def stale_form(exc: CSRFError):

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
+from .crypto import EncryptedText
 from .enums import (  # noqa: F401 - re-exported: models and their words together
     ACTIVE_STATUSES,
     RETRYABLE_STATUSES,
@@ -84,6 +85,13 @@ class User(UserMixin, db.Model):
     # "CSV for Excel": a UTF-8 BOM; with the decimal comma also ";" separators
     csv_excel: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     csv_decimal_comma: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # Set when a link sent to `email` was opened: until then the app sends
+    # nothing to that address but the link itself.
+    email_verified_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    @property
+    def email_verified(self) -> bool:
+        return self.email_verified_at is not None
 
     __table_args__ = ({"sqlite_autoincrement": True},)
 
@@ -342,8 +350,9 @@ class Schedule(db.Model):
     timezone: Mapped[str] = mapped_column(sa.String(64))
     emails: Mapped[list] = mapped_column(sa.JSON, default=list)
     webhook_url: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
-    # kept readable: every delivery is signed with it (Standard Webhooks)
-    webhook_secret: Mapped[str | None] = mapped_column(sa.String(100), nullable=True)
+    # every delivery is signed with it (Standard Webhooks), so the app must
+    # read it back: stored encrypted, read as clear text (webapp/crypto.py)
+    webhook_secret: Mapped[str | None] = mapped_column(EncryptedText(), nullable=True)
     paused_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     pause_reason: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
     # failed runs in a row; FAILURES_BEFORE_PAUSE of them pause the schedule
@@ -383,6 +392,9 @@ class ScheduleRun(db.Model):
     detail: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # a scheduled run that met its owner's open-jobs budget: it has no job
+    # yet and starts, in order, when one of the owner's reports ends
+    waiting: Mapped[bool] = mapped_column(default=False, server_default=sa.false(), index=True)
 
     job: Mapped[ReportJob | None] = relationship()
     deliveries: Mapped[list[Delivery]] = relationship(
@@ -466,5 +478,73 @@ class Notice(db.Model):
     __table_args__ = (
         # the bell's count: a user's unread notices
         sa.Index("ix_notices_user_id_read_at", "user_id", "read_at"),
+        {"sqlite_autoincrement": True},
+    )
+
+
+class SignupRequest(db.Model):
+    """A sign-up waiting for the link sent to its address (when the server
+    sends mail). Nothing is an account before the link is opened, so signing
+    up with someone else's address creates nothing and tells nothing."""
+
+    __tablename__ = "signup_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(254), index=True)
+    password_hash: Mapped[str] = mapped_column(sa.String(300))
+    timezone: Mapped[str] = mapped_column(sa.String(64))
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)  # SHA-256 of the link's
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+
+class ScheduleRecipient(db.Model):
+    """One address a schedule e-mails, and its consent: pending (asked, or to
+    be asked, once), confirmed (it opened the link) or unsubscribed. The
+    owner's verified address and MAIL_ALLOWED_DOMAINS need no confirmation
+    (webapp/delivery/consent.py decides)."""
+
+    __tablename__ = "schedule_recipients"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    schedule_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("schedules.id", ondelete="CASCADE"))
+    address: Mapped[str] = mapped_column(sa.String(254))
+    status: Mapped[str] = mapped_column(sa.String(12), default="pending")
+    asked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    answered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        sa.UniqueConstraint("schedule_id", "address",
+                            name="uq_schedule_recipients_schedule_id_address"),
+        {"sqlite_autoincrement": True},
+    )
+
+
+class SenderBlock(db.Model):
+    """An address that answered "never from this sender" to an account."""
+
+    __tablename__ = "sender_blocks"
+
+    owner_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    address: Mapped[str] = mapped_column(sa.String(254), primary_key=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class MailSend(db.Model):
+    """One e-mail sent for an account: the hourly quota counts these."""
+
+    __tablename__ = "mail_sends"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        sa.Index("ix_mail_sends_owner_id_at", "owner_id", "at"),
         {"sqlite_autoincrement": True},
     )

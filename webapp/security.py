@@ -29,7 +29,10 @@ login_manager.login_message = "Please log in to continue."
 login_manager.login_message_category = "info"
 
 # api.openapi: the API's description (GET /api/openapi.json) holds no data
-PUBLIC_ENDPOINTS = {"auth.login", "auth.signup", "health.healthz", "static", "api.openapi"}
+PUBLIC_ENDPOINTS = {"auth.login", "auth.signup", "auth.finish_signup", "health.healthz",
+                    "static", "api.openapi", "recipients.ask", "recipients.confirm",
+                    "recipients.never", "recipients.unsubscribe_page",
+                    "recipients.unsubscribe"}
 # Requests a page makes by itself (the status badge's polling): they do not
 # count as activity, so an open tab still ends its session when left alone.
 PASSIVE_ENDPOINTS = {"reports.status", "reports.live"}
@@ -41,8 +44,11 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
 # Keys that have been public (in this project's history or in every tutorial):
 # a cookie signed with one of them can be forged by anyone.
 KNOWN_KEYS = frozenset({"dev-only-change-me", "dev", "secret", "secret-key", "changeme",
-                        "change-me", "development", "default", "test", "testing"})
-MIN_KEY_LENGTH = 16
+                        "change-me", "development", "default", "test", "testing",
+                        "change-me-to-64-random-characters"})  # deploy/env.example's
+# Shorter keys can be guessed offline from one signed cookie (and keys derived
+# from them encrypt the webhook secrets: webapp/crypto.py).
+MIN_KEY_LENGTH = 32
 
 # Session cookie fields (besides flask-login's _user_id)
 GENERATION, SINCE, SEEN = "gen", "since", "seen"
@@ -103,19 +109,35 @@ def local_path(target: str | None, default: str) -> str:
 
 def ensure_secret_key(app: Flask) -> None:
     """Use SECRET_KEY if set; else a random key made once and kept in
-    instance/secret_key (mode 0600). Refuse to start with a known or short key."""
+    instance/secret_key (mode 0600). Refuse to start with a known or short
+    key, in SECRET_KEY or in any SECRET_KEY_FALLBACKS entry: an old key still
+    opens sessions and stored secrets, so it must be as strong as the new one."""
     key = app.config.get("SECRET_KEY")
     if not key:
         key = app.config["SECRET_KEY"] = _instance_key(Path(app.instance_path) / "secret_key")
-    text = key.decode(errors="replace") if isinstance(key, bytes) else str(key)
-    if text.strip().lower() in KNOWN_KEYS or len(text) < MIN_KEY_LENGTH:
+    weak = _weakness(key)
+    if weak:
         raise RuntimeError(
-            "SECRET_KEY is a well-known or short value, so anyone could forge a session. "
+            f"SECRET_KEY is {weak}, so anyone could forge a session. "
             "Set it to a long random string (python -c 'import secrets; "
             "print(secrets.token_urlsafe(48))'), or unset it to use instance/secret_key.")
-    for old in app.config.get("SECRET_KEY_FALLBACKS") or []:
-        if str(old).strip().lower() in KNOWN_KEYS:
-            raise RuntimeError("SECRET_KEY_FALLBACKS holds a well-known key; remove it.")
+    fallbacks = app.config.get("SECRET_KEY_FALLBACKS") or []
+    for n, old in enumerate(fallbacks, start=1):
+        weak = _weakness(old)
+        if weak:
+            raise RuntimeError(
+                f"SECRET_KEY_FALLBACKS entry {n} of {len(fallbacks)} is {weak}, so anyone "
+                "could forge a session with it; remove it from SECRET_KEY_FALLBACKS.")
+
+
+def _weakness(key) -> str | None:
+    """Why `key` must not sign anything (the key itself is never named)."""
+    text = key.decode(errors="replace") if isinstance(key, bytes) else str(key)
+    if text.strip().lower() in KNOWN_KEYS:
+        return "a well-known value"
+    if len(text) < MIN_KEY_LENGTH:
+        return f"shorter than {MIN_KEY_LENGTH} characters"
+    return None
 
 
 def _instance_key(path: Path) -> str:

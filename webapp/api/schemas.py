@@ -379,6 +379,21 @@ class ScheduleReportOut(BaseModel):
     order_id: int | None
 
 
+class RecipientOut(BaseModel):
+    """An e-mail recipient of a schedule and its consent: only `may_send`
+    ones get reports. Others got one e-mail asking them to confirm."""
+
+    address: str
+    status: Literal["verified", "allowed", "confirmed", "pending", "unverified",
+                    "unsubscribed", "declined"] = Field(description=(
+        "verified: your own verified address; allowed: on the server's MAIL_ALLOWED_DOMAINS; "
+        "confirmed: it opened the confirmation link; pending: asked, no answer yet; "
+        "unverified: your own address, not verified yet; unsubscribed: it clicked "
+        "unsubscribe; declined: it asked never to hear from you."))
+    may_send: bool
+    detail: str
+
+
 class ScheduleOut(BaseModel):
     """A schedule. `webhook_secret` is in the answer that made it only (creation,
     the first webhook URL, or rotate_secret): keep it, it is not shown again."""
@@ -390,6 +405,8 @@ class ScheduleOut(BaseModel):
     timezone: str
     when: str = Field(examples=["Every Monday at 07:00 (Europe/Berlin)"])
     email: list[str]
+    recipients: list[RecipientOut] = Field(description="Each address of `email` with its "
+                                                       "consent.")
     webhook_url: str | None
     webhook_secret: str | None = Field(None, examples=["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"])
     paused: bool
@@ -440,6 +457,9 @@ class RunOut(BaseModel):
     note: str | None = Field(description="Says when a run was late or made up for missed ones.")
     outcome: Literal["ok", "failed", "cancelled"] | None = Field(
         description="null while the report or a delivery is under way.")
+    waiting: bool = Field(description="true while the run waits for its turn: your reports "
+                                      "in progress reached the server's limit "
+                                      "(REPORT_MAX_OPEN_JOBS); it starts when one ends.")
     detail: str | None
     created_at: UtcTime
     finished_at: UtcTime | None

@@ -35,6 +35,7 @@ from .schemas import (
     OrderReportIn,
     OrdersReportIn,
     PageQuery,
+    RecipientOut,
     ReportRequest,
     RunOut,
     RunPage,
@@ -268,7 +269,11 @@ def schedule_out(schedule, secret: str | None = None) -> ScheduleOut:
                                  range=schedule.range, customer=schedule.customer,
                                  order_id=schedule.order_id),
         cron=schedule.cron, timezone=schedule.timezone, when=schedules.when(schedule),
-        email=list(schedule.emails or []), webhook_url=schedule.webhook_url,
+        email=list(schedule.emails or []),
+        recipients=[RecipientOut(address=address, status=standing.status,
+                                 may_send=standing.may_send, detail=standing.words)
+                    for address, standing in schedules.recipients(actor(), schedule)],
+        webhook_url=schedule.webhook_url,
         paused=schedule.paused, pause_reason=schedule.pause_reason,
         failed_runs=schedule.failed_runs, next_run_at=schedule.next_run_at,
         created_at=schedule.created_at, updated_at=schedule.updated_at,
@@ -282,6 +287,7 @@ def schedule_out(schedule, secret: str | None = None) -> ScheduleOut:
 def run_out(run) -> RunOut:
     return RunOut(
         id=run.id, due_at=run.due_at, trigger=run.trigger, note=run.note, outcome=run.outcome,
+        waiting=run.waiting,
         detail=run.detail, created_at=run.created_at, finished_at=run.finished_at,
         report=job_out(run.job) if run.job else None,
         deliveries=[DeliveryOut(
@@ -309,7 +315,9 @@ def _spec(body: ScheduleIn) -> ScheduleSpec:
                       "The answer holds `webhook_secret` this once.",
           replies={201: Reply("The new schedule, with its next run.", ScheduleOut,
                               headers=LOCATION)},
-          errors={**SCHEDULE_ERRORS, 413: None})
+          errors={**SCHEDULE_ERRORS, 413: None,
+                  429: "You have SCHEDULES_MAX_PER_USER schedules already (or too many "
+                       "writes in a short time)."})
 @limit_order_writes
 def create_schedule():
     body = validated(ScheduleIn, json_body(), "The schedule is not valid.")
@@ -376,7 +384,10 @@ def delete_schedule(schedule_id: int):
                       "while the schedule is paused.",
           replies={202: REQUESTED},
           errors={404: SCHEDULE_ERRORS[404], 409: "Its order was deleted.",
-                  429: "Too many report requests in a short time (REPORT_RATE_LIMIT)."})
+                  429: "Too many report requests in a short time (REPORT_RATE_LIMIT), a run "
+                       "of this schedule still in progress, your reports in progress at "
+                       "REPORT_MAX_OPEN_JOBS, or your e-mails of the last hour at "
+                       "MAIL_MAX_PER_HOUR (Retry-After says when to try again)."})
 @limit_requests
 def run_schedule(schedule_id: int):
     job = schedules.run_now(actor(), schedule_id)

@@ -48,6 +48,12 @@ class SignupForm(FlaskForm):
     timezone = ZoneField()
 
 
+class FinishSignupForm(FlaskForm):
+    password = PasswordField("Password", validators=[
+        InputRequired("Enter the password you chose when signing up."),
+        Length(max=MAX_PASSWORD)])
+
+
 class PreferencesForm(FlaskForm):
     timezone = ZoneField()
     csv_excel = BooleanField("CSV for Excel")

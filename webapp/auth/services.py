@@ -10,9 +10,11 @@ import sqlalchemy as sa
 from flask import current_app
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..errors import Conflict, InvalidInput, NotFound
+from ..delivery import outbox
+from ..delivery.addresses import AddressError, parse_address
+from ..errors import Conflict, DomainError, InvalidInput, NotFound
 from ..extensions import db
-from ..models import ApiToken, User, utcnow
+from ..models import ApiToken, SignupRequest, User, utcnow
 
 MIN_PASSWORD = 10
 MAX_PASSWORD = 256
@@ -66,18 +68,154 @@ def check_password_rules(password: str, *, email: str = "", field: str = "passwo
         raise _weak(f"{why.rstrip('.')}. {hint}", field)
 
 
+def new_address(email: str) -> str:
+    """A new account's address: exactly one address, which mail can reach."""
+    try:
+        return parse_address(email)
+    except AddressError as exc:
+        message = f"Enter a valid e-mail address: this one {exc}."
+        raise InvalidInput(message, {"email": [message]}) from None
+
+
 def create_user(email: str, password: str, *, is_admin: bool = False,
-                timezone: str = "UTC") -> User:
-    email = normalise_email(email)
+                timezone: str = "UTC", verified: bool = False) -> User:
+    email = new_address(email)
     check_password_rules(password, email=email)
     if db.session.scalar(sa.select(User.id).where(User.email == email)):
         raise Conflict("An account with this e-mail already exists.",
                        {"email": ["An account with this e-mail already exists."]})
     user = User(email=email, password_hash=_hash(password), is_admin=is_admin,
-                timezone=_zone(timezone))
+                timezone=_zone(timezone), email_verified_at=utcnow() if verified else None)
     db.session.add(user)
     db.session.commit()
     return user
+
+
+# --- sign-up by e-mail link ------------------------------------------------------
+# With a mail server, sign-up answers the same whether or not the address has
+# an account: a new address gets a link, a known one a warning to its owner.
+# Nothing is an account until the link is opened AND the password typed at
+# sign-up is given again, so nobody can sign up with an address that is not
+# theirs and wait for its owner to click (pre-account takeover).
+
+class BadSignupLink(DomainError):
+    status_code = 404
+
+
+def request_signup(email: str, password: str, timezone: str,
+                   now: dt.datetime | None = None) -> str:
+    """Record a sign-up and e-mail its link (or warn the address's owner).
+    Returns the address, for the "check your inbox" page."""
+    now = now or utcnow()
+    email = new_address(email)
+    check_password_rules(password, email=email)
+    zone = _zone(timezone)
+    password_hash = _hash(password)  # for known addresses too: the same time either way
+    config = current_app.config
+    if db.session.scalar(sa.select(User.id).where(User.email == email)):
+        outbox.queue(email, "Someone tried to sign up with your address", "\n".join([
+            f"Someone (maybe you) tried to create an account at {config['PUBLIC_URL']} "
+            f"with {email}, which already has one.",
+            "",
+            "If it was you: log in instead, with your password.",
+            "If it was not you: nothing happened and nothing changed; you can ignore this "
+            "e-mail.",
+        ]))
+        return email
+    secret = secrets.token_urlsafe(32)
+    hours = config["SIGNUP_LINK_HOURS"]
+    db.session.add(SignupRequest(email=email, password_hash=password_hash, timezone=zone,
+                                 token_hash=_digest(secret), created_at=now,
+                                 expires_at=now + dt.timedelta(hours=hours)))
+    db.session.commit()
+    link = config["PUBLIC_URL"].rstrip("/") + f"/signup/finish/{secret}"
+    outbox.queue(email, "Finish creating your account", "\n".join([
+        f"To finish creating your account at {config['PUBLIC_URL']}, open this link and "
+        f"enter the password you chose:",
+        "",
+        link,
+        "",
+        f"The link works for {hours} hours, once. If you did not sign up, ignore this "
+        "e-mail: no account is made.",
+    ]))
+    return email
+
+
+def signup_request(secret: str, now: dt.datetime | None = None) -> SignupRequest:
+    now = now or utcnow()
+    found = db.session.scalar(sa.select(SignupRequest).where(
+        SignupRequest.token_hash == _digest(secret or "")))
+    if found is None or found.expires_at < now:
+        raise BadSignupLink("This sign-up link is not valid any more (it was used, it "
+                            "expired, or it was cut short in the e-mail). Sign up again.")
+    return found
+
+
+def finish_signup(secret: str, password: str, now: dt.datetime | None = None) -> User:
+    """The account, made from the sign-up this link stands for: the password
+    typed at sign-up must be given again. Its address is verified."""
+    now = now or utcnow()
+    found = signup_request(secret, now)
+    if not check_password_hash(found.password_hash, password or ""):
+        raise InvalidInput("That is not the password you chose when signing up.",
+                           {"password": ["That is not the password you chose when "
+                                         "signing up."]})
+    email = found.email
+    db.session.execute(sa.delete(SignupRequest).where(SignupRequest.email == email))
+    if db.session.scalar(sa.select(User.id).where(User.email == email)):
+        db.session.commit()
+        raise Conflict("This account exists already: log in.")
+    user = User(email=email, password_hash=found.password_hash, timezone=found.timezone,
+                email_verified_at=now)
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+# --- verifying an existing account's address ---------------------------------------
+
+VERIFY_SALT = "verify-email"
+VERIFY_DAYS = 3
+
+
+def _verifier():
+    from ..delivery.consent import serializer
+
+    return serializer(VERIFY_SALT)
+
+
+def send_verification(user: User) -> None:
+    """E-mail the account's address a link that verifies it: the one e-mail
+    an unverified address can get."""
+    config = current_app.config
+    if not config["SMTP_URL"]:
+        raise InvalidInput("E-mail is not set up on this server (SMTP_URL is not set), so no "
+                           "link can be sent.")
+    token = _verifier().dumps([user.id, user.email])
+    link = config["PUBLIC_URL"].rstrip("/") + f"/account/verify/{token}"
+    outbox.queue(user.email, "Verify your e-mail address", "\n".join([
+        f"Open this link to verify {user.email} for your account at {config['PUBLIC_URL']}:",
+        "",
+        link,
+        "",
+        f"It works for {VERIFY_DAYS} days. If you did not ask for it, ignore this e-mail.",
+    ]))
+
+
+def verify_email(user: User, token: str) -> None:
+    from itsdangerous import BadSignature
+
+    try:
+        user_id, email = _verifier().loads(token, max_age=VERIFY_DAYS * 86400)
+    except (BadSignature, ValueError, TypeError):
+        raise BadSignupLink("This verification link is not valid any more; send yourself "
+                            "a new one from your account page.") from None
+    if user_id != user.id or email != user.email:
+        raise BadSignupLink("This verification link is for another account or address; "
+                            "log in with that one, or send a new link.")
+    if user.email_verified_at is None:
+        user.email_verified_at = utcnow()
+        db.session.commit()
 
 
 def _zone(name: str | None) -> str:

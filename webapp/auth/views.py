@@ -1,14 +1,30 @@
 """Log in, sign up, log out, and the account page: password, sessions, API tokens."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, logout_user
 
 from ..errors import DomainError
 from ..security import end_every_session, local_path, start_session
 from . import services, throttle
-from .forms import ChangePasswordForm, LoginForm, PreferencesForm, SignupForm, TokenForm
+from .forms import (
+    ChangePasswordForm,
+    FinishSignupForm,
+    LoginForm,
+    PreferencesForm,
+    SignupForm,
+    TokenForm,
+)
 
 bp = Blueprint("auth", __name__)
 
@@ -31,8 +47,8 @@ def login():
     status = 200
     if form.validate_on_submit():
         who = {"email": form.email.data, "address": get_remote_address()}
-        # checked before the password is hashed: a throttled guess costs nothing
-        wait = throttle.wait_seconds("login", **who)
+        # counted before the password is hashed: a throttled guess costs nothing
+        wait = throttle.attempt("login", **who)
         if wait:
             form.password.errors.append(
                 f"Too many failed log-ins for this account or from your network. "
@@ -41,9 +57,9 @@ def login():
         else:
             user = services.authenticate(form.email.data, form.password.data)
             if user is not None:
+                throttle.refund("login", **who)  # only failed log-ins count
                 start_session(user)
                 return redirect(_next_url(), 303)
-            throttle.count("login", **who)
             form.password.errors.append("Wrong e-mail or password.")
     return render_template("auth/login.html", form=form, next=_next_url()), \
         status if status != 200 else (422 if form.errors else 200)
@@ -54,14 +70,18 @@ def signup():
     form = SignupForm()
     status = 200
     if form.validate_on_submit():
-        wait = throttle.wait_seconds("signup", address=get_remote_address())
+        wait = throttle.attempt("signup", email=form.email.data, address=get_remote_address())
         if wait:
-            form.email.errors.append("Too many sign-ups from your network. "
+            form.email.errors.append("Too many sign-ups from your network or for this address. "
                                      f"Try again in {throttle.in_words(wait)}.")
             status = 429
         else:
-            throttle.count("signup", address=get_remote_address())
             try:
+                if current_app.config["SMTP_URL"]:
+                    # the same answer for a known address as for a new one
+                    email = services.request_signup(form.email.data, form.password.data,
+                                                    form.timezone.data)
+                    return render_template("auth/check_inbox.html", email=email)
                 user = services.create_user(form.email.data, form.password.data,
                                             timezone=form.timezone.data)
             except DomainError as exc:
@@ -120,7 +140,7 @@ def change_password():
     if not form.validate_on_submit():
         return _account(422, password_form=form)
     who = {"email": current_user.email, "address": get_remote_address()}
-    wait = throttle.wait_seconds("login", **who)
+    wait = throttle.attempt("login", **who)
     if wait:
         form.current_password.errors.append(
             f"Too many wrong passwords. Try again in {throttle.in_words(wait)}.")
@@ -129,10 +149,11 @@ def change_password():
         services.change_password(current_user, form.current_password.data,
                                  form.new_password.data)
     except DomainError as exc:
-        if "current_password" in (exc.errors or {}):
-            throttle.count("login", **who)
+        if "current_password" not in (exc.errors or {}):
+            throttle.refund("login", **who)  # only a wrong current password counts
         _form_errors(form, exc, "new_password")
         return _account(422, password_form=form)
+    throttle.refund("login", **who)
     # this browser stays logged in, on the new generation
     start_session(current_user._get_current_object())
     flash("Password changed. Every other session of your account has ended.", "success")
@@ -172,4 +193,47 @@ def create_token():
 def revoke_token(token_id: int):
     services.revoke_token(current_user, token_id)
     flash("Token revoked.", "success")
+    return redirect(url_for(".account"), 303)
+
+
+@bp.route("/signup/finish/<secret>", methods=["GET", "POST"])
+def finish_signup(secret: str):
+    """The link of a sign-up e-mail: the password chosen at sign-up, again."""
+    found = services.signup_request(secret)  # 404 page for a used or expired link
+    form = FinishSignupForm()
+    if form.validate_on_submit():
+        who = {"email": found.email, "address": get_remote_address()}
+        wait = throttle.attempt("login", **who)
+        if wait:
+            form.password.errors.append(
+                f"Too many wrong passwords. Try again in {throttle.in_words(wait)}.")
+            return render_template("auth/finish_signup.html", form=form,
+                                   email=found.email), 429
+        try:
+            user = services.finish_signup(secret, form.password.data)
+        except DomainError as exc:
+            _form_errors(form, exc, "password")
+        else:
+            throttle.refund("login", **who)
+            start_session(user)
+            flash("Welcome! Your account is ready. Create your first order.", "success")
+            return redirect(url_for("orders.new"), 303)
+    return render_template("auth/finish_signup.html", form=form, email=found.email), \
+        422 if form.errors else 200
+
+
+@bp.post("/account/verify")
+@login_required
+def send_verification():
+    services.send_verification(current_user)
+    flash(f"We sent a link to {current_user.email}: open it to verify your address.",
+          "success")
+    return redirect(url_for(".account"), 303)
+
+
+@bp.get("/account/verify/<token>")
+@login_required
+def verify_email(token: str):
+    services.verify_email(current_user, token)
+    flash(f"{current_user.email} is verified: reports can be e-mailed to it.", "success")
     return redirect(url_for(".account"), 303)

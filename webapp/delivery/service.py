@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from flask import current_app
 
+from .. import quotas
 from ..extensions import db
 from ..models import (
     Delivery,
@@ -39,6 +40,7 @@ from ..models import (
 from ..notices import services as notices
 from ..storage import storage
 from ..timezones import local, zone_of
+from . import consent
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +58,8 @@ class Outcome:
     detail: str
     code: int | None = None
     transient: bool = False  # worth another attempt
+    skip: bool = False  # not to be sent at all (no consent): ends "skipped", not failed
+    defer: int = 0  # seconds: not now (a quota), no attempt counted
 
 
 def deliveries_table() -> sa.Table:
@@ -175,6 +179,13 @@ def _record(delivery: Delivery, context: _Context, outcome: Outcome | None,
         if outcome is None:  # the report was cancelled or deleted: nothing to send
             status, values = "skipped", {"detail": "The report was cancelled or deleted; "
                                                    "nothing was sent.", "finished_at": now}
+        elif outcome.skip:
+            status, values = "skipped", {"detail": outcome.detail, "finished_at": now}
+        elif outcome.defer:
+            # a quota, not a failure: the claim's attempt is given back
+            status = "pending"
+            values = {"detail": outcome.detail, "attempts": table.c.attempts - 1,
+                      "next_attempt_at": now + dt.timedelta(seconds=outcome.defer)}
         else:
             conn.execute(sa.insert(DeliveryAttempt.__table__).values(
                 delivery_id=delivery.id, attempt=delivery.attempts, at=now, ok=outcome.ok,
@@ -185,7 +196,8 @@ def _record(delivery: Delivery, context: _Context, outcome: Outcome | None,
             elif outcome.transient and delivery.attempts <= len(delays):
                 delay = delays[delivery.attempts - 1]
                 status = "pending"
-                values = {"detail": f"{outcome.detail} Next attempt in {_words(delay)}.",
+                values = {"detail": f"{outcome.detail.rstrip('.')}. Next attempt in "
+                                    f"{_words(delay)}.",
                           "next_attempt_at": now + dt.timedelta(seconds=delay)}
             else:
                 status, values = "failed", {"detail": outcome.detail, "finished_at": now}
@@ -234,6 +246,7 @@ def _finish_run(conn, run_id: int, now: dt.datetime) -> None:
                        .select_from(runs.outerjoin(jobs, jobs.c.id == runs.c.job_id))
                        .where(runs.c.id == run_id)).one()
     failed = [s for s in states if s.status == "failed"]
+    skipped = [s for s in states if s.status == "skipped"]
     if run.status == JobStatus.CANCELLED.value:
         outcome, detail = "cancelled", "The report was cancelled."
     elif run.status != JobStatus.COMPLETED.value:
@@ -241,7 +254,12 @@ def _finish_run(conn, run_id: int, now: dt.datetime) -> None:
     elif failed:
         outcome, detail = "failed", f"{failed[0].channel.capitalize()}: {failed[0].detail}"
     else:
-        outcome, detail = "ok", f"Delivered ({len(states)} of {len(states)})."
+        sent = len(states) - len(skipped)
+        outcome, detail = "ok", f"Delivered ({sent} of {len(states)})."
+        if skipped:  # recipients who have not said yes: not a failure of the run
+            detail += f" Not sent: {skipped[0].detail}"
+            if len(skipped) > 1:
+                detail += f" (and {len(skipped) - 1} more)"
     settled = conn.execute(sa.update(runs).where(runs.c.id == run_id, runs.c.outcome.is_(None))
                            .values(outcome=outcome, detail=detail, finished_at=now))
     if settled.rowcount == 1 and outcome != "cancelled":
@@ -373,6 +391,23 @@ def _email(context: _Context) -> Outcome:
     except mail.MailConfigError as exc:
         return Outcome(False, f"The server's SMTP_URL is not usable: {exc}")
     job, zone = context.job, zone_of(context.owner)
+    address = context.delivery.target
+    headers: dict[str, str] = {}
+    if context.schedule:
+        check = consent.check_send(context.schedule.id, context.owner, address)
+        if check.ask:
+            consent.publish_asks([check.recipient_id])
+        if not check.standing.may_send:
+            return Outcome(False, f"{address}: {check.standing.words}.", skip=True)
+        headers = consent.unsubscribe_headers(check.recipient_id, address)
+    elif not context.owner.email_verified:
+        return Outcome(False, f"{address} is not verified yet: verify it on your account "
+                              "page to get e-mails.", skip=True)
+    wait = quotas.reserve_mail(context.owner.id, utcnow())
+    if wait:
+        return Outcome(False, f"Waiting: this account sent {quotas.mail_limit()} e-mails in "
+                              f"the last hour, the most this server allows; it goes out in "
+                              f"{_words(wait)}.", defer=wait)
     page = public_url(f"/reports/{job.id}")
     lines = [context.title(), ""]
     attachment = None
@@ -403,11 +438,17 @@ def _email(context: _Context) -> Outcome:
             lines.append(context.run.note)
     else:
         lines += ["", "You asked to be e-mailed when this report was ready."]
-    message = mail.build_message(sender=config["MAIL_FROM"], to=[context.delivery.target],
+    if context.schedule:
+        lines += ["", "Stop these e-mails (one click, no log-in): "
+                      + headers["List-Unsubscribe"].strip("<>")]
+    message = mail.build_message(sender=config["MAIL_FROM"], to=[address],
                                  subject=subject, text="\n".join(lines), attachment=attachment)
+    for name, value in headers.items():
+        message[name] = value
     result = mail.send(settings, message)
-    detail = f"{result.code} {result.reply}".strip() if result.code else result.reply
-    return Outcome(result.ok, detail, result.code, result.transient)
+    if not result.ok:  # the full text (server, port, its words) is for operators only
+        log.warning("delivery %s: e-mail failed: %s", context.delivery.id, result.log_detail)
+    return Outcome(result.ok, result.reply, result.code, result.transient)
 
 
 def _size(size: int) -> str:
@@ -469,5 +510,7 @@ def _webhook(context: _Context, now: dt.datetime) -> Outcome:
     result = webhooks.post(delivery.target, body, headers,
                            allow_private=config["WEBHOOK_ALLOW_PRIVATE"],
                            timeout=config["WEBHOOK_TIMEOUT"])
+    if not result.ok:
+        log.warning("delivery %s: webhook failed: %s", context.delivery.id, result.log_detail)
     # every failure of a webhook may pass (a deploy, a restart): retry them all
     return Outcome(result.ok, result.detail, result.status, transient=not result.ok)

@@ -24,6 +24,7 @@ from ..errors import (
     InvalidInput,
     JobNotFound,
     OrderNotFound,
+    QuotaExceeded,
     ReportGone,
     ReportNotReady,
 )
@@ -51,8 +52,9 @@ log = logging.getLogger(__name__)
 __all__ = ["enqueue"]  # re-exported for callers that hand a job id to the broker
 
 
-class TooManyJobs(DomainError):
-    status_code = 429
+class TooManyJobs(QuotaExceeded):
+    """The owner's open-jobs budget (REPORT_MAX_OPEN_JOBS), shared by one-off
+    requests, Run now and scheduled runs."""
 
 
 def _serialise_requests_of(owner: User) -> None:
@@ -99,6 +101,8 @@ def request_report(owner: User, params: ReportParams, fmt: ReportFormat, *,
     when it is ready (or failed), also when the answer is an existing job."""
     if notify_email and not current_app.config["SMTP_URL"]:
         raise InvalidInput(NO_MAIL, {"notify_email": [NO_MAIL]})
+    if notify_email and not owner.email_verified:
+        raise InvalidInput(UNVERIFIED, {"notify_email": [UNVERIFIED]})
     params = params.scoped_for(owner)
     order_id = None
     if params.kind is ReportKind.ORDER:
@@ -137,6 +141,8 @@ def request_report(owner: User, params: ReportParams, fmt: ReportFormat, *,
     return existing, False
 
 
+UNVERIFIED = ("Your e-mail address is not verified yet, so nothing can be sent to it: "
+              "verify it on your account page (we e-mail you a link), then ask again.")
 NO_MAIL = ("E-mail is not set up on this server (SMTP_URL is not set), so it cannot "
            "e-mail you; the report still shows here when it is ready.")
 

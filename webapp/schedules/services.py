@@ -11,8 +11,10 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import selectinload
 
-from ..auth.services import normalise_email
-from ..errors import Conflict, InvalidInput, NotFound
+from .. import quotas
+from ..delivery import consent
+from ..delivery.addresses import AddressError, parse_address
+from ..errors import Conflict, InvalidInput, NotFound, QuotaExceeded
 from ..extensions import db
 from ..models import (
     Delivery,
@@ -106,14 +108,14 @@ def check(owner: User, spec: ScheduleSpec) -> ScheduleSpec:
     emails = []
     for address in spec.emails or []:
         try:
-            cleaned = normalise_email(address if isinstance(address, str) else "")
-        except InvalidInput:
-            bad("email", f"“{address}” is not an e-mail address.")
+            cleaned = parse_address(address)
+        except AddressError as exc:
+            bad("email", f"“{address}” is not an e-mail address: it {exc}.")
             continue
         if cleaned not in emails:
             emails.append(cleaned)
-    if len(emails) > MAX_RECIPIENTS:
-        bad("email", f"At most {MAX_RECIPIENTS} recipients.")
+    if len(emails) > MAX_RECIPIENTS:  # counted after parsing: one string is one address
+        bad("email", f"At most {MAX_RECIPIENTS} recipients; this schedule has {len(emails)}.")
     if emails and not config["SMTP_URL"]:
         bad("email", "E-mail delivery is not set up on this server (SMTP_URL is not set); "
                      "ask its administrator, or use a webhook.")
@@ -157,6 +159,7 @@ def create(owner: User, spec: ScheduleSpec, now: dt.datetime | None = None
 
     now = now or utcnow()
     spec = check(owner, spec)
+    _check_schedule_quota(owner)
     secret = new_secret() if spec.webhook_url else None
     schedule = Schedule(owner_id=owner.id, name=spec.name, kind=spec.kind, format=spec.format,
                         range=spec.range, customer=spec.customer, order_id=spec.order_id,
@@ -165,8 +168,25 @@ def create(owner: User, spec: ScheduleSpec, now: dt.datetime | None = None
                         next_run_at=next_run(spec.cron, spec.timezone, now),
                         created_at=now, updated_at=now)
     db.session.add(schedule)
+    db.session.flush()
+    asks = consent.sync(schedule, owner, spec.emails, now)
     db.session.commit()
+    consent.publish_asks(asks)
     return schedule, secret
+
+
+def _check_schedule_quota(owner: User) -> None:
+    """SCHEDULES_MAX_PER_USER, counted under the owner's lock (this
+    transaction's first statement), so a burst of creations counts one by one."""
+    db.session.rollback()  # end check()'s reads: the lock must come first
+    quotas.lock_owners(db.session.connection(), [owner.id])
+    limit = current_app.config["SCHEDULES_MAX_PER_USER"]
+    count = db.session.scalar(sa.select(sa.func.count()).select_from(Schedule)
+                              .where(Schedule.owner_id == owner.id))
+    if count >= limit:
+        db.session.rollback()
+        raise QuotaExceeded(f"You have {count} schedules, the most this server allows "
+                            f"({limit}); delete one to make another.", retry_after=3600)
 
 
 def get(owner: User, schedule_id: int) -> Schedule:
@@ -207,8 +227,15 @@ def update(owner: User, schedule_id: int, changes: dict, *, paused: bool | None 
     if timing_changed:
         schedule.next_run_at = next_run(spec.cron, spec.timezone, now)
     schedule.updated_at = now
+    asks = consent.sync(schedule, owner, spec.emails, now)
     db.session.commit()
+    consent.publish_asks(asks)
     return schedule, secret
+
+
+def recipients(owner: User, schedule: Schedule) -> list[tuple[str, consent.Standing]]:
+    """Each address of the schedule and where it stands (confirmed, waiting…)."""
+    return consent.recipients_of(schedule, owner)
 
 
 def delete(owner: User, schedule_id: int) -> None:
@@ -222,10 +249,14 @@ def run_now(owner: User, schedule_id: int, now: dt.datetime | None = None) -> Re
     schedule = get(owner, schedule_id)
     if schedule.kind is ReportKind.ORDER and schedule.order_id is None:
         raise Conflict(f"Schedule {schedule.id} cannot run: its order was deleted.")
+    schedule_id = schedule.id
+    # the session's connection goes back to the pool before the run takes its
+    # own (reading schedule.id after this would take it again: a burst of
+    # requests each holding two would drain the pool)
     db.session.rollback()
-    job_id = runs.run_now(schedule.id, now)
+    job_id = runs.run_now(schedule_id, now)
     if job_id is None:  # its order went between the check and the run
-        raise Conflict(f"Schedule {schedule.id} could not start a run: its order was deleted.")
+        raise Conflict(f"Schedule {schedule_id} could not start a run: its order was deleted.")
     return db.session.get(ReportJob, job_id)
 
 

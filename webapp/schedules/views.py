@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 
 from ..auth.current import actor
-from ..errors import DomainError, InvalidInput
+from ..errors import DomainError, InvalidInput, QuotaExceeded
 from ..models import ReportFormat, ReportKind
 from ..pagination import page_arg
 from ..reports.messages import requested_message
@@ -84,6 +84,9 @@ def create():
     except InvalidInput as exc:
         _show_errors(form, exc)
         return _render_form(form, status=422)
+    except QuotaExceeded as exc:  # the form keeps what was typed
+        _show_errors(form, exc)
+        return _render_form(form, status=429)
     when = services.when(schedule)
     flash(f"Schedule “{schedule.name}” saved. It runs {when[0].lower()}{when[1:]}.", "success")
     if secret:
@@ -97,7 +100,8 @@ def show(schedule_id: int):
     runs = services.list_runs(actor(), schedule.id, page=page_arg(), per_page=20)
     jobs = [run.job for run in runs.items if run.job]
     return render_template("schedules/show.html", schedule=schedule, runs=runs, jobs=jobs,
-                           when=services.when(schedule), worker_alive=worker_alive())
+                           when=services.when(schedule), worker_alive=worker_alive(),
+                           recipients=services.recipients(actor(), schedule))
 
 
 @bp.get("/<int:schedule_id>/edit")
@@ -167,8 +171,12 @@ def _local_next(schedule) -> str:
 @bp.post("/<int:schedule_id>/run")
 @limit_requests
 def run_now(schedule_id: int):
-    job = services.run_now(actor(), schedule_id)
-    flash(*requested_message(job, True))
+    try:
+        job = services.run_now(actor(), schedule_id)
+    except QuotaExceeded as exc:
+        flash(exc.message, "error")
+    else:
+        flash(*requested_message(job, True))
     return redirect(url_for(".show", schedule_id=schedule_id), 303)
 
 

@@ -1,0 +1,27 @@
+"""E-mails that are not reports (webapp/delivery/outbox.py) and the one
+confirmation request of a schedule's recipient (webapp/delivery/consent.py),
+sent by the worker. A quota that is full or a mail server that is down for
+a while makes the task try again later; it never loses the mail silently."""
+from __future__ import annotations
+
+from celery import shared_task
+
+from webapp.delivery import consent, outbox
+
+MAX_RETRIES = 24  # a quota frees within the hour; a failing server gets ~a day
+
+
+@shared_task(name=outbox.TASK_NAME, bind=True, ignore_result=True, max_retries=MAX_RETRIES)
+def send_mail_task(self, to: str, subject: str, text: str, owner_id: int | None = None) -> str:
+    sent = outbox.send(to, subject, text, owner_id=owner_id)
+    if sent.wait:
+        raise self.retry(countdown=sent.wait)
+    return sent.status
+
+
+@shared_task(name=consent.ASK_TASK, bind=True, ignore_result=True, max_retries=MAX_RETRIES)
+def ask_task(self, recipient_id: int) -> str:
+    status, wait = consent.ask(recipient_id)
+    if wait:
+        raise self.retry(countdown=wait)
+    return status
