@@ -11,6 +11,8 @@ from __future__ import annotations
 import importlib
 import logging
 import secrets
+import sqlite3
+import threading
 import time
 from pathlib import Path
 
@@ -27,7 +29,8 @@ from webapp.models import Order, ReportFormat, ReportJob, ReportKind, User
 from webapp.reports import lifecycle
 from webapp.reports.lifecycle import ORDER_DELETED, ReportDataError
 from webapp.reports.overview import compute as compute_overview
-from webapp.storage import storage
+from webapp.reports.params import summary_span_error
+from webapp.storage import create_scratch_file, storage
 from webapp.timezones import local, zone_of
 
 log = logging.getLogger(__name__)
@@ -72,6 +75,9 @@ def _meta(job: ReportJob) -> ReportMeta:
     elif job.kind is ReportKind.SUMMARY:
         # a summary's days are those of the zone it was asked in
         zone = params.timezone
+        too_long = summary_span_error(params.date_from, params.date_to)
+        if too_long:  # stored before the rule, or retried from such a job
+            raise ReportDataError(too_long)
         if job.format is not ReportFormat.CSV:  # CSV is data, not a document
             overview = compute_overview(job.owner_id, params, currency)
     return ReportMeta(kind=job.kind, title=params.title(), scope=scope, currency=currency,
@@ -111,6 +117,8 @@ def write_report(job: ReportJob, meta: ReportMeta, path: Path, total: int, progr
 
 def run_job(job_id: int) -> str:
     """Run one delivery of the job; returns what happened, for logs and tests."""
+    # before any connection is checked out, so that each one is known
+    interrupt = _interrupter(db.engine, threading.get_ident())
     outcome = lifecycle.claim(job_id)
     if outcome != "claimed":
         log.info("report job %s: %s (not PENDING, or running elsewhere)", job_id, outcome)
@@ -125,12 +133,15 @@ def run_job(job_id: int) -> str:
     ext = job.format.value
     final = folder / f"{job_id}-{token}.{ext}"
     tmp = folder / f".{job_id}-{token}.{ext}.tmp"
-    lease = lifecycle.Lease(app, job_id, max(0.2, app.config["REPORT_LEASE_SECONDS"] / 6))
+    lease = lifecycle.Lease(app, job_id, max(0.2, app.config["REPORT_LEASE_SECONDS"] / 6),
+                            on_lost=interrupt)
     store = storage()
     stored = False
     lease.start()
     try:
         meta = _meta(job)
+        if lease.lost:
+            raise JobAborted
         total = count_rows(db.engine, job)
         pdf_limit = app.config["REPORT_PDF_MAX_ROWS"]
         if job.format is ReportFormat.PDF and total > pdf_limit:
@@ -158,6 +169,7 @@ def run_job(job_id: int) -> str:
                     lifecycle.note_progress(job_id, f"{percent}% ({done:,} of {total:,} rows)")
 
         folder.mkdir(parents=True, exist_ok=True)
+        create_scratch_file(tmp)  # private from the first byte; the generator fills it
         written = write_report(job, meta, tmp, total, progress)
         if lease.lost:
             raise JobAborted
@@ -178,12 +190,18 @@ def run_job(job_id: int) -> str:
         log.info("report job %s stopped: cancelled, deleted or taken over", job_id)
         return "aborted"
     except BaseException as exc:
+        lease.stop()  # the outcome below is written without being interrupted
         # the file is in place only once the job says COMPLETED; if that last
         # write failed (the database went away), the next attempt makes a new one
         _remove_quietly(tmp)
         if stored:
             _forget(store, final.name)
         db.session.rollback()
+        if lease.lost and isinstance(exc, Exception):
+            # the lease saw the job end elsewhere and interrupted its statement
+            log.info("report job %s stopped: cancelled, deleted or taken over (%s)",
+                     job_id, type(exc).__name__)
+            return "aborted"
         if not isinstance(exc, Exception):
             # SystemExit / KeyboardInterrupt: the process is being stopped (a hard
             # time limit, a cold shutdown). Leave the job PROCESSING: the sweeper
@@ -201,6 +219,45 @@ def run_job(job_id: int) -> str:
         return "failed"
     finally:
         lease.stop()
+
+
+# --- interrupting the job's statement ----------------------------------------------
+# The connections each thread has checked out of the pool, so that the lease
+# thread can stop whatever statement the job's thread waits for (an aggregate
+# of the overview, the count, COPY, a fetch of rows) once the job is cancelled.
+_checked_out: dict[object, tuple[int, object]] = {}  # pool record -> (thread, DB-API conn)
+_checked_out_lock = threading.Lock()
+
+
+def _on_checkout(dbapi_connection, record, proxy) -> None:
+    with _checked_out_lock:
+        _checked_out[record] = (threading.get_ident(), dbapi_connection)
+
+
+def _on_checkin(dbapi_connection, record) -> None:
+    with _checked_out_lock:
+        _checked_out.pop(record, None)
+
+
+def _interrupter(engine, thread: int):
+    """A function that interrupts every statement running on the connections
+    `thread` has checked out: PostgreSQL gets a cancel request (the statement
+    fails with QueryCanceled), SQLite's interrupt() stops it at its next step.
+    A connection with nothing running is left as it is."""
+    if not sa.event.contains(engine, "checkout", _on_checkout):
+        sa.event.listen(engine, "checkout", _on_checkout)
+        sa.event.listen(engine, "checkin", _on_checkin)
+
+    def interrupt() -> None:
+        with _checked_out_lock:
+            connections = [conn for owner, conn in _checked_out.values() if owner == thread]
+        for conn in connections:
+            driver = getattr(conn, "driver_connection", conn)
+            if isinstance(driver, sqlite3.Connection):
+                driver.interrupt()
+            else:  # psycopg: safe from another thread, bounded in time
+                driver.cancel_safe(timeout=2)
+    return interrupt
 
 
 class RetryLater(Exception):

@@ -112,7 +112,7 @@ def shop(browser, server):
     for _ in range(25):  # each download is an event in the report's history
         _api(server, token, "GET", f"/reports/{job['id']}/download")
     _api(server, token, "POST", "/reports", {
-        "kind": "summary", "format": "pdf", "date_from": "2020-01-01",
+        "kind": "summary", "format": "pdf", "date_from": "2021-01-01",
         "date_to": "2030-12-31", "customer": LONG_CUSTOMER})
     return {"order": order["id"], "job": job["id"]}
 

@@ -156,7 +156,8 @@ class OrderReportIn(_Strict):
 
 
 class SummaryReportIn(_Strict):
-    """Completed orders with UTC order dates from date_from to date_to, inclusive."""
+    """Completed orders dated from date_from to date_to, inclusive, in the token
+    owner's time zone; at most 10 years (3,653 days)."""
 
     kind: Literal["summary"]
     format: ReportFormat

@@ -217,8 +217,9 @@ def _record(delivery: Delivery, context: _Context, outcome: Outcome | None,
 
 
 def _failed_words(delivery: Delivery, context: _Context, outcome: Outcome) -> str:
+    # the webhook by its schedule, not its URL: a URL may name a host and port
     where = {"email": f"E-mail to {delivery.target}",
-             "webhook": f"Webhook to {delivery.target}"}.get(delivery.channel, "Notice")
+             "webhook": "The webhook"}.get(delivery.channel, "Notice")
     what = context.title()
     tries = f"after {delivery.attempts} attempts" if delivery.attempts > 1 else "at once"
     return (f"{where} failed {tries}: {outcome.detail} The report itself is fine: "

@@ -10,6 +10,7 @@ from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from ..models import ReportFormat
 from ..orders.validation import parse_name
+from .params import summary_span_error
 from .presets import LABELS, preset_range, user_today
 
 FORMAT_CHOICES = [SelectChoice(f.value, f.value.upper()) for f in ReportFormat]
@@ -38,6 +39,13 @@ class SummaryReportForm(FlaskForm):
                 field.data = parse_name(field.data, "Customer")
             except ValueError as exc:
                 raise ValidationError(str(exc)) from None
+
+    def validate_date_from(self, field):
+        # the summary's own rule (ReportParams.summary), shown on the field it names
+        if field.data and self.date_to.data:
+            too_long = summary_span_error(field.data, self.date_to.data)
+            if too_long:
+                raise ValidationError(too_long)
 
     def validate_date_to(self, field):
         if self.date_from.data and field.data and field.data < self.date_from.data:

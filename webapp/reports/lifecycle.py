@@ -22,6 +22,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -133,7 +134,8 @@ def enqueue(job_id: int) -> bool:
 
 def cancel(conn, job_id: int, detail: str | None = None, error: str | None = None) -> bool:
     """PENDING or PROCESSING → CANCELLED, in the caller's transaction. A running
-    worker notices at its next progress write and removes its partial file."""
+    worker notices within CANCEL_CHECK_SECONDS (its Lease), stops the statement
+    it waits for and removes its partial file."""
     return transition(conn, job_id, [status_is(*ACTIVE_STATUSES)], "cancelled", detail,
                       status=JobStatus.CANCELLED.value, finished_at=utcnow(), claimed_by=None,
                       error=error)
@@ -242,28 +244,61 @@ def note_progress(job_id: int, detail: str) -> None:
         record_event(conn, job_id, "progress", detail)
 
 
-class Lease(threading.Thread):
-    """Renews the job's heartbeat while slow steps run (the count query, the
-    PDF's final write), and notices cancellation between progress writes."""
+def still_mine(job_id: int) -> bool:
+    """Is the job still PROCESSING by this process (not cancelled, deleted or taken over)?"""
+    with db.engine.connect() as conn:
+        return conn.scalar(sa.select(sa.literal(1)).select_from(jobs_table())
+                           .where(jobs_table().c.id == job_id, *_mine())) is not None
 
-    def __init__(self, app, job_id: int, interval: float):
+
+# How soon a running job notices that it was cancelled, whatever step it is
+# in (the overview's aggregates and the count run before any progress write).
+CANCEL_CHECK_SECONDS = 0.5
+
+
+class Lease(threading.Thread):
+    """Renews the job's heartbeat every `interval` while slow steps run (the
+    count query, the overview, the PDF's final write) and checks every
+    CANCEL_CHECK_SECONDS that the job is still ours. Once it is not, `lost`
+    is set and `on_lost` is called, then again at each check until stopped: it
+    interrupts the statement the job is waiting for, including one started
+    after the first call."""
+
+    def __init__(self, app, job_id: int, interval: float, on_lost=None):
         super().__init__(daemon=True, name=f"lease-{job_id}")
         self.app, self.job_id, self.interval = app, job_id, interval
+        self.on_lost = on_lost
         self.stopped = threading.Event()
         self.lost = False
+        self._interrupting = threading.Lock()  # held while on_lost runs
 
     def run(self) -> None:
         with self.app.app_context():
-            while not self.stopped.wait(self.interval):
+            renew_at = time.monotonic() + self.interval
+            while not self.stopped.wait(min(self.interval, CANCEL_CHECK_SECONDS)):
+                renew = time.monotonic() >= renew_at
                 try:
-                    if not touch(self.job_id):
-                        self.lost = True
-                        return
+                    if not self.lost:
+                        if renew:
+                            renew_at = time.monotonic() + self.interval
+                        self.lost = not (touch if renew else still_mine)(self.job_id)
+                    if self.lost and self.on_lost is not None:
+                        with self._interrupting:
+                            if not self.stopped.is_set():
+                                self.on_lost()
                 except sa.exc.SQLAlchemyError:
-                    log.warning("could not renew the lease of job %s", self.job_id, exc_info=True)
+                    if renew:  # the checks between renewals fail quietly alike
+                        log.warning("could not renew the lease of job %s", self.job_id,
+                                    exc_info=True)
+                except Exception:  # an interrupt that failed must not end the watch
+                    log.warning("could not interrupt job %s", self.job_id, exc_info=True)
 
     def stop(self) -> None:
+        """Stop watching. Once this returns on_lost is not running and never
+        will, so it cannot interrupt the next job's statements."""
         self.stopped.set()
+        with self._interrupting:
+            pass
 
 
 def complete(job_id: int, *, file_name: str, size: int, rows: int, detail: str) -> bool:

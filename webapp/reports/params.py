@@ -19,6 +19,42 @@ from ..errors import InvalidInput
 from ..models import Order, OrderStatus, ReportKind, User
 from ..orders.services import customer_matches
 
+# The longest summary: ten years, leap days included. A summary's overview,
+# PDF and XLSX cost grows with its range, and a range of centuries kept a
+# worker busy for minutes; every way in (the report form, the API, the
+# dashboard, schedules, and the worker for jobs stored before this rule) asks
+# summary_span_error.
+SUMMARY_MAX_YEARS = 10
+SUMMARY_MAX_DAYS = 3653
+
+
+def summary_span_error(date_from: dt.date, date_to: dt.date) -> str | None:
+    """Why the range [date_from, date_to] is too long for a summary, or None."""
+    if (date_to - date_from).days + 1 <= SUMMARY_MAX_DAYS:
+        return None
+    return (f"A summary covers at most {SUMMARY_MAX_YEARS} years; this range is "
+            f"{_span_words(date_from, date_to)}. Pick a later start date or an earlier "
+            "end date.")
+
+
+def _span_words(date_from: dt.date, date_to: dt.date) -> str:
+    """"1,100 years", "16 years and 60 days": whole years from date_from, then days."""
+    # the day after date_to as (year, month, day): year 10000 is past datetime's range
+    after = (dt.MAXYEAR + 1, 1, 1) if date_to == dt.date.max else (
+        (date_to + dt.timedelta(days=1)).timetuple()[:3])
+    years = after[0] - date_from.year - (after[1:] < (date_from.month, date_from.day))
+    days = 0 if date_from.year + years > dt.MAXYEAR else (
+        (date_to - _years_after(date_from, years)).days + 1)
+    words = f"{years:,} year{'s' if years != 1 else ''}"
+    return f"{words} and {days:,} day{'s' if days != 1 else ''}" if days else words
+
+
+def _years_after(day: dt.date, years: int) -> dt.date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February in a year without one
+        return day.replace(year=day.year + years, day=28)
+
 
 @dataclass(frozen=True)
 class ReportParams:
@@ -49,6 +85,9 @@ class ReportParams:
         if date_from > date_to:
             raise InvalidInput("The start date is after the end date.",
                                {"date_to": ["Must be on or after the start date."]})
+        too_long = summary_span_error(date_from, date_to)
+        if too_long:
+            raise InvalidInput(too_long, {"date_from": [too_long]})
         return cls(kind=ReportKind.SUMMARY, date_from=date_from, date_to=date_to,
                    customer=(customer or "").strip() or None, all_owners=all_owners,
                    timezone=timezone)
