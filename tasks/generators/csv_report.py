@@ -1,7 +1,7 @@
 """CSV generator: RFC 4180, UTF-8 without BOM, CRLF line endings.
 
 Text cells (customer, product, status) are guarded against spreadsheet formula
-injection with :func:`neutralise`; numeric cells are written as plain numbers.
+injection with :func:`text_cell`; numeric cells are written as plain numbers.
 Order dates are ISO 8601 in the user's zone: ``…Z`` for UTC, else with the
 offset of that moment (``2026-11-03T15:05:00+01:00``). Every row says its
 currency.
@@ -13,20 +13,26 @@ written ``12,50``.
 """
 from __future__ import annotations
 
-import csv
 import datetime as dt
+import re
 
 from . import PROGRESS_EVERY, Progress, ReportMeta, Rows
 
 __all__ = [
     "ALWAYS_GUARDED_FIRST_CHARS",
-    "DANGEROUS_FIRST_CHARS",
+    "CELL_BREAKS",
     "FORMULA_SKIP_CHARS",
     "FORMULA_START_CHARS",
+    "GUARD_PATTERN",
     "HEADER",
+    "QUOTED_CHARS",
+    "QUOTED_PATTERN",
+    "SUSPECT_PATTERN",
     "format_local",
     "format_utc",
     "neutralise",
+    "quote",
+    "text_cell",
     "write_csv",
 ]
 
@@ -43,33 +49,84 @@ HEADER = (
 )
 BOM = "\ufeff"
 
-# The formula-injection guard (tasks/pg_copy.py's _guarded is its SQL twin and
-# must stay byte-identical with it). A text cell gets a leading ' when
-#   - after skipping any leading FORMULA_SKIP_CHARS, the first remaining
-#     character is one of FORMULA_START_CHARS, or
-#   - its very first character is one of ALWAYS_GUARDED_FIRST_CHARS.
+# The formula-injection guard (tasks/pg_copy.py's _text_cell is its SQL twin
+# and must stay byte-identical with it: both run GUARD_PATTERN, which Python's
+# re and PostgreSQL's regular expressions read alike).
+#
 # Excel / LibreOffice / Google Sheets run a cell starting with = + - @ as a
 # formula, and accept the fullwidth forms (U+FF1D U+FF0B U+FF0D U+FF20, typed
 # with an IME) as well; they may drop leading whitespace and invisible format
 # characters (zero-width space / non-joiner / joiner, word joiner, BOM) before
-# parsing the cell.
+# parsing the cell, and a cell starting with a tab or CR is a known trigger too.
+#
+# A cell does not only start at the start of our text: whoever opens the file
+# may split it at another separator than ours (a comma CSV opened with ";", the
+# default in much of Europe, and the other way round; or tab), and quotes do not
+# help there, since a quote in the middle of their cell is plain text. So every
+# *piece* of the text is guarded: the piece at its start and the piece after
+# each CELL_BREAKS character. A piece gets a ' in front of it when
+#   - its first character is one of ALWAYS_GUARDED_FIRST_CHARS, or
+#   - after skipping any FORMULA_SKIP_CHARS, the next character is one of
+#     FORMULA_START_CHARS.
+# "Z;=2*21;" becomes "Z;'=2*21;": still readable, and no spreadsheet runs it.
 FORMULA_START_CHARS = frozenset("=+-@\uff1d\uff0b\uff0d\uff20")
-FORMULA_SKIP_CHARS = " \t\r\n\u200b\u200c\u200d\u2060\ufeff"  # a str: for str.lstrip
+FORMULA_SKIP_CHARS = " \t\r\n\u200b\u200c\u200d\u2060\ufeff"
 ALWAYS_GUARDED_FIRST_CHARS = frozenset("\t\r")
-# Every first character a guarded cell can start with: a cell starting with
-# anything else is never touched (a cheap pre-filter before neutralise).
-DANGEROUS_FIRST_CHARS = FORMULA_START_CHARS | frozenset(FORMULA_SKIP_CHARS)
+# what separates cells in either of our CSV styles (or in a tab-separated
+# reading of them), and rows
+CELL_BREAKS = ",;\t\r\n"
+# A text cell holding any of these is quoted, in both styles whatever our own
+# separator: a reader that guesses the separator then keeps it one cell.
+QUOTED_CHARS = CELL_BREAKS + '"'
+
+
+def _char_class(chars) -> str:
+    """A bracket expression both re and PostgreSQL read alike: the characters
+    themselves, '-' last so it is literal (none of ] \\ ^ may be in chars)."""
+    assert not set(chars) & set("]\\^[")
+    return "[" + "".join(sorted(set(chars), key=lambda c: (c == "-", c))) + "]"
+
+
+# zero-width: matches where a ' goes (a piece's start, with a formula behind it)
+GUARD_PATTERN = (
+    f"(?:^|(?<={_char_class(CELL_BREAKS)}))"
+    f"(?={_char_class(ALWAYS_GUARDED_FIRST_CHARS)}"
+    f"|{_char_class(FORMULA_SKIP_CHARS)}*{_char_class(FORMULA_START_CHARS)})")
+QUOTED_PATTERN = _char_class(QUOTED_CHARS)
+# A text cell is the text itself unless this matches: a formula at its start,
+# or a character that needs quotes (every other piece starts behind one of
+# them, and so do ALWAYS_GUARDED_FIRST_CHARS). One cheap test for most names,
+# and "T-shirt" or "a=b" need no more than that.
+SUSPECT_PATTERN = (f"^{_char_class(FORMULA_SKIP_CHARS)}*{_char_class(FORMULA_START_CHARS)}"
+                   f"|{QUOTED_PATTERN}")
+_GUARD = re.compile(GUARD_PATTERN)
+_FORMULA_CHARS = re.compile(_char_class(FORMULA_START_CHARS | ALWAYS_GUARDED_FIRST_CHARS))
+_SUSPECT = re.compile(SUSPECT_PATTERN)
+_QUOTED = re.compile(QUOTED_PATTERN)
 
 
 def neutralise(text: str) -> str:
-    """Return ``text`` prefixed with ``'`` if a spreadsheet could run it as a formula.
+    """``text`` with a ``'`` before each piece a spreadsheet could run as a formula.
 
     Applies to text cells only; never pass numbers through it.
     """
-    if text and (text[0] in ALWAYS_GUARDED_FIRST_CHARS
-                 or text.lstrip(FORMULA_SKIP_CHARS)[:1] in FORMULA_START_CHARS):
-        return "'" + text
-    return text
+    if _FORMULA_CHARS.search(text) is None:  # no piece can be guarded
+        return text
+    return _GUARD.sub("'", text)
+
+
+def quote(text: str) -> str:
+    """``text`` as one CSV field, in double quotes if it holds any QUOTED_CHARS."""
+    if _QUOTED.search(text) is None:
+        return text
+    return '"' + text.replace('"', '""') + '"'
+
+
+def text_cell(text: str) -> str:
+    """A text cell as written to the file: guarded, then quoted if need be."""
+    if _SUSPECT.search(text) is None:
+        return text
+    return quote(neutralise(text))
 
 
 def format_utc(value: dt.datetime) -> str:
@@ -86,23 +143,34 @@ def format_local(value: dt.datetime, zone) -> str:
     return value.astimezone(zone).isoformat(timespec="seconds")
 
 
+def _remember(cache: dict[str, str], text: str) -> str:
+    if len(cache) > 4096:
+        cache.clear()
+    cell = cache[text] = text_cell(text)
+    return cell
+
+
 def write_csv(rows: Rows, meta: ReportMeta, path, progress: Progress = None) -> int:
-    """Write ``rows`` to ``path`` as CSV and return the number of data rows."""
+    """Write ``rows`` to ``path`` as CSV and return the number of data rows.
+
+    Lines are put together here rather than by csv.writer, which can only
+    quote for its own separator (see QUOTED_CHARS); text cells are quoted by
+    text_cell, and the other cells are numbers, dates and the currency code,
+    which never need quotes."""
     count = 0
     date_cache: dict[dt.datetime, str] = {}
-    dangerous = DANGEROUS_FIRST_CHARS
+    cells: dict[str, str] = {}  # text -> its cell: names repeat on every item
     every = PROGRESS_EVERY
     next_report = every
     zone = None if meta.timezone == "UTC" else meta.zone
     comma = meta.csv_excel and meta.decimal_comma
+    sep = ";" if comma else ","
     currency = meta.currency
     with open(path, "w", encoding="utf-8", newline="") as fh:
+        write = fh.write
         if meta.csv_excel:
-            fh.write(BOM)
-        writer = csv.writer(fh, delimiter=";" if comma else ",", lineterminator="\r\n",
-                            quoting=csv.QUOTE_MINIMAL)
-        writerow = writer.writerow
-        writerow(HEADER)
+            write(BOM)
+        write(sep.join(HEADER) + "\r\n")
         for order_id, order_date, customer, status, product, qty, price, total in rows:
             date_s = date_cache.get(order_date)
             if date_s is None:
@@ -110,19 +178,14 @@ def write_csv(rows: Rows, meta: ReportMeta, path, progress: Progress = None) -> 
                     date_cache.clear()
                 date_s = date_cache[order_date] = (
                     format_utc(order_date) if zone is None else format_local(order_date, zone))
-            # Only pay for the function call when the first char is suspicious
-            # (DANGEROUS_FIRST_CHARS holds every first char neutralise may guard).
-            if customer and customer[0] in dangerous:
-                customer = neutralise(customer)
-            if product and product[0] in dangerous:
-                product = neutralise(product)
-            if status and status[0] in dangerous:
-                status = neutralise(status)
+            customer = cells.get(customer) or _remember(cells, customer)
+            status = cells.get(status) or _remember(cells, status)
+            product = cells.get(product) or _remember(cells, product)
             price_s, total_s = f"{price:.2f}", f"{total:.2f}"
             if comma:
                 price_s, total_s = price_s.replace(".", ","), total_s.replace(".", ",")
-            writerow((order_id, date_s, customer, status, product, int(qty), price_s, total_s,
-                      currency))
+            write(f"{order_id}{sep}{date_s}{sep}{customer}{sep}{status}{sep}{product}{sep}"
+                  f"{int(qty)}{sep}{price_s}{sep}{total_s}{sep}{currency}\r\n")
             count += 1
             if count == next_report:
                 next_report += every

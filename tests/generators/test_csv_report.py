@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import re
 from decimal import Decimal
 
 import pytest
@@ -11,11 +12,15 @@ from hypothesis import strategies as st
 
 from tasks.generators import PROGRESS_EVERY, ReportMeta, Row
 from tasks.generators.csv_report import (
-    DANGEROUS_FIRST_CHARS,
+    ALWAYS_GUARDED_FIRST_CHARS,
+    CELL_BREAKS,
     FORMULA_SKIP_CHARS,
     FORMULA_START_CHARS,
     HEADER,
+    QUOTED_CHARS,
+    SUSPECT_PATTERN,
     neutralise,
+    text_cell,
     write_csv,
 )
 from webapp.enums import ReportKind
@@ -145,22 +150,35 @@ def test_neutralise_only_prefixes_text_starting_with_a_formula_character(text, e
 # (U+200B U+200C U+200D U+2060 U+FEFF) before it parses the cell.
 NEW_DANGEROUS = [
     "\uff1d1+1", "\uff0b1", "\uff0d1", "\uff20SUM(A1)", "\uff1d", "\uff20",
-    "\u200b=1+1", "\u200c+1", "\u200d-1", "\u2060@x", "\ufeff=1+1", " =1+1", "\n=cmd",
-    "  @x", "\n\n+1", " \t=x", "\u200b\ufeff \u2060=x", "\u200b\uff1dx", " \uff0d1", "\n\uff20x",
-    "\u200b\u200c\u200d\u2060\ufeff \t\r\n-",
+    "\u200b=1+1", "\u200c+1", "\u200d-1", "\u2060@x", "\ufeff=1+1", " =1+1",
+    "  @x", "\u200b\ufeff \u2060=x", "\u200b\uff1dx", " \uff0d1",
 ]
+# The same behind line breaks or tabs, which also start a piece of their own
+# (a cell, for a reader that splits there): a ' in front of each piece.
+NEW_DANGEROUS_WITH_BREAKS = {
+    "\n=cmd": "'\n'=cmd",
+    "\n\n+1": "'\n'\n'+1",
+    " \t=x": "' \t'=x",
+    "\n\uff20x": "'\n'\uff20x",
+    "\u200b\u200c\u200d\u2060\ufeff \t\r\n-": "'\u200b\u200c\u200d\u2060\ufeff \t'\r'\n'-",
+}
 # Look-alikes that stay as they are: no formula start once the skippable
-# prefix is gone, or the start character is not the first one.
+# prefix is gone, or the start character is not the first one of its piece.
 HARMLESS = [
     "Tea", "a=b", "5-3", "\u200bTea", " Tea", "\nTea", "\u200b", "\ufeff", " ", "\n", "\n \u200b",
     "Tea=", "a\uff1db", "5\uff0d3", "\u200bTea=1", " 'x", "\u00a0=x", "x\u200b=1", "\u2212x",
-    "\uff1e1", "'=x",
+    "\uff1e1", "'=x", "a; b=1", "a, 5-3", "x\u00a0=1", "x;'=1", "a\n\u200bb",
 ]
 
 
 @pytest.mark.parametrize("value", NEW_DANGEROUS)
 def test_neutralise_guards_fullwidth_and_prefixed_formula_starts(value):
     assert neutralise(value) == "'" + value
+
+
+@pytest.mark.parametrize(("value", "expected"), NEW_DANGEROUS_WITH_BREAKS.items())
+def test_neutralise_guards_every_piece_behind_a_line_break_or_tab(value, expected):
+    assert neutralise(value) == expected
 
 
 @pytest.mark.parametrize("value", HARMLESS)
@@ -173,14 +191,15 @@ def test_a_leading_tab_or_cr_is_guarded_whatever_follows(value):
     assert neutralise(value) == "'" + value
 
 
-@pytest.mark.parametrize("value", NEW_DANGEROUS)
+@pytest.mark.parametrize("value", [*NEW_DANGEROUS, *NEW_DANGEROUS_WITH_BREAKS])
 def test_write_csv_guards_the_new_formula_starts_in_every_text_cell(tmp_path, value):
     rows = [row(1, customer=value, product=value, status=value)]
     path = tmp_path / "r.csv"
     write_csv(rows, META, path)
 
     record = read_back(path)[1]
-    assert record[2] == record[3] == record[4] == "'" + value
+    expected = NEW_DANGEROUS_WITH_BREAKS.get(value, "'" + value)
+    assert record[2] == record[3] == record[4] == expected
 
 
 def test_write_csv_leaves_harmless_look_alikes_alone(tmp_path):
@@ -193,34 +212,60 @@ def test_write_csv_leaves_harmless_look_alikes_alone(tmp_path):
 
 
 SPECIAL = "=+-@\t\r\n \uff1d\uff0b\uff0d\uff20\u200b\u200c\u200d\u2060\ufeff"
-GUARD_ALPHABET = SPECIAL + "'aZ1,\"\u00a0\u2212\u3000日"
+GUARD_ALPHABET = SPECIAL + "'aZ1,;\"\u00a0\u2212\u3000日"
 
 
-def _reference_guard(text: str) -> bool:
-    """The rule, spelled out independently of neutralise's implementation."""
-    if text[:1] in ("\t", "\r"):
+def _piece_is_formula(piece: str) -> bool:
+    if piece[:1] in ("\t", "\r"):
         return True
-    for char in text:
+    for char in piece:
         if char not in " \t\r\n\u200b\u200c\u200d\u2060\ufeff":
             return char in "=+-@\uff1d\uff0b\uff0d\uff20"
     return False
 
 
+def _reference_neutralise(text: str) -> str:
+    """The rule, spelled out independently of neutralise's regular expression:
+    a ' before every piece (the text's start, and each position behind a
+    , ; tab CR or LF) that a spreadsheet would run as a formula."""
+    out = []
+    for at, char in enumerate(text):
+        if (at == 0 or text[at - 1] in ",;\t\r\n") and _piece_is_formula(text[at:]):
+            out.append("'")
+        out.append(char)
+    return "".join(out)
+
+
 def test_the_constants_hold_exactly_the_rule_s_characters():
     assert sorted(FORMULA_START_CHARS) == sorted("=+-@\uff1d\uff0b\uff0d\uff20")
     assert sorted(FORMULA_SKIP_CHARS) == sorted(" \t\r\n\u200b\u200c\u200d\u2060\ufeff")
-    assert sorted(DANGEROUS_FIRST_CHARS) == sorted(SPECIAL)
+    assert sorted(ALWAYS_GUARDED_FIRST_CHARS) == sorted("\t\r")
+    assert sorted(CELL_BREAKS) == sorted(",;\t\r\n")
+    assert sorted(QUOTED_CHARS) == sorted(",;\t\r\n\"")
+    assert ALWAYS_GUARDED_FIRST_CHARS.issubset(CELL_BREAKS)  # SUSPECT_PATTERN counts on it
 
 
 @settings(max_examples=500, deadline=None, derandomize=True, database=None)
 @given(st.text(alphabet=GUARD_ALPHABET, max_size=8))
 def test_neutralise_follows_the_rule_and_keeps_everything_the_old_guard_caught(text):
-    guarded = _reference_guard(text)
-    assert neutralise(text) == ("'" + text if guarded else text)
-    if text and text[0] in "=+-@\t\r":  # what the guard caught before
-        assert guarded
-    if not text or text[0] not in DANGEROUS_FIRST_CHARS:  # write_csv's pre-filter is sound
-        assert not guarded
+    guarded = neutralise(text)
+    assert guarded == _reference_neutralise(text)
+    if text and text[0] in "=+-@\t\r":  # what the first guard caught
+        assert guarded.startswith("'")
+    # only ever adds ', so the text a person reads is still there
+    assert guarded.replace("'", "") == text.replace("'", "")
+
+
+@settings(max_examples=500, deadline=None, derandomize=True, database=None)
+@given(st.text(alphabet=GUARD_ALPHABET, max_size=8))
+def test_text_cell_is_the_guarded_text_quoted_when_it_holds_a_separator_or_quote(text):
+    guarded = _reference_neutralise(text)
+    if any(char in ",;\t\r\n\"" for char in text):
+        assert text_cell(text) == '"' + guarded.replace('"', '""') + '"'
+    else:
+        assert text_cell(text) == guarded
+    # the shortcut for plain names (text_cell's and the SQL's) is exact
+    assert (re.search(SUSPECT_PATTERN, text) is None) == (text_cell(text) == text)
 
 
 def test_commas_quotes_and_newlines_in_names_are_quoted_per_rfc4180(tmp_path):
@@ -312,3 +357,104 @@ def test_csv_for_excel_without_the_decimal_comma_keeps_commas_and_points(tmp_pat
     write_csv([row(1, "ACME", "Widget", 3, "19.90")], meta, path)
     text = path.read_bytes().decode("utf-8")
     assert text.startswith("\ufefforder_id,") and ",19.90,59.70,USD\r\n" in text
+
+
+# --- formulas across separators ---------------------------------------------------------
+# A comma CSV opened with ";" as separator (the default in much of Europe), or
+# the ";" CSV opened with ",", or either with tab, makes a cell of each piece of
+# our text: "Z;=2*21;" was a 42 there. Both styles quote a text cell holding
+# either separator, tab or a line break, and guard each piece.
+
+STYLES = {
+    "comma": ReportMeta(kind=ReportKind.SUMMARY, title="t"),
+    "decimal comma": ReportMeta(kind=ReportKind.SUMMARY, title="t", csv_excel=True,
+                                decimal_comma=True, currency="EUR"),
+}
+# what separates pieces inside a cell, and what starts a formula after one
+BREAKS = [",", ";", "\t", "\r", "\n"]
+TRIGGERS = ["=", "+", "-", "@", "\uff1d", "\uff0b", "\uff0d", "\uff20", "\t", "\r",
+            " =", "\u200b+", "\ufeff\u2060@"]
+
+
+def read_style(path, style: str, separator: str | None = None) -> list[list[str]]:
+    """The records, split at `separator` (the file's own by default)."""
+    own = ";" if STYLES[style].decimal_comma else ","
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        return list(csv.reader(fh, delimiter=separator or own))
+
+
+@pytest.mark.parametrize("style", STYLES)
+@pytest.mark.parametrize("trigger", TRIGGERS)
+@pytest.mark.parametrize("brk", BREAKS)
+def test_a_formula_behind_any_separator_inside_a_text_cell_is_guarded_in_both_styles(
+        tmp_path, style, brk, trigger):
+    value = f"Z{brk}{trigger}2*21{brk}"
+    path = tmp_path / "r.csv"
+    write_csv([row(1, customer=value, product=value, status=value)], STYLES[style], path)
+
+    guarded = f"Z{brk}'{trigger}2*21{brk}"  # the text, a ' before the formula's piece
+    raw = path.read_bytes().decode("utf-8-sig")
+    assert raw.count(f'"{guarded}"') == 3  # quoted, whichever the file's own separator
+    record = read_style(path, style)[1]
+    assert len(record) == len(HEADER)
+    assert record[2] == record[3] == record[4] == guarded
+
+
+@pytest.mark.parametrize("style", STYLES)
+@pytest.mark.parametrize("brk", BREAKS)
+def test_a_text_cell_holding_either_separator_tab_or_a_line_break_is_quoted(tmp_path, style,
+                                                                           brk):
+    path = tmp_path / "r.csv"
+    write_csv([row(1, customer=f"Smith{brk} Jones", product=f'Tea{brk} "Earl" Grey')],
+              STYLES[style], path)
+
+    raw = path.read_bytes().decode("utf-8-sig")
+    assert f'"Smith{brk} Jones"' in raw and f'"Tea{brk} ""Earl"" Grey"' in raw
+    assert read_style(path, style)[1][2:5] == [f"Smith{brk} Jones", "completed",
+                                               f'Tea{brk} "Earl" Grey']
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_text_without_separators_stays_unquoted_in_both_styles(tmp_path, style):
+    path = tmp_path / "r.csv"
+    write_csv([row(1, customer="ACME Co.", product="T-shirt 5-3 a=b")], STYLES[style], path)
+
+    sep = ";" if STYLES[style].decimal_comma else ","
+    assert f"{sep}ACME Co.{sep}completed{sep}T-shirt 5-3 a=b{sep}" in path.read_text("utf-8")
+
+
+def test_a_line_break_then_a_formula_guards_the_pieces_behind_cr_and_lf(tmp_path):
+    assert neutralise("x\r\n=1+2") == "x\r'\n'=1+2"
+    assert neutralise("x\r\n\t1") == "x\r\n'\t1"
+    path = tmp_path / "r.csv"
+    write_csv([row(1, customer="x\r\n=1+2")], META, path)
+    assert '"x\r\'\n\'=1+2"' in path.read_bytes().decode("utf-8")
+
+
+HOSTILE = ["Z;=2*21;", "P,=3*14,", "a\t=1+1", "x\n=1+2", "y\r=1+3",
+           '=HYPERLINK("http://x";"y")', "+1", "-1+2", "@SUM(1)", "Tea; \u200b=1", "A,\uff1d1"]
+
+
+@pytest.mark.parametrize("style", STYLES)
+@pytest.mark.parametrize("separator", [",", ";", "\t"])
+def test_no_cell_starts_a_formula_whichever_separator_the_file_is_read_with(
+        tmp_path, style, separator):
+    rows = [row(n, customer=value, product=value) for n, value in enumerate(HOSTILE)]
+    path = tmp_path / "r.csv"
+    write_csv(rows, STYLES[style], path)
+
+    cells = [cell for record in read_style(path, style, separator) for cell in record]
+    assert [cell for cell in cells if _piece_is_formula(cell)] == []
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_numbers_the_app_writes_are_never_guarded_or_quoted(tmp_path, style):
+    rows = [Row(7, NAIVE, "=evil", "open", "-refund", -2, Decimal("-5.50"), Decimal("11.00"))]
+    path = tmp_path / "r.csv"
+    write_csv(rows, STYLES[style], path)
+
+    line = path.read_bytes().decode("utf-8-sig").splitlines()[1]
+    if STYLES[style].decimal_comma:
+        assert line.endswith(";'=evil;open;'-refund;-2;-5,50;11,00;EUR")
+    else:
+        assert line.endswith(",'=evil,open,'-refund,-2,-5.50,11.00,USD")

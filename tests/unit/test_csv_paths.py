@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from tasks.generators import PROGRESS_EVERY, ReportMeta
-from tasks.generators.csv_report import neutralise, write_csv
-from tasks.pg_copy import _guarded, copy_csv
+from tasks.generators.csv_report import neutralise, text_cell, write_csv
+from tasks.pg_copy import _text_cell, copy_csv
 from tasks.reports import run_job
 from tasks.rows import count_rows, stream_rows
 from tests.conftest import _empty_tables, make_user
@@ -27,15 +27,15 @@ from webapp.reports import services
 from webapp.reports.params import ReportParams
 
 TRICKY = ["Plain", "Café crème, \"quoted\"", "=HYPERLINK(\"x\")", "+1", "-2+3", "@SUM(A1)",
-          "\tTab first", "\rCR first", "mid\rcr", "日本茶 Ελληνικά Ürün", "a,b", "'already",
-          "x" * 200]
+          "\tTab first", "mid\ttab", "Z;=2*21;", "日本茶 Ελληνικά Ürün", "a,b", "'already",
+          "x" * 200, "P,=3*14,", "a;b", "Tea; \u200b@x"]
 # Formula starts the guard must also catch: fullwidth = + - @, and = + - @ behind
-# leading spaces, tabs, CRs or invisible characters (no LF here: a line break
-# in a cell makes COPY fall back, see the test below)
+# leading spaces, tabs or invisible characters (no CR or LF here: a line break
+# in a cell makes COPY fall back, see the tests below)
 FORMULA_PREFIXED = ["\uff1d1+1", "\uff0b1", "\uff0d1", "\uff20SUM(A1)", "\u200b=1+1",
                     "\u200c+1", "\u200d-1", "\u2060@x", "\ufeff=HYPERLINK(\"x\")", " =1+1",
-                    "  @x", " \t=x", " \r=x", "\u200b\ufeff \u2060\uff1dx", "\t\u200b\uff0b1",
-                    "\u200b\u200c\u200d\u2060\ufeff -"]
+                    "  @x", " \t=x", "\u200b\ufeff \u2060\uff1dx", "\t\u200b\uff0b1",
+                    "\u200b\u200c\u200d\u2060\ufeff -", "a;=1", "b,\uff0b1", "c\t\u200b@x"]
 LOOK_ALIKES = ["Tea", "a=b", "5-3", "\u200bTea", " Tea", "a\uff1db", "\u2060 \u200b", "\u00a0=x",
                "\u2212x", "x\u200b=1"]
 
@@ -82,6 +82,7 @@ def test_copy_and_python_writer_give_byte_identical_files(pg_app, sent, tmp_path
     assert seen[-1] == total
     text = copied.read_bytes().decode("utf-8")
     assert "'=HYPERLINK" in text and "\r\n" in text and "9999999900.00" in text
+    assert ',"Z;\'=2*21;",' in text and ',"P,\'=3*14,",' in text
     assert "2026-11-28T23:59:00Z" in text  # microseconds dropped the same way
 
 
@@ -91,13 +92,16 @@ def test_copy_and_python_writer_give_byte_identical_files(pg_app, sent, tmp_path
 def test_both_paths_agree_in_every_zone_and_csv_style(pg_app, sent, tmp_path, zone, excel,
                                                       comma):
     owner = make_user("zones@example.com")
+    # names with either style's separator, a tab, quotes, and formulas behind them
+    customers = ["Z;=2*21;", "P,=3*14,", "a\t=1+1", "@SUM(1)", "C4"]
+    product = 'Widget, large; "XL"\t-1'
     # either side of Berlin's and New York's autumn DST changes, and a day boundary
     for n, when in enumerate([dt.datetime(2026, 10, 25, 0, 30), dt.datetime(2026, 10, 25, 1, 30),
                               dt.datetime(2026, 11, 1, 5, 30), dt.datetime(2026, 11, 1, 6, 30),
                               dt.datetime(2026, 11, 3, 23, 30)]):
-        order = Order(owner_id=owner.id, customer=f"C{n}", status=OrderStatus.COMPLETED,
+        order = Order(owner_id=owner.id, customer=customers[n], status=OrderStatus.COMPLETED,
                       created_at=when.replace(tzinfo=dt.UTC))
-        order.items = [OrderItem(product="Widget, large", quantity=3, unit_price=Decimal("4.25"))]
+        order.items = [OrderItem(product=product, quantity=3, unit_price=Decimal("4.25"))]
         order.recompute_totals()
         db.session.add(order)
     db.session.commit()
@@ -115,6 +119,12 @@ def test_both_paths_agree_in_every_zone_and_csv_style(pg_app, sent, tmp_path, zo
     records = list(csv.reader(io.StringIO(text, newline=""), delimiter=";" if comma else ","))
     assert records[0][-1] == "currency" and all(r[-1] == "EUR" for r in records[1:])
     assert [r[6] for r in records[1:]] == ["4,25" if comma else "4.25"] * 5
+    assert [r[2] for r in records[1:]] == ["Z;'=2*21;", "P,'=3*14,", "a\t'=1+1", "'@SUM(1)", "C4"]
+    assert {r[4] for r in records[1:]} == {"Widget, large; \"XL\"\t'-1"}
+    # quoted whichever the separator: a reader guessing it keeps each name one cell
+    for cell, times in (("\"Z;'=2*21;\"", 1), ("\"P,'=3*14,\"", 1), ("\"a\t'=1+1\"", 1),
+                        ("\"Widget, large; \"\"XL\"\"\t'-1\"", 5)):
+        assert text.count(cell) == times
     dates = [r[1] for r in records[1:]]
     expected = {
         "UTC": ["2026-10-25T00:30:00Z", "2026-10-25T01:30:00Z", "2026-11-01T05:30:00Z",
@@ -146,8 +156,9 @@ def test_both_paths_guard_the_new_formula_starts_identically(pg_app, sent, tmp_p
     assert write_csv(stream_rows(db.engine, job), meta, written) == total
     assert copied.read_bytes() == written.read_bytes()
 
-    expected = {"Plain": "Plain", **{name: "'" + name for name in FORMULA_PREFIXED},
+    expected = {"Plain": "Plain", **{name: neutralise(name) for name in FORMULA_PREFIXED},
                 **{name: name for name in LOOK_ALIKES}}
+    assert all(expected[name] != name for name in FORMULA_PREFIXED)
     records = list(csv.reader(io.StringIO(copied.read_bytes().decode("utf-8"), newline="")))
     assert len(records) == total + 1
     customer_of = dict(db.session.execute(sa.select(Order.id, Order.customer)).all())
@@ -162,10 +173,11 @@ def test_both_paths_guard_the_new_formula_starts_identically(pg_app, sent, tmp_p
     assert sorted({r[4] for r in records[1:]}) == sorted(expected.values())
 
 
-def test_line_feed_prefixed_formulas_are_guarded_by_the_fallback_writer(pg_app, sent):
+def test_line_break_prefixed_formulas_are_guarded_by_the_fallback_writer(pg_app, sent):
     owner = make_user("lf@example.com")
     when = dt.datetime(2026, 11, 26, 12, tzinfo=dt.UTC)
-    names = ["\n=cmd", " \n@x", "\n\u200b\uff0b1", "\r\n-1", "\nTea"]
+    names = ["\n=cmd", " \n@x", "\n\u200b\uff0b1", "\r\n-1", "\nTea", " \r=x", "mid\rcr",
+             "x\n=1+2"]
     _seed(owner, names, when)  # inserted behind validation's back, which folds them away
     job = _summary_job(owner, when.date())
     assert run_job(job.id) == "completed"
@@ -173,54 +185,66 @@ def test_line_feed_prefixed_formulas_are_guarded_by_the_fallback_writer(pg_app, 
     done = db.session.get(ReportJob, job.id)
     data = (Path(pg_app.config["REPORTS_DIR"]) / done.file_name).read_bytes()
     records = list(csv.reader(io.StringIO(data.decode("utf-8"), newline="")))[1:]
+    # a ' before every piece behind a line break that holds a formula
     assert sorted({r[2] for r in records}) == sorted(
-        ["'\n=cmd", "' \n@x", "'\n\u200b\uff0b1", "'\r\n-1", "\nTea"])
+        ["'\n'=cmd", "' \n'@x", "'\n'\u200b\uff0b1", "'\r'\n'-1", "\nTea", "' \r'=x",
+         "mid\rcr", "x\n'=1+2"])
 
 
 # Every character the guard treats specially, and a few neighbours it must not
 GUARD_ALPHABET = ("=+-@\t\r\n \uff1d\uff0b\uff0d\uff20\u200b\u200c\u200d\u2060\ufeff"
-                  "'a1,\"\u00a0\u2212\u3000\uff1e日")
+                  "'a1,;\"\u00a0\u2212\u3000\uff1e日")
 
 
-def _sql_guarded(engine, texts: list[str]) -> dict[str, str]:
-    """Each text through pg_copy's SQL guard, on PostgreSQL, in one query."""
+def _sql_cells(engine, texts: list[str]) -> dict[str, str]:
+    """Each text through pg_copy's SQL text cell (guard and quotes), on
+    PostgreSQL, in one query."""
     cells = sa.func.unnest(sa.bindparam("texts", texts, type_=ARRAY(sa.Text))
                            ).table_valued("s").render_derived()
     with engine.connect() as conn:
-        return dict(conn.execute(sa.select(cells.c.s, _guarded(cells.c.s))).all())
+        return dict(conn.execute(sa.select(cells.c.s, _text_cell(cells.c.s))).all())
 
 
-def test_sql_guard_matches_neutralise_on_every_short_string(pg_app_session):
+def test_sql_text_cell_matches_the_python_one_on_every_short_string(pg_app_session):
     texts = ["".join(chars) for size in range(4)
              for chars in itertools.product(GUARD_ALPHABET, repeat=size)]
     with pg_app_session.app_context():
-        guarded = _sql_guarded(db.engine, texts)
-    assert len(guarded) == len(texts)
-    mismatches = [(t, guarded[t], neutralise(t)) for t in texts if guarded[t] != neutralise(t)]
+        cells = _sql_cells(db.engine, texts)
+    assert len(cells) == len(texts)
+    mismatches = [(t, cells[t], text_cell(t)) for t in texts if cells[t] != text_cell(t)]
     assert mismatches == []
-    assert guarded["\u200b\uff1d"] == "'\u200b\uff1d" and guarded["\u200ba"] == "\u200ba"
+    assert cells["\u200b\uff1d"] == "'\u200b\uff1d" and cells["\u200ba"] == "\u200ba"
+    assert cells[";=1"] == '";\'=1"' and cells['\t"-'] == '"\'\t""-"'
 
 
 @settings(max_examples=100, deadline=None, derandomize=True, database=None)
 @given(st.lists(st.text(alphabet=GUARD_ALPHABET, max_size=12), min_size=1, max_size=50))
-def test_sql_guard_matches_neutralise_on_random_strings(pg_app_session, texts):
+def test_sql_text_cell_matches_the_python_one_on_random_strings(pg_app_session, texts):
     with pg_app_session.app_context():
-        guarded = _sql_guarded(db.engine, texts)
-    assert {t: neutralise(t) for t in texts} == guarded
+        cells = _sql_cells(db.engine, texts)
+    assert {t: text_cell(t) for t in texts} == cells
 
 
-def test_a_line_break_in_a_cell_falls_back_to_the_python_writer(pg_app, sent, tmp_path):
+@pytest.mark.parametrize("name", ["line\nbreak", "line\rbreak", "line\r\nbreak", "",
+                                  "unit\x1fseparator", "record\x1eseparator"])
+def test_a_cell_copy_would_quote_falls_back_to_the_python_writer(pg_app, sent, tmp_path, name):
+    # COPY separates with \x1f and quotes with \x1e, so none of our cells needs
+    # its quotes: one that does (a line break, an empty text, one of the two)
+    # would come out wrong. Inserted behind validation's back.
     owner = make_user("newline@example.com")
     when = dt.datetime(2026, 11, 1, 12, tzinfo=dt.UTC)
-    _seed(owner, ["line\nbreak", "fine"], when)  # inserted behind validation's back
+    _seed(owner, [name, "fine"], when)
     job = _summary_job(owner, when.date())
-    assert copy_csv(db.engine, job, ReportMeta(kind=ReportKind.SUMMARY, title="t"),
-                    tmp_path / "x.csv", count_rows(db.engine, job)) is None
+    meta = ReportMeta(kind=ReportKind.SUMMARY, title="t")
+    assert copy_csv(db.engine, job, meta, tmp_path / "x.csv", count_rows(db.engine, job)) is None
     assert run_job(job.id) == "completed"
     db.session.expire_all()
     done = db.session.get(ReportJob, job.id)
     data = (Path(pg_app.config["REPORTS_DIR"]) / done.file_name).read_bytes()
-    assert b'"line\nbreak"' in data and data.count(b"\r\n") == 7  # header + 6 rows
+    write_csv(stream_rows(db.engine, job), meta, tmp_path / "python.csv")
+    assert data == (tmp_path / "python.csv").read_bytes()
+    records = list(csv.reader(io.StringIO(data.decode("utf-8"), newline="")))
+    assert len(records) == 7 and {r[2] for r in records[1:]} == {name, "fine"}
 
 
 def test_the_task_uses_copy_on_postgresql(pg_app, sent, monkeypatch):
