@@ -120,6 +120,11 @@ def run_job(job_id: int) -> str:
     # before any connection is checked out, so that each one is known
     interrupt = _interrupter(db.engine, threading.get_ident())
     outcome = lifecycle.claim(job_id)
+    folder = Path(current_app.config["REPORTS_DIR"])
+    if outcome in ("claimed", "failed"):
+        # the job is this process's now (or over): a scratch file of an
+        # earlier attempt here was left by a process that died mid-write
+        _remove_scratch_of(folder, job_id)
     if outcome != "claimed":
         log.info("report job %s: %s (not PENDING, or running elsewhere)", job_id, outcome)
         return outcome
@@ -128,7 +133,6 @@ def run_job(job_id: int) -> str:
         return "deleted"
     app = current_app._get_current_object()
     started = time.monotonic()
-    folder = Path(app.config["REPORTS_DIR"])
     token = secrets.token_hex(8)
     ext = job.format.value
     final = folder / f"{job_id}-{token}.{ext}"
@@ -219,6 +223,11 @@ def run_job(job_id: int) -> str:
         return "failed"
     finally:
         lease.stop()
+
+
+def _remove_scratch_of(folder: Path, job_id: int) -> None:
+    for leftover in folder.glob(f".{job_id}-*.tmp"):
+        _remove_quietly(leftover)
 
 
 # --- interrupting the job's statement ----------------------------------------------
