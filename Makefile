@@ -33,8 +33,10 @@ bench: $(VENV)/.dev
 	$(BIN)/python -m bench.dashboard --items 1M -n 20
 	$(BIN)/python -m bench.schedules
 
+# ruff, and the layer contracts of setup.cfg [importlinter] (core < services < web)
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 demo: $(VENV)/.runtime
 	$(BIN)/flask db upgrade && $(BIN)/flask demo-data --orders 200

@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from tasks.generators import ReportMeta
     from tasks.generators.csv_report import write_csv
-    from tasks.generators.pdf_report import write_pdf
+    from tasks.generators.pdf import write_pdf
     from tasks.rows import count_rows, stream_rows
     from webapp import create_app
     from webapp.extensions import db

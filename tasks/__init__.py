@@ -4,12 +4,12 @@ from __future__ import annotations
 from celery import Celery, Task
 from flask import Flask
 
+from tasks.settings import celery_settings
+
 
 def celery_init_app(app: Flask, broker_url: str) -> Celery:
     """The Celery app for `app`, on `broker_url` (chosen once by the caller: see
     webapp.config.broker_for); the app's ``CELERY`` dict overrides any setting."""
-    from tasks.settings import celery_settings
-
     class FlaskTask(Task):
         def __call__(self, *args, **kwargs):
             with app.app_context():

@@ -7,13 +7,15 @@ from __future__ import annotations
 from celery import shared_task
 
 from webapp.delivery import consent, outbox
+from webapp.delivery.messages import Mail
 
 MAX_RETRIES = 24  # a quota frees within the hour; a failing server gets ~a day
 
 
 @shared_task(name=outbox.TASK_NAME, bind=True, ignore_result=True, max_retries=MAX_RETRIES)
-def send_mail_task(self, to: str, subject: str, text: str, owner_id: int | None = None) -> str:
-    sent = outbox.send(to, subject, text, owner_id=owner_id)
+def send_mail_task(self, to: str, subject: str, text: str, html: str | None = None,
+                   owner_id: int | None = None) -> str:
+    sent = outbox.send(to, Mail(subject, text, html), owner_id=owner_id)
     if sent.wait:
         raise self.retry(countdown=sent.wait)
     return sent.status

@@ -23,13 +23,14 @@ from flask import current_app
 from tasks.generators import ReportMeta
 from tasks.pg_copy import copy_csv
 from tasks.rows import count_rows, stream_rows
-from webapp.delivery.service import dispatch_job
+from webapp.delivery.services import dispatch_job
+from webapp.errors import ORDER_DELETED
 from webapp.extensions import db
 from webapp.models import Order, ReportFormat, ReportJob, ReportKind, User
 from webapp.reports import lifecycle
-from webapp.reports.lifecycle import ORDER_DELETED, ReportDataError
+from webapp.reports.lifecycle import ReportDataError
 from webapp.reports.overview import compute as compute_overview
-from webapp.reports.params import summary_span_error
+from webapp.reports.params import params_of, summary_span_error
 from webapp.storage import create_scratch_file, storage
 from webapp.timezones import local, zone_of
 
@@ -39,7 +40,7 @@ log = logging.getLogger(__name__)
 # a worker process that only ever writes CSV never loads it (tests put plain
 # functions here)
 GENERATORS = {ReportFormat.CSV: "tasks.generators.csv_report:write_csv",
-              ReportFormat.PDF: "tasks.generators.pdf_report:write_pdf",
+              ReportFormat.PDF: "tasks.generators.pdf:write_pdf",
               ReportFormat.XLSX: "tasks.generators.xlsx_report:write_xlsx"}
 
 
@@ -57,7 +58,7 @@ class JobAborted(Exception):
 
 
 def _meta(job: ReportJob) -> ReportMeta:
-    params = job.report
+    params = params_of(job)
     scope = params.describe()
     owner = db.session.get(User, job.owner_id)
     zone = zone_of(owner)
@@ -80,7 +81,7 @@ def _meta(job: ReportJob) -> ReportMeta:
             raise ReportDataError(too_long)
         if job.format is not ReportFormat.CSV:  # CSV is data, not a document
             overview = compute_overview(job.owner_id, params, currency)
-    return ReportMeta(kind=job.kind, title=params.title(), scope=scope, currency=currency,
+    return ReportMeta(kind=job.kind.value, title=params.title(), scope=scope, currency=currency,
                       timezone=zone, overview=overview,
                       csv_excel=bool(owner and owner.csv_excel),
                       decimal_comma=bool(owner and owner.csv_excel and owner.csv_decimal_comma))

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 
 from tasks.generators import Row
 from webapp.models import Order, OrderItem, ReportJob, ReportKind
+from webapp.reports.params import params_of
 
 BATCH = 2000
 
@@ -28,7 +29,7 @@ _COLUMNS = (
 
 def _where(job: ReportJob) -> list:
     # the filter, ownership included, is the parameters' own (ReportParams.where)
-    return job.report.where(job.owner_id)
+    return params_of(job).where(job.owner_id)
 
 
 def rows_select(job: ReportJob) -> sa.Select:

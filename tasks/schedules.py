@@ -8,7 +8,7 @@ import logging
 from celery import shared_task
 
 from webapp import quotas
-from webapp.delivery import service as delivery
+from webapp.delivery import services as delivery
 from webapp.extensions import db
 from webapp.models import utcnow
 from webapp.schedules import runs

@@ -7,6 +7,8 @@ from celery import signals
 
 from webapp import create_app
 from webapp.extensions import db
+from webapp.storage import storage
+from webapp.worker_beats import beat, forget
 
 flask_app = create_app()
 celery_app = flask_app.extensions["celery"]
@@ -22,8 +24,6 @@ def _fresh_connections(**_):
     # A forked pool child must not reuse the parent's pooled connections.
     with flask_app.app_context():
         db.engine.dispose(close=False)
-        from webapp.storage import storage
-
         store = storage()
         if store.kind == "s3":
             # the client (~0.35 s to build) now, not inside the child's first report
@@ -35,8 +35,6 @@ def _fresh_connections(**_):
 
 @signals.worker_ready.connect
 def _on_ready(sender=None, **_):
-    from webapp.workers import beat
-
     name = getattr(sender, "hostname", None) or socket.gethostname()
     interval = flask_app.config["WORKER_BEAT_SECONDS"]
 
@@ -58,8 +56,6 @@ def _on_ready(sender=None, **_):
 
 @signals.worker_shutdown.connect
 def _on_shutdown(sender=None, **_):
-    from webapp.workers import forget
-
     _beating.set()
     try:
         with flask_app.app_context():

@@ -143,8 +143,7 @@ def app(request, tmp_path, redis_url):
     with application.app_context():
         yield application
         from webapp.auth.throttle import reset_memory
-        from webapp.extensions import db
-        from webapp.security import limiter
+        from webapp.extensions import db, limiter
 
         db.session.remove()
         limiter.reset()

@@ -10,8 +10,25 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from werkzeug.routing import IntegerConverter
 
+from tasks import celery_init_app
+
+from . import filters, storage
+from .api.views import bp as api_bp
+from .auth.views import bp as auth_bp
+from .cli import register_cli
 from .config import Config, broker_for
+from .dashboard.views import bp as dashboard_bp
+from .delivery import services as delivery
+from .delivery.views import bp as recipients_bp
 from .extensions import csrf, db, migrate
+from .health import bp as health_bp
+from .http_errors import register_error_handlers
+from .notices.views import bp as notices_bp
+from .orders import rollup  # noqa: F401 - keeps product_months in step with every flush
+from .orders.views import bp as orders_bp
+from .reports.views import bp as reports_bp
+from .schedules.views import bp as schedules_bp
+from .security import init_security
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +45,6 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.from_prefixed_env()
     if config:
         app.config.update(config)
-    from .orders import rollup  # noqa: F401 - keeps product_months in step with every flush
 
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     _private_sqlite_file(app)
@@ -39,16 +55,12 @@ def create_app(config: dict | None = None) -> Flask:
         # forever for a worker that refuses to start.
         log.error("reports folder %s is not usable: %s", app.config["REPORTS_DIR"], exc)
 
-    from . import storage
-
     storage.init_app(app)
     # <int:id> in routes: ASCII digits only (werkzeug's also matches "١", "²")
     app.url_map.converters["int"] = AsciiIntegerConverter
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
     csrf.init_app(app)
-
-    from tasks import celery_init_app
 
     broker, broker_why = broker_for(app.config)  # chosen once, here
     celery_init_app(app, broker)
@@ -57,21 +69,7 @@ def create_app(config: dict | None = None) -> Flask:
         app.config["RATELIMIT_STORAGE_URI"] = (
             broker if broker.startswith(("redis://", "rediss://")) else "memory://")
 
-    from .security import init_security
-
     init_security(app)
-
-    from . import filters
-    from .api.views import bp as api_bp
-    from .auth.views import bp as auth_bp
-    from .dashboard.views import bp as dashboard_bp
-    from .delivery.views import bp as recipients_bp
-    from .errors import register_error_handlers
-    from .health import bp as health_bp
-    from .notices.views import bp as notices_bp
-    from .orders.views import bp as orders_bp
-    from .reports.views import bp as reports_bp
-    from .schedules.views import bp as schedules_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(orders_bp)
@@ -88,8 +86,8 @@ def create_app(config: dict | None = None) -> Flask:
     csrf.exempt(api_bp)  # scripts send JSON, not forms; authentication comes with accounts
     filters.register(app)
     register_error_handlers(app)
-
-    from .cli import register_cli
+    # a job that ends gets its in-app notices (the lifecycle announces it)
+    delivery.subscribe()
 
     register_cli(app)
 
@@ -142,10 +140,8 @@ def _log_setup(app: Flask, broker: str, broker_why: str) -> None:
     if app.testing:
         return
     db_url = make_url(app.config["SQLALCHEMY_DATABASE_URI"]).render_as_string(hide_password=True)
-    from .storage import storage
-
     with app.app_context():
-        where = storage().describe()
+        where = storage.storage().describe()
     log.warning("database=%s broker=%s (%s) reports=%s", db_url, broker.split("@")[-1],
                 broker_why, where)
 

@@ -7,7 +7,9 @@ from decimal import Decimal
 from flask import Flask, current_app
 from flask_login import current_user
 
+from .reports.params import params_of
 from .timezones import local, zone_of
+from .words import size_in_words
 
 
 def money(value: Decimal | None, symbol: bool = True) -> str:
@@ -32,16 +34,6 @@ def localtime(value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M",
     return f"{shown:{fmt}} {shown.tzname()}"
 
 
-def filesize(size: int | None) -> str:
-    if size is None:
-        return ""
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
-            return f"{size:,} {unit}" if unit == "bytes" else f"{size:,.1f} {unit}"
-        size /= 1024
-    return ""  # pragma: no cover
-
-
 def duration(value: dt.timedelta | None) -> str:
     if value is None:
         return ""
@@ -54,7 +46,8 @@ def duration(value: dt.timedelta | None) -> str:
 def register(app: Flask) -> None:
     app.add_template_filter(money)
     app.add_template_filter(localtime)
-    app.add_template_filter(filesize)
+    app.add_template_filter(size_in_words, "filesize")
+    app.add_template_filter(params_of, "params")
     app.add_template_filter(duration)
 
     @app.context_processor

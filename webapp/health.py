@@ -7,7 +7,7 @@ from flask_login import current_user
 
 from .extensions import db
 from .storage import storage
-from .workers import last_seen, worker_alive
+from .worker_beats import last_seen, worker_alive
 
 bp = Blueprint("health", __name__)
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from flask_login import UserMixin
@@ -21,8 +20,8 @@ from .enums import (  # noqa: F401 - re-exported: models and their words togethe
 from .extensions import db
 from .orders.validation import search_key
 
-if TYPE_CHECKING:
-    from .reports.params import ReportParams
+# ids are 32-bit in PostgreSQL: a larger one in a URL or a body cannot exist
+MAX_ID = 2**31 - 1
 
 
 def utcnow() -> dt.datetime:
@@ -169,6 +168,18 @@ class Order(db.Model):
         self.customer_key = search_key(customer)
         return customer
 
+    @classmethod
+    def customer_like(cls, search: str | None):
+        """The customer search as SQL, or None for no search: "contains",
+        ignoring case and accents the same way on every database (both sides
+        are search keys), with LIKE wildcards taken literally. Shared by the
+        orders list and its export (ReportParams.listing)."""
+        key = search_key(search or "")
+        if not key:
+            return None
+        escaped = key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        return cls.customer_key.like(f"%{escaped}%", escape="\\")
+
     def recompute_totals(self) -> None:
         self.item_count = len(self.items)
         self.units = sum(i.quantity for i in self.items)
@@ -268,13 +279,6 @@ class ReportJob(db.Model):
         ),
         {"sqlite_autoincrement": True},
     )
-
-    @property
-    def report(self) -> ReportParams:
-        """The parameters as a type (webapp/reports/params.py), not a dict."""
-        from .reports.params import ReportParams
-
-        return ReportParams.from_json(self.kind, self.params)
 
     @property
     def is_final(self) -> bool:

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from .enums import ACTIVE_STATUSES
+from .extensions import db
 from .models import MailSend, ReportJob, User
 
 HOUR = dt.timedelta(hours=1)
@@ -67,8 +68,6 @@ def mail_wait(conn, owner_id: int, now: dt.datetime) -> int:
 def reserve_mail(owner_id: int, now: dt.datetime) -> int:
     """Count one e-mail of the owner, in its own transaction, if the hourly
     quota allows: 0 when counted, else the seconds to wait."""
-    from .extensions import db
-
     with db.engine.begin() as conn:
         lock_owners(conn, [owner_id])
         wait = mail_wait(conn, owner_id, now)

@@ -8,25 +8,18 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import sqlalchemy as sa
-from flask import Flask, flash, g, redirect, request, session, url_for
+from flask import Flask, current_app, flash, g, redirect, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
-from flask_login import LoginManager, current_user, login_user
+from flask_login import current_user, login_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from .errors import problem
-from .extensions import db
+from .auth.services import user_for_token
+from .extensions import db, limiter, login_manager
 from .htmx import is_htmx
+from .http_errors import problem
 from .models import User
 
 log = logging.getLogger(__name__)
-
-login_manager = LoginManager()
-login_manager.login_view = "auth.login"
-login_manager.login_message = "Please log in to continue."
-login_manager.login_message_category = "info"
 
 # api.openapi: the API's description (GET /api/openapi.json) holds no data
 PUBLIC_ENDPOINTS = {"auth.login", "auth.signup", "auth.finish_signup", "health.healthz",
@@ -54,25 +47,11 @@ MIN_KEY_LENGTH = 32
 GENERATION, SINCE, SEEN = "gen", "since", "seen"
 
 
-def _rate_key() -> str:
-    from .auth.current import actor
-
-    user = actor() if (g.get("api_user") or current_user.is_authenticated) else None
-    return f"user:{user.id}" if user else f"ip:{get_remote_address()}"
-
-
-limiter = Limiter(key_func=_rate_key, default_limits=[], headers_enabled=True)
-
-
 def _order_write_rate_limit() -> str:
-    from flask import current_app
-
     return current_app.config["ORDER_WRITE_RATE_LIMIT"]
 
 
 def _report_rate_limit() -> str:
-    from flask import current_app
-
     return current_app.config["REPORT_RATE_LIMIT"]
 
 
@@ -183,16 +162,6 @@ def session_fields(user: User, now: float | None = None) -> dict:
     return {GENERATION: user.session_generation, SINCE: now, SEEN: now}
 
 
-def end_every_session(user: User) -> None:
-    """Every cookie issued to `user` so far stops working (log-out, password
-    change, "log out everywhere"). Commits."""
-    users = User.__table__
-    db.session.execute(sa.update(users).where(users.c.id == user.id)
-                       .values(session_generation=users.c.session_generation + 1))
-    db.session.commit()
-    db.session.refresh(user)
-
-
 def _session_ended(user: User, app_config) -> str | None:
     """Why this cookie no longer logs `user` in, or None if it still does."""
     if session.get(GENERATION) != user.session_generation:
@@ -213,8 +182,6 @@ def _session_ended(user: User, app_config) -> str | None:
 
 @login_manager.user_loader
 def _load_user(user_id: str) -> User | None:
-    from flask import current_app
-
     user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
     if user is None:
         return None
@@ -237,8 +204,6 @@ def _ended_message(reason: str | None, config) -> str:
 
 
 def _bearer_user() -> User | None:
-    from .auth.services import user_for_token
-
     header = request.headers.get("Authorization", "")
     scheme, _, secret = header.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():

@@ -16,7 +16,7 @@ import os
 import threading
 import unicodedata
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from flask import Flask, Response, current_app, redirect, send_file
 
@@ -197,8 +197,6 @@ def _client_errors() -> tuple[type[Exception], ...]:
 def _content_disposition(name: str) -> str:
     """attachment; filename="…" with an RFC 5987 filename* for non-ASCII names
     (what Flask's send_file writes: "Müller" falls back to "Muller")."""
-    from urllib.parse import quote
-
     try:
         name.encode("ascii")
         simple, extended = name, None

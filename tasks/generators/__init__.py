@@ -23,9 +23,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, NamedTuple
 from zoneinfo import ZoneInfo
 
-from webapp.enums import ReportKind
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # generators import nothing of webapp at run time
     from webapp.reports.overview import Overview
 
 PROGRESS_EVERY = 2000
@@ -44,7 +42,10 @@ class Row(NamedTuple):
 
 @dataclass(frozen=True)
 class ReportMeta:
-    kind: ReportKind
+    # what the report covers, as a plain string (the value of webapp's
+    # ReportKind): "order" (one order: an order total, no subtotals),
+    # "summary" or "orders" (several: a subtotal per order, a grand total)
+    kind: str
     title: str  # e.g. "Order #42" or "Completed orders"
     # human lines, e.g. "Customer: ACME", "From 2026-11-01 to 2026-11-28"
     scope: list[str] = field(default_factory=list)

@@ -25,7 +25,7 @@ import datetime as dt, json, sys
 from decimal import Decimal
 from tasks.generators import ReportMeta, Row
 from webapp.enums import ReportKind
-from tasks.generators.pdf_report import write_pdf
+from tasks.generators.pdf import write_pdf
 
 NAMES = ["ACME Corporation", "Café crème SARL", "Ελληνικά Τρόφιμα", "日本茶センター", "Привет"]
 

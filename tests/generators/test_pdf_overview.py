@@ -14,13 +14,9 @@ import pytest
 from pypdf import PdfReader
 
 from tasks.generators import ReportMeta, Row
-from tasks.generators.pdf_report import (
-    EMPTY_MESSAGE,
-    NO_ORDERS_MESSAGE,
-    PT_PER_MM,
-    _ticks,
-    write_pdf,
-)
+from tasks.generators.pdf import EMPTY_MESSAGE, NO_ORDERS_MESSAGE, write_pdf
+from tasks.generators.pdf.fonts import PT_PER_MM
+from tasks.generators.pdf.overview import ticks
 from webapp.enums import ReportKind
 from webapp.reports.overview import Grain, Kpis, Overview, Period, Ranked
 
@@ -391,12 +387,12 @@ def test_week_and_month_grains_name_their_axis_and_a_lone_bar_stays_narrow(tmp_p
 
 
 def test_axis_ticks_are_round_and_cover_the_peak():
-    assert _ticks(Decimal("1000.50")) == [Decimal(v) for v in (0, 250, 500, 750, 1000, 1250)]
-    assert _ticks(Decimal("87")) == [Decimal(v) for v in range(0, 101, 20)]
-    assert _ticks(Decimal("0.03"))[-1] >= Decimal("0.03")
-    assert _ticks(Decimal("0"))[-1] > 0  # never a zero scale to divide by
-    assert _ticks(Decimal("123456789.12"))[-1] >= Decimal("123456789.12")
-    assert len(_ticks(Decimal("123456789.12"))) <= 11
+    assert ticks(Decimal("1000.50")) == [Decimal(v) for v in (0, 250, 500, 750, 1000, 1250)]
+    assert ticks(Decimal("87")) == [Decimal(v) for v in range(0, 101, 20)]
+    assert ticks(Decimal("0.03"))[-1] >= Decimal("0.03")
+    assert ticks(Decimal("0"))[-1] > 0  # never a zero scale to divide by
+    assert ticks(Decimal("123456789.12"))[-1] >= Decimal("123456789.12")
+    assert len(ticks(Decimal("123456789.12"))) <= 11
 
 
 # -- time zones -------------------------------------------------------------------------

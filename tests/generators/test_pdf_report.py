@@ -10,7 +10,7 @@ import pytest
 from pypdf import PdfReader
 
 from tasks.generators import PROGRESS_EVERY, ReportMeta, Row
-from tasks.generators.pdf_report import EMPTY_MESSAGE, write_pdf
+from tasks.generators.pdf import EMPTY_MESSAGE, write_pdf
 from webapp.enums import ReportKind
 
 WHEN = dt.datetime(2026, 11, 3, 14, 5)

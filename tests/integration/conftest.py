@@ -6,6 +6,9 @@ import pytest
 
 from tests.conftest import SESSION, _empty_tables, _migrate_fresh, build_app
 
+# the real worker, SMTP server and webhook receiver of the delivery tests
+from tests.integration.delivery_stack import env, receiver, smtp, stack  # noqa: F401
+
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def live(request, tmp_path_factory, redis_url, worker_factory):

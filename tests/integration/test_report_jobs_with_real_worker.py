@@ -107,7 +107,7 @@ def test_job_for_an_order_deleted_before_the_worker_runs_fails_with_a_reason(
                     dedupe_key="deleted-order", status=JobStatus.PENDING)
     db.session.add(job)
     db.session.commit()
-    from webapp.reports.services import enqueue
+    from webapp.reports.lifecycle import enqueue
 
     assert enqueue(job.id)
     final = _final(client, job.id)
@@ -124,7 +124,7 @@ def test_second_delivery_of_a_finished_job_does_nothing(live_app, live, client):
     job = client.post("/api/reports", json={"kind": "order", "order_id": order["id"],
                                             "format": "csv"}).get_json()
     first = _final(client, job["id"])
-    from webapp.reports.services import enqueue
+    from webapp.reports.lifecycle import enqueue
 
     assert enqueue(job["id"])  # a duplicate message for the same job
     worker = live[1]

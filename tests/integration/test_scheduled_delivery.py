@@ -6,199 +6,53 @@ Standard Webhooks signature on its own (tests/webhook_receiver.py), on SQLite
 and on PostgreSQL. tests/unit/test_schedules.py covers the same rules with an
 injected clock and no worker.
 
-The worker runs with REPORT_PDF_MAX_ROWS=1: a PDF summary of more than one
-line item fails in the worker for real (the row count is checked before
-writing), which is how the failure test gets a FAILED job with a reason. The
-other tests ask for CSV, which that limit does not touch."""
+The fixtures and helpers are in delivery_stack.py: the worker fails PDFs of
+more than one line item (how the failure test gets a FAILED job), and
+example.com is on MAIL_ALLOWED_DOMAINS, so the recipients here get reports
+without confirming; test_consent_and_abuse.py covers everyone else."""
 from __future__ import annotations
 
 import datetime as dt
 import json
-from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import (
-    SESSION,
-    _empty_tables,
-    _migrate_fresh,
-    build_app,
-    logged_in_client,
-    make_user,
-    wait_for,
+from tests.integration.delivery_stack import (
+    PUBLIC_URL,
+    attachment_of,
+    attempts_of,
+    get_json,
+    make_orders,
+    make_schedule,
+    recipients,
+    settled_run,
+    text_of,
+    tick,
+    wait_until,
 )
-from tests.harness import WORKER_READY, app_env, celery_worker
-from tests.smtp import SmtpServer
-from tests.webhook_receiver import WebhookReceiver
 from webapp.extensions import db
 from webapp.models import Notice, Schedule
 
 pytestmark = pytest.mark.integration
 
-PUBLIC_URL = "http://reports.example"
-RETRY_DELAYS = "0.5,0.5"  # three attempts, half a second apart
-TIMEOUT = 60
-# never due by itself while the tests run (the beat is not running anyway)
-YEARLY = "0 0 1 1 *"
-
-
-# --- fixtures: one worker per database, with delivery settings in ITS environment ---------
-
-@pytest.fixture(scope="module")
-def smtp():
-    server = SmtpServer().start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture(scope="module")
-def receiver():
-    hooks = WebhookReceiver().start()
-    try:
-        yield hooks
-    finally:
-        hooks.stop()
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def stack(request, tmp_path_factory, redis_url, smtp, receiver):
-    """(app, worker): the in-test app (for the API client) and a real worker
-    sharing one database, reports folder and Redis queue, both configured to
-    send e-mail to `smtp` and webhooks to `receiver`."""
-    reports = tmp_path_factory.mktemp(f"scheduled-{request.param}-reports")
-    if request.param == "sqlite":
-        db_url = f"sqlite:///{tmp_path_factory.mktemp('scheduled-db') / 'scheduled.sqlite3'}"
-    else:
-        db_url = request.getfixturevalue("pg_url")
-    name = f"{request.param}-scheduled"
-    queue = f"it-{name}-{SESSION}"
-    app = build_app(db_url, reports, queue, redis_url, SMTP_URL=smtp.url,
-                    WEBHOOK_ALLOW_PRIVATE=True, DELIVERY_RETRY_DELAYS=RETRY_DELAYS,
-                    PUBLIC_URL=PUBLIC_URL)
-    if request.param == "sqlite":
-        _migrate_fresh(app)
-    else:
-        request.getfixturevalue("pg_app_session")  # schema built once per session
-    worker = celery_worker(
-        queue,
-        app_env(db_url, redis_url, queue, reports, SMTP_URL=smtp.url,
-                WEBHOOK_ALLOW_PRIVATE="1", DELIVERY_RETRY_DELAYS=RETRY_DELAYS,
-                PUBLIC_URL=PUBLIC_URL, REPORT_PDF_MAX_ROWS="1",
-                MAIL_FROM="Order reports <reports@example.com>"),
-        tmp_path_factory.mktemp("logs") / f"worker-{name}.log")
-    try:
-        worker.start().wait_ready(WORKER_READY, interval=0.2)
-        yield app, worker
-    finally:
-        # a worker left running would keep beating into the shared PostgreSQL database
-        worker.stop()
-
-
-@pytest.fixture
-def env(stack, smtp, receiver):
-    app, worker = stack
-    _empty_tables(app)
-    for leftover in Path(app.config["REPORTS_DIR"]).iterdir():
-        leftover.unlink()
-    smtp.clear()
-    receiver.clear()
-    with app.app_context():
-        user = make_user("alice@example.com")
-        yield SimpleNamespace(app=app, worker=worker, user=user, smtp=smtp, hooks=receiver,
-                              client=logged_in_client(app, user))
-        db.session.remove()
-
-
-# --- helpers ------------------------------------------------------------------------------
-
-def _wait(env, predicate, what: str, timeout: float = TIMEOUT):
-    """wait_for, with the end of the worker's log when it times out."""
-    try:
-        return wait_for(predicate, timeout=timeout, what=what)
-    except AssertionError as exc:
-        raise AssertionError(f"{exc}\n--- worker log ---\n"
-                             f"{env.worker.output_since_start()[-4000:]}") from None
-
-
-def _get(client, path: str) -> dict:
-    # the test holds the app context, so requests share its session: forget what it read
-    db.session.rollback()
-    answer = client.get(path)
-    assert answer.status_code == 200, (path, answer.get_data(as_text=True))
-    return answer.get_json()
-
-
-def _orders(client, count: int = 3) -> None:
-    """`count` completed orders of the client's user, created today, and one open
-    order (which no summary of completed orders includes)."""
-    for n in range(count + 1):
-        made = client.post("/api/orders", json={"customer": f"Customer {n}", "items": [
-            {"product": f"Tea {n}", "quantity": n + 1, "unit_price": "2.50"},
-            {"product": "Café crème", "quantity": 1, "unit_price": "4.20"}]})
-        assert made.status_code == 201, made.get_json()
-        if n < count:
-            done = client.patch(made.get_json()["url"], json={"status": "completed"})
-            assert done.status_code == 200, done.get_json()
-
-
-def _schedule(env, fmt: str = "csv", **changes) -> dict:
-    body = {"name": "Monthly sales", "cron": YEARLY, "timezone": "UTC",
-            "report": {"kind": "summary", "format": fmt, "range": "this_month"},
-            "email": ["boss@example.com", "ann@example.com"],
-            "webhook_url": env.hooks.url(), **changes}
-    answer = env.client.post("/api/schedules", json=body)
-    assert answer.status_code == 201, answer.get_json()
-    made = answer.get_json()
-    env.hooks.secret = made["webhook_secret"]  # the receiver checks against it
-    return made
-
-
-def _settled_run(env, schedule: dict) -> dict:
-    """The schedule's newest run once it has an outcome (every delivery final)."""
-    def settled():
-        items = _get(env.client, schedule["runs_url"])["items"]
-        return bool(items) and items[0]["outcome"] is not None and items[0]
-    return _wait(env, settled, f"a settled run of schedule {schedule['id']}")
-
-
-def _attempts(delivery: dict) -> list[tuple[int, bool, int | None]]:
-    return [(a["attempt"], a["ok"], a["code"]) for a in delivery["attempts"]]
-
-
-def _tick(env) -> None:
-    """The beat's tick as beat sends it: the real task, run by the worker; returns
-    once the worker says it ran."""
-    sent = env.app.extensions["celery"].send_task("schedules.tick")
-    _wait(env, lambda: f"schedules.tick[{sent.id}] succeeded"
-          in env.worker.output_since_start(), f"tick {sent.id} to run")
-
-
-def _attachment(received) -> bytes:
-    [part] = list(received.message.iter_attachments())
-    return part.get_payload(decode=True)
-
-
-def _text(received) -> str:
-    return received.message.get_body(("plain",)).get_content()
-
 
 # --- the tests ------------------------------------------------------------------------------
 
 def test_run_now_generates_the_report_and_delivers_it_by_email_webhook_and_notice(env):
-    _orders(env.client, 3)
-    schedule = _schedule(env)
+    make_orders(env.client, 3)
+    schedule = make_schedule(env)
+    # on the operator's allow-list: no confirmation e-mail, reports at once
+    assert recipients(env.client, schedule) == {"boss@example.com": "allowed",
+                                                "ann@example.com": "allowed"}
     answer = env.client.post(f"/api/schedules/{schedule['id']}/run")
     assert answer.status_code == 202, answer.get_json()
     job_id = answer.get_json()["id"]
 
-    run = _settled_run(env, schedule)
+    run = settled_run(env, schedule)
     assert run["trigger"] == "manual" and run["report"]["id"] == job_id
     assert run["report"]["status"] == "COMPLETED", run["report"]
-    assert run["outcome"] == "ok", run
+    assert run["outcome"] == "ok" and run["detail"] == "Delivered (4 of 4).", run
     by_channel = sorted((d["channel"], d["target"], d["status"]) for d in run["deliveries"])
     assert by_channel == [("email", "ann@example.com", "delivered"),
                           ("email", "boss@example.com", "delivered"),
@@ -206,7 +60,7 @@ def test_run_now_generates_the_report_and_delivers_it_by_email_webhook_and_notic
                           ("webhook", env.hooks.url(), "delivered")]
     for delivery in run["deliveries"]:
         code = {"email": 250, "webhook": 200, "notice": None}[delivery["channel"]]
-        assert _attempts(delivery) == [(1, True, code)], delivery
+        assert attempts_of(delivery) == [(1, True, code)], delivery
 
     download = env.client.get(f"/api/reports/{job_id}/download")
     assert download.status_code == 200
@@ -214,12 +68,13 @@ def test_run_now_generates_the_report_and_delivers_it_by_email_webhook_and_notic
     assert download.data.count(b"Customer ") == 6 and b"Customer 3" not in download.data
 
     mails = env.smtp.wait_for(2)
-    assert len(mails) == 2
+    assert len(mails) == 2  # the two reports, and no confirmation request
     assert sorted(m.rcpt_tos for m in mails) == [["ann@example.com"], ["boss@example.com"]]
     for mail in mails:
         assert mail.message["Subject"] == "Report ready: Monthly sales"
-        assert _attachment(mail) == download.data
-        assert f"{PUBLIC_URL}/schedules/{schedule['id']}" in _text(mail)
+        assert attachment_of(mail) == download.data
+        assert f"{PUBLIC_URL}/schedules/{schedule['id']}" in text_of(mail)
+        assert mail.message["List-Unsubscribe"].startswith(f"<{PUBLIC_URL}/unsubscribe/")
 
     [hook] = env.hooks.wait_for(1)
     assert hook.verified, hook.headers
@@ -240,16 +95,16 @@ def test_run_now_generates_the_report_and_delivers_it_by_email_webhook_and_notic
 
 
 def test_the_beats_tick_in_the_worker_starts_a_due_run_once_and_delivers_it(env):
-    _orders(env.client, 2)
-    schedule = _schedule(env, email=["boss@example.com"])
+    make_orders(env.client, 2)
+    schedule = make_schedule(env, email=["boss@example.com"])
     due = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(minutes=1)
     table = Schedule.__table__
     with db.engine.begin() as conn:
         conn.execute(sa.update(table).where(table.c.id == schedule["id"])
                      .values(next_run_at=due))
 
-    _tick(env)
-    run = _settled_run(env, schedule)
+    tick(env)
+    run = settled_run(env, schedule)
     assert run["trigger"] == "schedule" and run["note"] is None
     assert dt.datetime.fromisoformat(run["due_at"].replace("Z", "+00:00")) == due
     assert run["report"]["status"] == "COMPLETED", run["report"]
@@ -257,39 +112,39 @@ def test_the_beats_tick_in_the_worker_starts_a_due_run_once_and_delivers_it(env)
     assert {d["status"] for d in run["deliveries"]} == {"delivered"}
     [mail] = env.smtp.wait_for(1)
     download = env.client.get(f"/api/reports/{run['report']['id']}/download")
-    assert _attachment(mail) == download.data
+    assert attachment_of(mail) == download.data
     [hook] = env.hooks.wait_for(1)
     assert hook.verified and json.loads(hook.body)["run"]["trigger"] == "schedule"
-    moved = _get(env.client, schedule["url"])["next_run_at"]
+    moved = get_json(env.client, schedule["url"])["next_run_at"]
     assert dt.datetime.fromisoformat(moved.replace("Z", "+00:00")) > dt.datetime.now(dt.UTC)
 
-    _tick(env)
-    _tick(env)
-    listed = _get(env.client, schedule["runs_url"])
+    tick(env)
+    tick(env)
+    listed = get_json(env.client, schedule["runs_url"])
     assert listed["total"] == 1, listed
     assert len(env.smtp.messages) == 1 and len(env.hooks.requests) == 1
 
 
 def test_a_webhook_answering_500_twice_is_delivered_on_attempt_3_by_the_worker(env):
-    _orders(env.client, 1)
-    schedule = _schedule(env, email=[])
+    make_orders(env.client, 1)
+    schedule = make_schedule(env, email=[])
     env.hooks.script([500, 500])
     job_id = env.client.post(f"/api/schedules/{schedule['id']}/run").get_json()["id"]
 
     seen = []  # (webhook delivery status, download status) while the retries go on
 
     def settled():
-        items = _get(env.client, schedule["runs_url"])["items"]
+        items = get_json(env.client, schedule["runs_url"])["items"]
         hook = next(d for d in items[0]["deliveries"] if d["channel"] == "webhook")
         if items[0]["report"]["status"] == "COMPLETED":
             seen.append((hook["status"],
                          env.client.get(f"/api/reports/{job_id}/download").status_code))
         return items[0]["outcome"] is not None and items[0]
-    run = _wait(env, settled, "the webhook's retries to end")
+    run = wait_until(env, settled, "the webhook's retries to end")
 
     hook = next(d for d in run["deliveries"] if d["channel"] == "webhook")
     assert hook["status"] == "delivered", hook
-    assert _attempts(hook) == [(1, False, 500), (2, False, 500), (3, True, 200)]
+    assert attempts_of(hook) == [(1, False, 500), (2, False, 500), (3, True, 200)]
     assert run["outcome"] == "ok", run
     requests = env.hooks.wait_for(3)
     assert len(requests) == 3
@@ -305,18 +160,18 @@ def test_a_webhook_answering_500_twice_is_delivered_on_attempt_3_by_the_worker(e
 
 
 def test_a_report_that_fails_in_the_worker_is_announced_as_failed_everywhere(env):
-    _orders(env.client, 2)  # 4 line items: over the worker's PDF limit of 1
-    schedule = _schedule(env, fmt="pdf", email=["boss@example.com"])
+    make_orders(env.client, 2)  # 4 line items: over the worker's PDF limit of 1
+    schedule = make_schedule(env, fmt="pdf", email=["boss@example.com"])
     job_id = env.client.post(f"/api/schedules/{schedule['id']}/run").get_json()["id"]
 
-    run = _settled_run(env, schedule)
+    run = settled_run(env, schedule)
     job = run["report"]
     assert job["id"] == job_id and job["status"] == "FAILED", job
     assert "PDFs stop at 1" in job["error"], job
     assert run["outcome"] == "failed"
     assert run["detail"] == f"The report failed: {job['error']}"
     assert {d["status"] for d in run["deliveries"]} == {"delivered"}  # the news went out
-    assert _get(env.client, schedule["url"])["failed_runs"] == 1
+    assert get_json(env.client, schedule["url"])["failed_runs"] == 1
 
     [hook] = env.hooks.wait_for(1)
     assert hook.verified
@@ -329,7 +184,7 @@ def test_a_report_that_fails_in_the_worker_is_announced_as_failed_everywhere(env
     [mail] = env.smtp.wait_for(1)
     assert mail.message["Subject"] == "Report failed: Monthly sales"
     assert list(mail.message.iter_attachments()) == []
-    assert f"It could not be generated: {job['error']}" in _text(mail)
+    assert f"It could not be generated: {job['error']}" in text_of(mail)
 
     notice = db.session.scalar(sa.select(Notice).where(Notice.user_id == env.user.id))
     assert notice.kind == "failed" and job["error"] in notice.text

@@ -15,8 +15,9 @@ import sqlalchemy as sa
 
 from tests.conftest import logged_in_client
 from webapp.delivery import consent
-from webapp.delivery import service as delivery
+from webapp.delivery import services as delivery
 from webapp.extensions import db
+from webapp.links import serializer
 from webapp.models import (
     Delivery,
     MailSend,
@@ -224,12 +225,12 @@ def test_never_from_this_sender_covers_every_schedule_of_that_account(client, ap
 
 def test_a_tampered_or_foreign_link_is_refused(client, app, mail):
     made = _create(client, email=[FOREIGN])
-    token = consent.serializer(consent.CONFIRM).dumps(
+    token = serializer(consent.CONFIRM).dumps(
         [db.session.scalar(sa.select(ScheduleRecipient.id)), FOREIGN])
     visitor = app.test_client()
     assert visitor.post(f"/recipients/{token[:-2]}xx/confirm").status_code == 404
     # an unsubscribe token does not confirm (a salt per purpose)
-    other = consent.serializer(consent.UNSUBSCRIBE).dumps(
+    other = serializer(consent.UNSUBSCRIBE).dumps(
         [db.session.scalar(sa.select(ScheduleRecipient.id)), FOREIGN])
     assert visitor.post(f"/recipients/{other}/confirm").status_code == 404
     assert _recipients(client, made["id"]) == {FOREIGN: "pending"}
@@ -264,7 +265,7 @@ def test_allowed_domains_need_no_confirmation(client, app, mail, order):
 def test_the_account_page_verifies_the_owners_address_by_a_link(client, app, user, mail):
     page = client.get("/account").get_data(as_text=True)
     assert "not verified" in page
-    token = consent.serializer("verify-email").dumps([user.id, user.email])
+    token = serializer("verify-email").dumps([user.id, user.email])
     assert client.get(f"/account/verify/{token}x").status_code == 404
     answer = client.get(f"/account/verify/{token}")
     assert answer.status_code == 303
@@ -406,8 +407,8 @@ def mailed(app, mail, monkeypatch):
     (the worker's part, without a worker)."""
     from webapp.delivery import outbox
 
-    def now(to, subject, text, *, owner_id=None):
-        outbox.send(to, subject, text, owner_id=owner_id)
+    def now(to, body, *, owner_id=None):
+        outbox.send(to, body, owner_id=owner_id)
         return True
 
     monkeypatch.setattr(outbox, "queue", now)

@@ -19,7 +19,7 @@ from webapp.extensions import db
 from webapp.models import JobStatus, ReportFormat, ReportJob, utcnow
 from webapp.orders.services import ItemInput, create_order
 from webapp.reports import lifecycle, services
-from webapp.workers import beat, forget, worker_alive
+from webapp.worker_beats import beat, forget, worker_alive
 
 
 @pytest.fixture

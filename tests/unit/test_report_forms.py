@@ -21,7 +21,7 @@ from webapp.reports import forms as report_forms
 from webapp.reports import services
 from webapp.reports import views as report_views
 from webapp.reports.presets import preset_range, user_today
-from webapp.workers import beat, forget
+from webapp.worker_beats import beat, forget
 
 WORKER = "test-worker@forms"
 NO_WORKER = "queued; no worker is running right now, it will start when one does."

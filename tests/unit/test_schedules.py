@@ -13,7 +13,7 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from webapp.delivery import service as delivery
+from webapp.delivery import services as delivery
 from webapp.extensions import db
 from webapp.models import (
     Delivery,
@@ -357,7 +357,7 @@ def test_a_webhook_that_never_answers_fails_after_its_last_retry_and_loses_nothi
     assert hook.status == "failed" and hook.attempts == 3
     assert "webhook answered 503" in hook.detail
     notice = db.session.scalar(sa.select(Notice).where(Notice.kind == "delivery"))
-    assert "Webhook to" in notice.text and "after 3 attempts" in notice.text
+    assert "The webhook failed" in notice.text and "after 3 attempts" in notice.text
     assert db.session.get(ScheduleRun, run.id).outcome == "failed"
     # the report itself is untouched and downloadable
     assert client.get(f"/api/reports/{run.job_id}/download").status_code == 200

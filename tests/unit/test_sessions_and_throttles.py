@@ -31,11 +31,11 @@ from tests.conftest import (
 from webapp.auth import services as auth_services
 from webapp.auth import throttle
 from webapp.auth.throttle import reset_memory
-from webapp.extensions import db
+from webapp.extensions import db, limiter
 from webapp.models import ReportFormat, User
 from webapp.reports import lifecycle
 from webapp.reports import services as report_services
-from webapp.security import _instance_key, ensure_secret_key, limiter
+from webapp.security import _instance_key, ensure_secret_key
 
 NEW_PASSWORD = "velvet-otter-quarry-9"
 ITEM = {"product": "Tea", "quantity": 2, "unit_price": "12.50"}

@@ -20,7 +20,7 @@ from webapp.models import JobStatus, ReportFormat, ReportJob, utcnow
 from webapp.orders.services import ItemInput, create_order
 from webapp.reports import lifecycle
 from webapp.reports.params import ReportParams
-from webapp.workers import beat, forget
+from webapp.worker_beats import beat, forget
 
 HX = {"HX-Request": "true"}
 TOKEN = re.compile(r'name="job" value="([^"]+)"')

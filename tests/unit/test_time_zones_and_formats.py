@@ -18,6 +18,7 @@ from webapp.extensions import db
 from webapp.models import JobStatus, OrderStatus, ReportFormat, ReportJob, User
 from webapp.orders.services import ItemInput, create_order
 from webapp.reports import services
+from webapp.reports.params import params_of
 
 
 def _completed(user, customer: str, when: dt.datetime, *items) -> None:
@@ -101,7 +102,7 @@ def test_a_summary_covers_the_users_days_and_says_so(app, user, sent):
     user.timezone = "UTC"
     db.session.commit()
     db.session.expire_all()
-    assert db.session.get(ReportJob, job.id).report.timezone == "America/New_York"
+    assert params_of(db.session.get(ReportJob, job.id)).timezone == "America/New_York"
 
 
 def test_the_csv_of_a_user_who_asked_for_excel_with_a_decimal_comma(app, user, sent):

@@ -15,8 +15,8 @@ from flask import Flask
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from ..errors import PROBLEM_JSON, Problem
-from ..orders.services import MAX_ID
+from ..http_errors import PROBLEM_JSON, Problem
+from ..models import MAX_ID
 from .schemas import REQUEST_MODELS, RESPONSE_MODELS
 
 OPENAPI_VERSION = "3.1.0"

@@ -26,8 +26,7 @@ from pydantic import (
     WithJsonSchema,
 )
 
-from ..models import JobStatus, OrderStatus, ReportFormat, ReportKind
-from ..orders.services import MAX_ID
+from ..models import MAX_ID, JobStatus, OrderStatus, ReportFormat, ReportKind
 from ..orders.validation import (
     MAX_ITEMS,
     MAX_NAME,

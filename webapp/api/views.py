@@ -9,9 +9,10 @@ from flask import Blueprint, current_app, jsonify, url_for
 from pydantic import BaseModel
 
 from ..auth.current import actor
-from ..models import JobStatus, Order, ReportJob, ReportKind
+from ..models import Order, ReportJob, ReportKind
 from ..orders import services as orders
 from ..orders.services import ItemInput
+from ..reports import representation
 from ..reports import services as reports
 from ..reports.downloads import send_download
 from ..reports.params import ReportParams
@@ -24,7 +25,6 @@ from .parsing import json_body, page_query, validated
 from .schemas import (
     DeliveryAttemptOut,
     DeliveryOut,
-    JobEventOut,
     JobOut,
     JobPage,
     OrderIn,
@@ -68,27 +68,8 @@ def order_out(order: Order) -> OrderOut:
         url=url_for("api.get_order", order_id=order.id))
 
 
-def _event_out(event, admin: bool) -> JobEventOut:
-    if admin:  # which host and process ran it: operators only
-        return JobEventOut(at=event.at, event=event.event, detail=event.detail,
-                           worker=event.worker)
-    return JobEventOut(at=event.at, event=event.event, detail=event.detail)
-
-
 def job_out(job: ReportJob, admin: bool | None = None) -> JobOut:
-    done = job.status is JobStatus.COMPLETED
-    admin = actor().is_admin if admin is None else admin
-    return JobOut(
-        id=job.id, kind=job.kind, format=job.format, params=job.report.to_json(),
-        status=job.status,
-        progress=job.progress, rows_done=job.rows_done, rows_total=job.rows_total,
-        error=job.error, created_at=job.created_at, started_at=job.started_at,
-        finished_at=job.finished_at, size=job.size, attempts=job.attempts,
-        max_attempts=job.max_attempts, expires_at=job.expires_at, retry_of=job.retry_of_id,
-        events=[_event_out(e, admin) for e in job.events],
-        file_name=reports.download_name(job) if done else None,
-        status_url=url_for("api.get_report", job_id=job.id),
-        download_url=url_for("api.download_report", job_id=job.id) if done else None)
+    return representation.job_out(job, admin=actor().is_admin if admin is None else admin)
 
 
 def _page(model, page, render):

@@ -8,13 +8,16 @@ import secrets
 
 import sqlalchemy as sa
 from flask import current_app
+from itsdangerous import BadSignature
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..delivery import outbox
+from ..delivery import messages, outbox
 from ..delivery.addresses import AddressError, parse_address
 from ..errors import Conflict, DomainError, InvalidInput, NotFound
 from ..extensions import db
+from ..links import public_url, serializer
 from ..models import ApiToken, SignupRequest, User, utcnow
+from ..timezones import is_zone
 
 MIN_PASSWORD = 10
 MAX_PASSWORD = 256
@@ -113,14 +116,7 @@ def request_signup(email: str, password: str, timezone: str,
     password_hash = _hash(password)  # for known addresses too: the same time either way
     config = current_app.config
     if db.session.scalar(sa.select(User.id).where(User.email == email)):
-        outbox.queue(email, "Someone tried to sign up with your address", "\n".join([
-            f"Someone (maybe you) tried to create an account at {config['PUBLIC_URL']} "
-            f"with {email}, which already has one.",
-            "",
-            "If it was you: log in instead, with your password.",
-            "If it was not you: nothing happened and nothing changed; you can ignore this "
-            "e-mail.",
-        ]))
+        outbox.queue(email, messages.signup_attempt(email))
         return email
     secret = secrets.token_urlsafe(32)
     hours = config["SIGNUP_LINK_HOURS"]
@@ -128,16 +124,7 @@ def request_signup(email: str, password: str, timezone: str,
                                  token_hash=_digest(secret), created_at=now,
                                  expires_at=now + dt.timedelta(hours=hours)))
     db.session.commit()
-    link = config["PUBLIC_URL"].rstrip("/") + f"/signup/finish/{secret}"
-    outbox.queue(email, "Finish creating your account", "\n".join([
-        f"To finish creating your account at {config['PUBLIC_URL']}, open this link and "
-        f"enter the password you chose:",
-        "",
-        link,
-        "",
-        f"The link works for {hours} hours, once. If you did not sign up, ignore this "
-        "e-mail: no account is made.",
-    ]))
+    outbox.queue(email, messages.signup_link(public_url(f"/signup/finish/{secret}"), hours))
     return email
 
 
@@ -179,8 +166,6 @@ VERIFY_DAYS = 3
 
 
 def _verifier():
-    from ..delivery.consent import serializer
-
     return serializer(VERIFY_SALT)
 
 
@@ -192,19 +177,11 @@ def send_verification(user: User) -> None:
         raise InvalidInput("E-mail is not set up on this server (SMTP_URL is not set), so no "
                            "link can be sent.")
     token = _verifier().dumps([user.id, user.email])
-    link = config["PUBLIC_URL"].rstrip("/") + f"/account/verify/{token}"
-    outbox.queue(user.email, "Verify your e-mail address", "\n".join([
-        f"Open this link to verify {user.email} for your account at {config['PUBLIC_URL']}:",
-        "",
-        link,
-        "",
-        f"It works for {VERIFY_DAYS} days. If you did not ask for it, ignore this e-mail.",
-    ]))
+    outbox.queue(user.email, messages.verify_address(
+        user.email, public_url(f"/account/verify/{token}"), VERIFY_DAYS))
 
 
 def verify_email(user: User, token: str) -> None:
-    from itsdangerous import BadSignature
-
     try:
         user_id, email = _verifier().loads(token, max_age=VERIFY_DAYS * 86400)
     except (BadSignature, ValueError, TypeError):
@@ -219,8 +196,6 @@ def verify_email(user: User, token: str) -> None:
 
 
 def _zone(name: str | None) -> str:
-    from ..timezones import is_zone
-
     if not is_zone(name):
         raise InvalidInput("Pick a time zone from the list.",
                            {"timezone": ["Pick a time zone from the list."]})
@@ -239,8 +214,6 @@ def update_preferences(user: User, *, timezone: str, csv_excel: bool,
 
 def set_password(user: User, password: str, *, field: str = "password") -> None:
     """New password; every existing session of the user ends (commits)."""
-    from ..security import end_every_session
-
     check_password_rules(password, email=user.email, field=field)
     user.password_hash = _hash(password)
     db.session.commit()
@@ -305,3 +278,13 @@ def user_for_token(secret: str) -> User | None:
         token.last_used_at = now
         db.session.commit()
     return token.user
+
+
+def end_every_session(user: User) -> None:
+    """Every cookie issued to `user` so far stops working (log-out, password
+    change, "log out everywhere"). Commits."""
+    users = User.__table__
+    db.session.execute(sa.update(users).where(users.c.id == user.id)
+                       .values(session_generation=users.c.session_generation + 1))
+    db.session.commit()
+    db.session.refresh(user)

@@ -26,7 +26,7 @@ from limits import RateLimitItem, parse
 from limits.storage import MemoryStorage
 from limits.strategies import FixedWindowRateLimiter
 
-from ..security import limiter
+from ..extensions import limiter
 
 log = logging.getLogger(__name__)
 
@@ -130,8 +130,3 @@ def _seconds_left(item: RateLimitItem, key: str) -> int:
     return max(math.ceil(reset_at - time.time()), 1)
 
 
-def in_words(seconds: int) -> str:
-    minutes = math.ceil(seconds / 60)
-    if seconds < 60:
-        return f"{seconds} second{'s' if seconds != 1 else ''}"
-    return f"{minutes} minute{'s' if minutes != 1 else ''}"

@@ -15,7 +15,8 @@ from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, logout_user
 
 from ..errors import DomainError
-from ..security import end_every_session, local_path, start_session
+from ..security import local_path, start_session
+from ..words import seconds_in_words
 from . import services, throttle
 from .forms import (
     ChangePasswordForm,
@@ -52,7 +53,7 @@ def login():
         if wait:
             form.password.errors.append(
                 f"Too many failed log-ins for this account or from your network. "
-                f"Try again in {throttle.in_words(wait)}.")
+                f"Try again in {seconds_in_words(wait)}.")
             status = 429
         else:
             user = services.authenticate(form.email.data, form.password.data)
@@ -73,7 +74,7 @@ def signup():
         wait = throttle.attempt("signup", email=form.email.data, address=get_remote_address())
         if wait:
             form.email.errors.append("Too many sign-ups from your network or for this address. "
-                                     f"Try again in {throttle.in_words(wait)}.")
+                                     f"Try again in {seconds_in_words(wait)}.")
             status = 429
         else:
             try:
@@ -107,14 +108,14 @@ def _ended(message: str):
 @bp.post("/logout")
 def logout():
     # Every cookie of this account stops working, including copies of this one.
-    end_every_session(current_user._get_current_object())
+    services.end_every_session(current_user._get_current_object())
     return _ended("You are logged out.")
 
 
 @bp.post("/account/sessions/end")
 @login_required
 def end_sessions():
-    end_every_session(current_user._get_current_object())
+    services.end_every_session(current_user._get_current_object())
     return _ended("Every session of your account has ended, on every device. "
                   "Log in again to go on.")
 
@@ -143,7 +144,7 @@ def change_password():
     wait = throttle.attempt("login", **who)
     if wait:
         form.current_password.errors.append(
-            f"Too many wrong passwords. Try again in {throttle.in_words(wait)}.")
+            f"Too many wrong passwords. Try again in {seconds_in_words(wait)}.")
         return _account(429, password_form=form)
     try:
         services.change_password(current_user, form.current_password.data,
@@ -206,7 +207,7 @@ def finish_signup(secret: str):
         wait = throttle.attempt("login", **who)
         if wait:
             form.password.errors.append(
-                f"Too many wrong passwords. Try again in {throttle.in_words(wait)}.")
+                f"Too many wrong passwords. Try again in {seconds_in_words(wait)}.")
             return render_template("auth/finish_signup.html", form=form,
                                    email=found.email), 429
         try:

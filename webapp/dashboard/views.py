@@ -9,8 +9,9 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from ..auth.current import actor
-from ..errors import InvalidInput, on_rate_limit
+from ..errors import InvalidInput
 from ..htmx import is_htmx
+from ..http_errors import on_rate_limit
 from ..models import ReportFormat
 from ..reports import services as report_services
 from ..reports.messages import requested_message

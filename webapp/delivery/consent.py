@@ -18,11 +18,13 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask import current_app
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadSignature, SignatureExpired
 
 from ..errors import DomainError
 from ..extensions import db
+from ..links import public_url, serializer
 from ..models import Schedule, ScheduleRecipient, SenderBlock, User, utcnow
+from . import messages, outbox
 from .addresses import domain_of
 
 log = logging.getLogger(__name__)
@@ -42,13 +44,6 @@ class Standing:
     status: str  # verified | allowed | confirmed | pending | unverified | unsubscribed | declined
     may_send: bool
     words: str
-
-
-def serializer(salt: str) -> URLSafeTimedSerializer:
-    config = current_app.config
-    # the last key signs; every key (old ones after a rotation) still opens
-    keys = [*(config.get("SECRET_KEY_FALLBACKS") or []), config["SECRET_KEY"]]
-    return URLSafeTimedSerializer(keys, salt=salt)
 
 
 def allowed_domains() -> set[str]:
@@ -156,8 +151,6 @@ def check_send(schedule_id: int, owner: User, address: str) -> SendCheck:
 
 def unsubscribe_headers(recipient_id: int, address: str) -> dict[str, str]:
     """RFC 8058 one-click unsubscribe: mail clients POST to the link."""
-    from .service import public_url
-
     token = serializer(UNSUBSCRIBE).dumps([recipient_id, address])
     return {"List-Unsubscribe": f"<{public_url(f'/unsubscribe/{token}')}>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
@@ -168,9 +161,6 @@ def unsubscribe_headers(recipient_id: int, address: str) -> dict[str, str]:
 def ask(recipient_id: int, now: dt.datetime | None = None) -> tuple[str, int]:
     """Send the one confirmation e-mail of a recipient. Returns (what
     happened, seconds to wait before trying again or 0)."""
-    from . import outbox
-    from .service import public_url
-
     now = now or utcnow()
     table = ScheduleRecipient.__table__
     with db.engine.begin() as conn:
@@ -180,30 +170,25 @@ def ask(recipient_id: int, now: dt.datetime | None = None) -> tuple[str, int]:
     if not claimed:
         return "not-needed", 0
     row = db.session.get(ScheduleRecipient, recipient_id)
-    schedule = db.session.get(Schedule, row.schedule_id)
-    owner = db.session.get(User, schedule.owner_id)
-    if _blocked(owner.id, [row.address]) or not needs_asking(row.address, owner.email):
+    schedule = db.session.get(Schedule, row.schedule_id) if row else None
+    if schedule is None:  # removed since it was claimed
+        db.session.rollback()
         return "not-needed", 0
-    token = serializer(CONFIRM).dumps([row.id, row.address])
+    owner = db.session.get(User, schedule.owner_id)
+    owner_id, owner_email, address = owner.id, owner.email, row.address
+    if _blocked(owner_id, [address]) or not needs_asking(address, owner_email):
+        db.session.rollback()
+        return "not-needed", 0
+    token = serializer(CONFIRM).dumps([recipient_id, address])
     confirm_url = public_url(f"/recipients/{token}")
     never_url = public_url(f"/recipients/{token}?never=1")
     days = current_app.config["CONFIRM_LINK_DAYS"]
-    text = "\n".join([
-        f"{owner.email} wants to send you the reports of their schedule “{schedule.name}” "
-        f"from {public_url('/')}.",
-        "",
-        "Nothing is sent to you unless you confirm. If you do not know the sender, ignore "
-        "this e-mail: you will not hear from this schedule again.",
-        "",
-        f"Confirm, and get these reports: {confirm_url}",
-        "",
-        f"Never send me anything from {owner.email}: {never_url}",
-        "",
-        f"The links work for {days} days.",
-    ])
+    request = messages.recipient_request(owner_email, schedule.name, confirm_url, never_url,
+                                         days)
+    # no read transaction left open while the quota takes its lock on another
+    # connection (a waiting ALTER or TRUNCATE between the two would hang both)
     db.session.rollback()
-    result = outbox.send(row.address, f"Do you want reports from {owner.email}?", text,
-                         owner_id=owner.id, now=now,
+    result = outbox.send(address, request, owner_id=owner_id, now=now,
                          headers=_never_headers(token))
     if result.wait:  # the owner's hourly quota, or a passing failure: ask later
         with db.engine.begin() as conn:
@@ -214,8 +199,6 @@ def ask(recipient_id: int, now: dt.datetime | None = None) -> tuple[str, int]:
 
 
 def _never_headers(token: str) -> dict[str, str]:
-    from .service import public_url
-
     return {"List-Unsubscribe": f"<{public_url(f'/recipients/{token}/never')}>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
 

@@ -13,6 +13,8 @@ from flask import current_app
 
 from .. import quotas
 from ..models import utcnow
+from . import mail
+from .messages import Mail
 
 log = logging.getLogger(__name__)
 
@@ -25,22 +27,20 @@ class Sent:
     wait: int = 0  # seconds before another try makes sense (quota, passing failure)
 
 
-def queue(to: str, subject: str, text: str, *, owner_id: int | None = None) -> bool:
+def queue(to: str, body: Mail, *, owner_id: int | None = None) -> bool:
     """Publish one e-mail for the worker to send; False when the broker is down."""
     try:
         current_app.extensions["celery"].send_task(
-            TASK_NAME, kwargs={"to": to, "subject": subject, "text": text,
-                               "owner_id": owner_id})
+            TASK_NAME, kwargs={"to": to, "subject": body.subject, "text": body.text,
+                               "html": body.html, "owner_id": owner_id})
         return True
     except Exception as exc:
         log.warning("could not publish an e-mail to the worker (%s)", exc)
         return False
 
 
-def send(to: str, subject: str, text: str, *, owner_id: int | None = None,
+def send(to: str, body: Mail, *, owner_id: int | None = None,
          headers: dict[str, str] | None = None, now: dt.datetime | None = None) -> Sent:
-    from . import mail
-
     config = current_app.config
     if not config["SMTP_URL"]:
         return Sent("no-mail")
@@ -54,13 +54,12 @@ def send(to: str, subject: str, text: str, *, owner_id: int | None = None,
     except mail.MailConfigError as exc:
         log.error("SMTP_URL is not usable: %s", exc)
         return Sent("failed")
-    message = mail.build_message(sender=config["MAIL_FROM"], to=[to], subject=subject,
-                                 text=text)
+    message = mail.build_message(sender=config["MAIL_FROM"], to=[to], subject=body.subject,
+                                 text=body.text, html=body.html)
     for name, value in (headers or {}).items():
         message[name] = value
     result = mail.send(settings, message)
     if result.ok:
         return Sent("sent")
-    log.warning("e-mail %r could not be sent: %s", subject,
-                getattr(result, "log_detail", None) or result.reply)
+    log.warning("e-mail %r could not be sent: %s", body.subject, result.log_detail)
     return Sent("retry", 60) if result.transient else Sent("failed")

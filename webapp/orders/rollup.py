@@ -16,6 +16,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ..models import Order, OrderItem, OrderStatus, ProductMonth, utcnow
@@ -120,12 +121,8 @@ def _keep_in_step(session: Session, _context, _instances) -> None:
 def _apply(conn, delta: Delta) -> None:
     if not delta:
         return
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
     table = ProductMonth.__table__
-    stmt = insert(table)
+    stmt = (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(table)
     stmt = stmt.on_conflict_do_update(
         index_elements=[table.c.owner_id, table.c.month, table.c.product],
         set_={"revenue_cents": table.c.revenue_cents + stmt.excluded.revenue_cents,

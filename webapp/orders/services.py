@@ -9,9 +9,10 @@ import sqlalchemy as sa
 from ..auth.current import may_see, visible
 from ..errors import InvalidInput, OrderNotFound
 from ..extensions import db
-from ..models import Order, OrderItem, OrderStatus, User
+from ..models import MAX_ID, Order, OrderItem, OrderStatus, User
 from ..pagination import Page
-from .validation import MAX_ITEMS, search_key
+from ..reports.lifecycle import cancel_open_jobs_of_order
+from .validation import MAX_ITEMS
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,6 @@ def create_order(owner: User, customer: str, items: list[ItemInput]) -> Order:
     return order
 
 
-MAX_ID = 2**31 - 1  # ids are 32-bit in PostgreSQL; larger ones cannot exist
 
 
 def get_order(owner: User, order_id: int) -> Order:
@@ -73,29 +73,15 @@ def update_order(owner: User, order_id: int, *, customer: str | None = None,
 
 
 def delete_order(owner: User, order_id: int) -> None:
-    from ..reports.lifecycle import cancel_open_jobs_of_order
-
     order = get_order(owner, order_id)
     cancel_open_jobs_of_order(db.session.connection(), order.id)
     db.session.delete(order)
     db.session.commit()
 
 
-def customer_matches(search: str | None):
-    """The customer search as SQL, or None for no search: "contains",
-    ignoring case and accents the same way on every database (both sides are
-    search keys), with LIKE wildcards taken literally. Shared by the orders
-    list and its export (ReportParams.listing)."""
-    key = search_key(search or "")
-    if not key:
-        return None
-    escaped = key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return Order.customer_key.like(f"%{escaped}%", escape="\\")
-
-
 def list_orders(owner: User, *, search: str = "", page: int = 1, per_page: int = 20) -> Page:
     query = visible(sa.select(Order), Order, owner)
-    matching = customer_matches(search)
+    matching = Order.customer_like(search)
     if matching is not None:
         query = query.where(matching)
     total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))

@@ -9,7 +9,7 @@ from ..models import OrderStatus
 from ..pagination import page_arg
 from ..reports import services as report_services
 from ..security import limit_order_writes
-from ..workers import worker_alive
+from ..worker_beats import worker_alive
 from . import services
 from .forms import OrderForm, edit_rows
 from .validation import has_control_characters

@@ -29,6 +29,7 @@ import sqlalchemy as sa
 from celery.exceptions import SoftTimeLimitExceeded
 from flask import current_app
 
+from .. import events
 from ..errors import ORDER_DELETED
 from ..extensions import db
 from ..models import (
@@ -39,6 +40,7 @@ from ..models import (
     ReportJob,
     utcnow,
 )
+from ..words import seconds_in_words
 from ..storage import StorageError
 from .params import ReportParams
 
@@ -50,7 +52,6 @@ TASK_NAME = "reports.generate"
 # but not a host name (tests, pods) never judge each other's pids.
 HOST = os.environ.get("HOSTNAME") or socket.gethostname()
 
-__all__ = ["ORDER_DELETED", "TASK_NAME", "ReportDataError", "claim", "enqueue", "new_job"]
 
 
 class ReportDataError(Exception):
@@ -312,14 +313,8 @@ def complete(job_id: int, *, file_name: str, size: int, rows: int, detail: str) 
                           file_name=file_name, size=size, rows_done=rows, rows_total=rows,
                           expires_at=expires, claimed_by=None)
         if done:
-            _notices_with_outcome(conn, job_id, finished)
+            events.job_ended.send(None, conn=conn, job_id=job_id, now=finished)
         return done
-
-
-def _notices_with_outcome(conn, job_id: int, now: dt.datetime) -> None:
-    from ..delivery.service import notices_with_outcome
-
-    notices_with_outcome(conn, job_id, now)
 
 
 def fail(job_id: int, reason: str) -> bool:
@@ -330,7 +325,7 @@ def fail(job_id: int, reason: str) -> bool:
                           status=JobStatus.FAILED.value, finished_at=now, error=reason,
                           claimed_by=None)
         if done:
-            _notices_with_outcome(conn, job_id, now)
+            events.job_ended.send(None, conn=conn, job_id=job_id, now=now)
         return done
 
 
@@ -412,15 +407,8 @@ def expire(job_id: int) -> bool:
 
 # --- the words a user reads -------------------------------------------------------------
 
-def limit_words(seconds: int) -> str:
-    if seconds % 60 == 0:
-        minutes = seconds // 60
-        return f"{minutes} minute{'s' if minutes != 1 else ''}"
-    return f"{seconds} second{'s' if seconds != 1 else ''}"
-
-
 def time_limit_reason(seconds: int) -> str:
-    return f"Took longer than {limit_words(seconds)} and was stopped."
+    return f"Took longer than {seconds_in_words(seconds)} and was stopped."
 
 
 def worker_lost_reason(attempts: int) -> str:

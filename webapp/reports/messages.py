@@ -3,7 +3,7 @@ that asks for reports (the reports page, an order's page, the dashboard)."""
 from __future__ import annotations
 
 from ..models import JobStatus
-from ..workers import worker_alive
+from ..worker_beats import worker_alive
 
 
 def requested_message(job, created: bool) -> tuple[str, str]:

@@ -1,7 +1,7 @@
 """The overview of a summary: what a manager reads first ("how did November
 go?"). Plain data, computed by SQL aggregates (never by walking the line
 items in Python) and drawn three ways: page 1 of the PDF
-(tasks/generators/pdf_report.py), the "Summary" sheet of the XLSX
+(tasks/generators/pdf/overview.py), the "Summary" sheet of the XLSX
 (tasks/generators/xlsx_report.py) and the dashboard (/dashboard).
 
 Every number covers the completed orders of the range, in the user's own
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -141,8 +141,6 @@ def period_label(start: dt.date, grain: str) -> str:
 def compute(owner_id: int, params, currency: str) -> Overview:
     """The overview of a SUMMARY's parameters (ReportParams: range, zone,
     customer, scope) for the report's owner, its ownership rules included."""
-    from dataclasses import replace
-
     too_long = summary_span_error(params.date_from, params.date_to)
     if too_long:  # every way in refuses it first; the work here grows with the range
         raise ValueError(too_long)

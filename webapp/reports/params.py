@@ -17,7 +17,6 @@ import sqlalchemy as sa
 
 from ..errors import InvalidInput
 from ..models import Order, OrderStatus, ReportKind, User
-from ..orders.services import customer_matches
 
 # The longest summary: ten years, leap days included. A summary's overview,
 # PDF and XLSX cost grows with its range, and a range of centuries kept a
@@ -149,7 +148,7 @@ class ReportParams:
             return [Order.id == self.order_id, _owned_by(owner_id, admin_may_see_all=True)]
         if self.kind is ReportKind.ORDERS:
             clauses = [_owned_by(owner_id, admin_may_see_all=self.all_owners)]
-            matching = customer_matches(self.search)
+            matching = Order.customer_like(self.search)
             return clauses if matching is None else [*clauses, matching]
         start, end = self.bounds()
         clauses = [Order.status == OrderStatus.COMPLETED,
@@ -230,3 +229,13 @@ def _owned_by(owner_id: int, *, admin_may_see_all: bool):
 def _slug(text: str) -> str:
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:40]
+
+
+def params_of(job) -> ReportParams:
+    """What a report job covers, as a type (its `params` column is JSON)."""
+    return ReportParams.from_json(job.kind, job.params)
+
+
+def download_name(job) -> str:
+    """The file name a download and an e-mail attachment offer."""
+    return params_of(job).download_name(job.format.value, job.created_at)

@@ -5,6 +5,9 @@ the user's zone: user_today), so the ranges are testable across month, quarter
 and year boundaries. Every range includes both ends, as a summary's dates do."""
 from __future__ import annotations
 
+from flask import has_request_context
+from flask_login import current_user
+
 import datetime as dt
 
 from ..timezones import today, zone_of
@@ -26,9 +29,6 @@ LABELS = dict(PRESETS)
 
 def user_today() -> dt.date:
     """Today where the logged-in user is (UTC when nobody is logged in)."""
-    from flask import has_request_context
-    from flask_login import current_user
-
     return today(zone_of(current_user if has_request_context() else None))
 
 

@@ -24,12 +24,15 @@ from ..errors import (
     InvalidInput,
     JobNotFound,
     OrderNotFound,
-    QuotaExceeded,
+    TooManyJobs,
     ReportGone,
     ReportNotReady,
 )
+from ..delivery.services import dispatch_job, new_rows
 from ..extensions import db
 from ..models import (
+    MAX_ID,
+    Delivery,
     ACTIVE_STATUSES,
     RETRYABLE_STATUSES,
     JobStatus,
@@ -39,22 +42,16 @@ from ..models import (
     User,
     utcnow,
 )
-from ..orders.services import MAX_ID, get_order
+from ..orders.services import get_order
 from ..pagination import Page
 from ..storage import storage
 from ..timezones import zone_of
 from . import lifecycle
 from .lifecycle import enqueue
-from .params import ReportParams
+from .params import ReportParams, download_name, params_of
 
 log = logging.getLogger(__name__)
 
-__all__ = ["enqueue"]  # re-exported for callers that hand a job id to the broker
-
-
-class TooManyJobs(QuotaExceeded):
-    """The owner's open-jobs budget (REPORT_MAX_OPEN_JOBS), shared by one-off
-    requests, Run now and scheduled runs."""
 
 
 def _serialise_requests_of(owner: User) -> None:
@@ -149,9 +146,6 @@ NO_MAIL = ("E-mail is not set up on this server (SMTP_URL is not set), so it can
 
 def _add_owner_email(owner: User, job: ReportJob) -> bool:
     """An e-mail delivery to the owner for `job`, unless it has one already."""
-    from ..delivery.service import new_rows
-    from ..models import Delivery
-
     have = db.session.scalar(sa.select(Delivery.id).where(
         Delivery.job_id == job.id, Delivery.channel == "email",
         Delivery.target == owner.email, Delivery.run_id.is_(None)))
@@ -166,8 +160,6 @@ def _add_owner_email(owner: User, job: ReportJob) -> bool:
 def _email_owner_when_done(owner: User, job: ReportJob) -> None:
     """For a job that already exists: add the e-mail in its own commit; a
     job that ended meanwhile gets it sent at once."""
-    from ..delivery.service import dispatch_job
-
     if _add_owner_email(owner, job):
         db.session.commit()
         db.session.refresh(job)
@@ -235,10 +227,6 @@ def reports_dir() -> Path:
     return Path(current_app.config["REPORTS_DIR"])
 
 
-def download_name(job: ReportJob) -> str:
-    return job.report.download_name(job.format.value, job.created_at)
-
-
 @dataclass(frozen=True)
 class Download:
     key: str  # the file's name in the report store (webapp/storage.py)
@@ -280,7 +268,7 @@ def retry_job(owner: User, job_id: int) -> tuple[ReportJob, bool]:
     if job.status not in RETRYABLE_STATUSES:
         raise Conflict(f"Only failed or cancelled reports can be retried; report {job.id} "
                        f"is {job.status.value}.")
-    params = job.report
+    params = params_of(job)
     # The order must still exist and still be this user's: the old job only
     # remembers an id. (request_report checks it again, as any request does.)
     if params.kind is ReportKind.ORDER and job.order_id != params.order_id:

@@ -14,14 +14,16 @@ from flask import (
 )
 
 from ..auth.current import actor
-from ..errors import Conflict, InvalidInput, on_rate_limit
+from ..errors import Conflict, InvalidInput
+from ..http_errors import on_rate_limit
 from ..htmx import is_htmx
 from ..models import JobStatus, ReportFormat
 from ..orders.services import customer_names, get_order
 from ..orders.validation import has_control_characters
 from ..pagination import page_arg
+from ..schedules.services import runs_of_jobs
 from ..security import limit_requests, local_path
-from ..workers import worker_alive
+from ..worker_beats import worker_alive
 from . import services
 from .downloads import send_download
 from .messages import requested_message
@@ -206,8 +208,6 @@ def live():
 def _runs_of(changed) -> dict:
     """Schedule runs of the jobs that just ended (a schedule's page shows
     their deliveries beside the status), by job id."""
-    from ..schedules.services import runs_of_jobs
-
     return runs_of_jobs([j.id for j in changed if j.is_final])
 
 

@@ -21,10 +21,11 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.dialects import postgresql, sqlite
 
 from .. import quotas
-from ..auth.throttle import in_words
-from ..errors import QuotaExceeded
+from ..delivery.services import new_rows
+from ..errors import QuotaExceeded, TooManyJobs
 from ..extensions import db
 from ..models import (
     Delivery,
@@ -42,6 +43,7 @@ from ..notices import services as notices
 from ..reports import lifecycle
 from ..reports.params import ReportParams
 from ..timezones import local
+from ..words import seconds_in_words
 from .cron import Cron, CronError
 from .ranges import relative_range
 
@@ -177,11 +179,7 @@ class _Owner:
 
 
 def _insert(conn, table: sa.Table):
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(table)
+    return (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(table)
 
 
 def start(slots: list[Slot], now: dt.datetime, *, manual: bool = False) -> list[int]:
@@ -255,8 +253,6 @@ def _room(conn, owners) -> dict[int, int]:
 
 
 def _may_run_now(conn, slot: Slot, now: dt.datetime) -> None:
-    from ..reports.services import TooManyJobs
-
     row = slot.schedule
     runs, jobs = ScheduleRun.__table__, ReportJob.__table__
     active = [s.value for s in JobStatus if not s.is_final]
@@ -276,7 +272,7 @@ def _may_run_now(conn, slot: Slot, now: dt.datetime) -> None:
         if wait:
             raise QuotaExceeded(
                 f"Your account has sent {quotas.mail_limit()} e-mails in the last hour, the "
-                f"most this server allows; run it again in {in_words(wait)}.",
+                f"most this server allows; run it again in {seconds_in_words(wait)}.",
                 retry_after=wait)
 
 
@@ -317,8 +313,6 @@ def _launch(conn, launch: list[tuple], now: dt.datetime) -> list[int]:
     """Jobs, "requested" events and deliveries for runs that start now:
     (run id, schedule row, due time, trigger) each. A run whose order was
     deleted fails at once and pauses its schedule."""
-    from ..delivery.service import new_rows
-
     runs, jobs = ScheduleRun.__table__, ReportJob.__table__
     schedules, events = Schedule.__table__, ReportEvent.__table__
     max_attempts = current_app.config["REPORT_MAX_ATTEMPTS"]

@@ -14,9 +14,12 @@ from sqlalchemy.orm import selectinload
 from .. import quotas
 from ..delivery import consent
 from ..delivery.addresses import AddressError, parse_address
+from ..delivery.mail import MailConfigError, parse_smtp_url
+from ..delivery.webhooks import WebhookUrlError, check_url, new_secret
 from ..errors import Conflict, InvalidInput, NotFound, QuotaExceeded
 from ..extensions import db
 from ..models import (
+    MAX_ID,
     Delivery,
     ReportFormat,
     ReportJob,
@@ -26,7 +29,7 @@ from ..models import (
     User,
     utcnow,
 )
-from ..orders.services import MAX_ID, get_order
+from ..orders.services import get_order
 from ..orders.validation import parse_name
 from ..pagination import Page
 from ..timezones import is_zone
@@ -120,16 +123,12 @@ def check(owner: User, spec: ScheduleSpec) -> ScheduleSpec:
         bad("email", "E-mail delivery is not set up on this server (SMTP_URL is not set); "
                      "ask its administrator, or use a webhook.")
     elif emails:
-        from ..delivery.mail import MailConfigError, parse_smtp_url
-
         try:
             parse_smtp_url(config["SMTP_URL"])
         except MailConfigError as exc:
             bad("email", f"E-mail delivery is misconfigured on this server: {exc}")
     webhook_url = (spec.webhook_url or "").strip() or None
     if webhook_url:
-        from ..delivery.webhooks import WebhookUrlError, check_url
-
         try:
             check_url(webhook_url, allow_private=config["WEBHOOK_ALLOW_PRIVATE"])
         except WebhookUrlError as exc:
@@ -155,8 +154,6 @@ def when(schedule: Schedule) -> str:
 def create(owner: User, spec: ScheduleSpec, now: dt.datetime | None = None
            ) -> tuple[Schedule, str | None]:
     """The new schedule and its webhook secret (shown once; None without a webhook)."""
-    from ..delivery.webhooks import new_secret
-
     now = now or utcnow()
     spec = check(owner, spec)
     _check_schedule_quota(owner)
@@ -202,8 +199,6 @@ def update(owner: User, schedule_id: int, changes: dict, *, paused: bool | None 
     """Change the fields in `changes` (ScheduleSpec's names), and pause or
     resume. Returns the schedule and a webhook secret when a new one was made
     (a first webhook URL, or rotate_secret)."""
-    from ..delivery.webhooks import new_secret
-
     now = now or utcnow()
     schedule = get(owner, schedule_id)
     before = ScheduleSpec.of(schedule)

@@ -5,12 +5,13 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 
 from ..auth.current import actor
 from ..errors import DomainError, InvalidInput, QuotaExceeded
+from ..filters import localtime
 from ..models import ReportFormat, ReportKind
 from ..pagination import page_arg
 from ..reports.messages import requested_message
 from ..security import limit_order_writes, limit_requests
 from ..timezones import zone_of
-from ..workers import worker_alive
+from ..worker_beats import worker_alive
 from . import services
 from .cron import CronError, simple
 from .forms import FIELD_OF, ScheduleForm
@@ -163,8 +164,6 @@ def rotate_secret(schedule_id: int):
 
 
 def _local_next(schedule) -> str:
-    from ..filters import localtime
-
     return localtime(schedule.next_run_at) if schedule.next_run_at else "never"
 
 

@@ -24,13 +24,12 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from flask import current_app
 
-from .. import quotas
+from .. import events, quotas
 from ..extensions import db
 from ..models import (
     Delivery,
     DeliveryAttempt,
     JobStatus,
-    Order,
     ReportJob,
     Schedule,
     ScheduleRun,
@@ -38,9 +37,12 @@ from ..models import (
     utcnow,
 )
 from ..notices import services as notices
+from ..reports.params import download_name
+from ..schedules import outcomes
 from ..storage import storage
-from ..timezones import local, zone_of
-from . import consent
+from ..timezones import zone_of
+from ..words import seconds_in_words
+from . import consent, mail, messages, webhooks
 
 log = logging.getLogger(__name__)
 
@@ -84,10 +86,6 @@ def new_rows(job_id: int, run_id: int | None, owner_id: int, emails: list[str],
 def retry_delays() -> list[float]:
     text = str(current_app.config["DELIVERY_RETRY_DELAYS"])
     return [float(part) for part in text.split(",") if part.strip()]
-
-
-def max_attempts() -> int:
-    return len(retry_delays()) + 1
 
 
 # --- publishing --------------------------------------------------------------------
@@ -197,7 +195,7 @@ def _record(delivery: Delivery, context: _Context, outcome: Outcome | None,
                 delay = delays[delivery.attempts - 1]
                 status = "pending"
                 values = {"detail": f"{outcome.detail.rstrip('.')}. Next attempt in "
-                                    f"{_words(delay)}.",
+                                    f"{seconds_in_words(delay)}.",
                           "next_attempt_at": now + dt.timedelta(seconds=delay)}
             else:
                 status, values = "failed", {"detail": outcome.detail, "finished_at": now}
@@ -205,89 +203,16 @@ def _record(delivery: Delivery, context: _Context, outcome: Outcome | None,
         if done.rowcount != 1:
             return "lost"  # claimed again meanwhile (this attempt outlived its lease)
         if status == "failed":
-            notices.add(conn, context.owner.id, "delivery", _failed_words(delivery, context,
-                                                                            outcome),
+            notices.add(conn, context.owner.id, "delivery", messages.delivery_failed(
+                delivery.channel, delivery.target, delivery.attempts, outcome.detail,
+                context.title()),
                         job_id=delivery.job_id,
                         schedule_id=context.schedule.id if context.schedule else None)
         if status in ("delivered", "failed", "skipped") and delivery.run_id:
-            _finish_run(conn, delivery.run_id, now)
+            outcomes.finish_run(conn, delivery.run_id, now)
     if status == "pending":
         _publish(delivery.id, countdown=(values["next_attempt_at"] - now).total_seconds())
     return status
-
-
-def _failed_words(delivery: Delivery, context: _Context, outcome: Outcome) -> str:
-    # the webhook by its schedule, not its URL: a URL may name a host and port
-    where = {"email": f"E-mail to {delivery.target}",
-             "webhook": "The webhook"}.get(delivery.channel, "Notice")
-    what = context.title()
-    tries = f"after {delivery.attempts} attempts" if delivery.attempts > 1 else "at once"
-    return (f"{where} failed {tries}: {outcome.detail} The report itself is fine: "
-            f"{what} stays on the Reports page.")
-
-
-def _words(seconds: float) -> str:
-    if seconds >= 60 and seconds % 60 == 0:
-        minutes = int(seconds // 60)
-        return f"{minutes} minute{'s' if minutes != 1 else ''}"
-    return f"{seconds:g} s"
-
-
-# --- a run's outcome and its schedule's streak ---------------------------------------
-
-def _finish_run(conn, run_id: int, now: dt.datetime) -> None:
-    """Once every delivery of the run is final: the run's outcome, and the
-    schedule's streak of failed runs (which pauses it at the limit)."""
-    table, runs, jobs = deliveries_table(), ScheduleRun.__table__, ReportJob.__table__
-    states = conn.execute(sa.select(table.c.status, table.c.channel, table.c.detail)
-                          .where(table.c.run_id == run_id).order_by(table.c.id)).all()
-    if any(s.status in ("pending", "sending") for s in states):
-        return
-    run = conn.execute(sa.select(runs.c.schedule_id, jobs.c.status, jobs.c.error)
-                       .select_from(runs.outerjoin(jobs, jobs.c.id == runs.c.job_id))
-                       .where(runs.c.id == run_id)).one()
-    failed = [s for s in states if s.status == "failed"]
-    skipped = [s for s in states if s.status == "skipped"]
-    if run.status == JobStatus.CANCELLED.value:
-        outcome, detail = "cancelled", "The report was cancelled."
-    elif run.status != JobStatus.COMPLETED.value:
-        outcome, detail = "failed", f"The report failed: {run.error or 'no reason given'}"
-    elif failed:
-        outcome, detail = "failed", f"{failed[0].channel.capitalize()}: {failed[0].detail}"
-    else:
-        sent = len(states) - len(skipped)
-        outcome, detail = "ok", f"Delivered ({sent} of {len(states)})."
-        if skipped:  # recipients who have not said yes: not a failure of the run
-            detail += f" Not sent: {skipped[0].detail}"
-            if len(skipped) > 1:
-                detail += f" (and {len(skipped) - 1} more)"
-    settled = conn.execute(sa.update(runs).where(runs.c.id == run_id, runs.c.outcome.is_(None))
-                           .values(outcome=outcome, detail=detail, finished_at=now))
-    if settled.rowcount == 1 and outcome != "cancelled":
-        count_run(conn, run.schedule_id, ok=outcome == "ok", detail=detail, now=now)
-
-
-def count_run(conn, schedule_id: int, *, ok: bool, detail: str, now: dt.datetime) -> None:
-    """A finished run moves its schedule's streak: a success resets it; the
-    Nth failure in a row pauses the schedule, says why, and tells its owner."""
-    schedules = Schedule.__table__
-    if ok:
-        conn.execute(sa.update(schedules).where(schedules.c.id == schedule_id)
-                     .values(failed_runs=0))
-        return
-    conn.execute(sa.update(schedules).where(schedules.c.id == schedule_id)
-                 .values(failed_runs=schedules.c.failed_runs + 1))
-    limit = current_app.config["SCHEDULE_FAILURES_BEFORE_PAUSE"]
-    reason = f"Paused after {limit} failed runs in a row. The last: {detail}"
-    paused = conn.execute(sa.update(schedules).where(
-        schedules.c.id == schedule_id, schedules.c.failed_runs >= limit,
-        schedules.c.paused_at.is_(None)).values(paused_at=now, pause_reason=reason))
-    if paused.rowcount == 1:
-        row = conn.execute(sa.select(schedules.c.owner_id, schedules.c.name)
-                           .where(schedules.c.id == schedule_id)).one()
-        notices.add(conn, row.owner_id, "paused",
-                    f"“{row.name}” paused itself: {reason} Resume it once the cause is fixed.",
-                    schedule_id=schedule_id)
 
 
 # --- what each channel sends ----------------------------------------------------------
@@ -307,14 +232,21 @@ class _Context:
         return cls(delivery, job, db.session.get(User, job.owner_id), run, schedule)
 
     def title(self) -> str:
-        what = f"{self.job.report.short()} ({self.job.format.value.upper()})"
-        if self.schedule:
-            return f"“{self.schedule.name}”, {what}"
-        return f"Report #{self.job.id}, {what}"
+        what = messages.what(self.job.kind.value, self.job.params, self.job.format.value)
+        return messages.title(self.job.id, what, self.schedule.name if self.schedule else None)
 
     @property
     def completed(self) -> bool:
         return self.job.status is JobStatus.COMPLETED
+
+
+def subscribe() -> None:
+    """Called by create_app: a job that ends gets its in-app notices at once."""
+    events.job_ended.connect(_on_job_ended)
+
+
+def _on_job_ended(_sender, *, conn, job_id: int, now: dt.datetime) -> None:
+    notices_with_outcome(conn, job_id, now)
 
 
 def notices_with_outcome(conn, job_id: int, now: dt.datetime) -> None:
@@ -329,19 +261,13 @@ def notices_with_outcome(conn, job_id: int, now: dt.datetime) -> None:
         return
     jobs, runs, schedules = ReportJob.__table__, ScheduleRun.__table__, Schedule.__table__
     job = conn.execute(sa.select(jobs).where(jobs.c.id == job_id)).one()
-    from ..reports.params import ReportParams
-
-    what = (f"{ReportParams.from_json(job.kind, job.params).short()} "
-            f"({job.format.upper()})")
+    what = messages.what(job.kind, job.params, job.format)
     for delivery_id, run_id in waiting:
         schedule = conn.execute(sa.select(schedules.c.id, schedules.c.name).join(
             runs, runs.c.schedule_id == schedules.c.id).where(runs.c.id == run_id)
         ).one_or_none() if run_id else None
-        title = f"“{schedule.name}”, {what}" if schedule else f"Report #{job_id}, {what}"
-        if job.status == JobStatus.COMPLETED.value:
-            kind, text = "ready", f"{title} is ready to download."
-        else:
-            kind, text = "failed", f"{title} failed: {job.error or 'no reason given'}"
+        title = messages.title(job_id, what, schedule.name if schedule else None)
+        kind, text = messages.job_notice(title, job.status, job.error)
         notices.add(conn, job.owner_id, kind, text, job_id=job_id,
                     schedule_id=schedule.id if schedule else None)
         conn.execute(sa.update(table).where(table.c.id == delivery_id).values(
@@ -349,41 +275,21 @@ def notices_with_outcome(conn, job_id: int, now: dt.datetime) -> None:
         conn.execute(sa.insert(DeliveryAttempt.__table__).values(
             delivery_id=delivery_id, attempt=1, at=now, ok=True, detail="Shown in the app."))
         if run_id:
-            _finish_run(conn, run_id, now)
+            outcomes.finish_run(conn, run_id, now)
 
 
 def _notice(context: _Context) -> Outcome:
     job = context.job
-    if context.completed:
-        kind, text = "ready", f"{context.title()} is ready to download."
-    else:
-        kind, text = "failed", f"{context.title()} failed: {job.error or 'no reason given'}"
+    kind, text = messages.job_notice(context.title(), job.status.value, job.error)
+    owner_id, schedule_id = context.owner.id, context.schedule.id if context.schedule else None
+    job_id = job.id
+    db.session.rollback()  # as in _email: no transaction held while another waits
     with db.engine.begin() as conn:
-        notices.add(conn, context.owner.id, kind, text, job_id=job.id,
-                    schedule_id=context.schedule.id if context.schedule else None)
+        notices.add(conn, owner_id, kind, text, job_id=job_id, schedule_id=schedule_id)
     return Outcome(True, "Shown in the app.")
 
 
-def public_url(path: str) -> str:
-    return current_app.config["PUBLIC_URL"].rstrip("/") + path
-
-
-def _headline(job: ReportJob) -> str:
-    """The report's totals in one line, from the orders it covers."""
-    params = job.report
-    row = db.session.execute(
-        sa.select(sa.func.count(Order.id), sa.func.coalesce(sa.func.sum(Order.item_count), 0),
-                  sa.func.coalesce(sa.func.sum(Order.total), 0))
-        .where(*params.where(job.owner_id))).one()
-    currency = current_app.config["CURRENCY"]
-    orders = f"{row[0]:,} order{'s' if row[0] != 1 else ''}"
-    return f"{orders}, {int(row[1]):,} line items, revenue {row[2]:,.2f} {currency}"
-
-
 def _email(context: _Context) -> Outcome:
-    from ..reports.services import download_name
-    from . import mail
-
     config = current_app.config
     if not config["SMTP_URL"]:
         return Outcome(False, "E-mail is not set up on this server (SMTP_URL is not set).")
@@ -391,8 +297,7 @@ def _email(context: _Context) -> Outcome:
         settings = mail.parse_smtp_url(config["SMTP_URL"])
     except mail.MailConfigError as exc:
         return Outcome(False, f"The server's SMTP_URL is not usable: {exc}")
-    job, zone = context.job, zone_of(context.owner)
-    address = context.delivery.target
+    job, address = context.job, context.delivery.target
     headers: dict[str, str] = {}
     if context.schedule:
         check = consent.check_send(context.schedule.id, context.owner, address)
@@ -404,46 +309,22 @@ def _email(context: _Context) -> Outcome:
     elif not context.owner.email_verified:
         return Outcome(False, f"{address} is not verified yet: verify it on your account "
                               "page to get e-mails.", skip=True)
-    wait = quotas.reserve_mail(context.owner.id, utcnow())
+    owner_id = context.owner.id
+    # no read transaction left open while the quota locks on another connection
+    db.session.rollback()
+    wait = quotas.reserve_mail(owner_id, utcnow())
     if wait:
         return Outcome(False, f"Waiting: this account sent {quotas.mail_limit()} e-mails in "
                               f"the last hour, the most this server allows; it goes out in "
-                              f"{_words(wait)}.", defer=wait)
-    page = public_url(f"/reports/{job.id}")
-    lines = [context.title(), ""]
-    attachment = None
-    name = context.schedule.name if context.schedule else job.report.short()
-    if context.completed:
-        subject = f"Report ready: {name}"
-        lines += [*job.report.describe(), f"Totals: {_headline(job)}", ""]
-        limit = config["MAIL_ATTACH_MAX_MB"] * 1024 * 1024
-        name = download_name(job)
-        if job.size is not None and job.size <= limit:
-            attachment = (name, storage().read(job.file_name), job.format.mimetype)
-            lines.append(f"The file is attached: {name} ({_size(job.size)}).")
-        else:
-            lines.append(f"The file ({_size(job.size or 0)}) is larger than the "
-                         f"{config['MAIL_ATTACH_MAX_MB']} MB this server attaches to e-mails; "
-                         f"download it from the report's page (log in first): {page}")
-        if job.expires_at:
-            until = local(job.expires_at, zone)
-            lines.append(f"It can be downloaded until {until:%Y-%m-%d %H:%M} ({zone}).")
-    else:
-        subject = f"Report failed: {name}"
-        lines += [f"It could not be generated: {job.error or 'no reason given'}", "",
-                  f"Details: {page}"]
-    if context.schedule:
-        lines += ["", f"Sent by the schedule “{context.schedule.name}”. Change or pause it: "
-                      f"{public_url(f'/schedules/{context.schedule.id}')}"]
-        if context.run and context.run.note:
-            lines.append(context.run.note)
-    else:
-        lines += ["", "You asked to be e-mailed when this report was ready."]
-    if context.schedule:
-        lines += ["", "Stop these e-mails (one click, no log-in): "
-                      + headers["List-Unsubscribe"].strip("<>")]
+                              f"{seconds_in_words(wait)}.", defer=wait)
+    body, attach = messages.report_mail(
+        job, zone=zone_of(context.owner), title_=context.title(), schedule=context.schedule,
+        run=context.run, unsubscribe_url=headers.get("List-Unsubscribe", "").strip("<>") or None)
+    attachment = ((download_name(job), storage().read(job.file_name), job.format.mimetype)
+                  if attach else None)
     message = mail.build_message(sender=config["MAIL_FROM"], to=[address],
-                                 subject=subject, text="\n".join(lines), attachment=attachment)
+                                 subject=body.subject, text=body.text, html=body.html,
+                                 attachment=attachment)
     for name, value in headers.items():
         message[name] = value
     result = mail.send(settings, message)
@@ -452,44 +333,7 @@ def _email(context: _Context) -> Outcome:
     return Outcome(result.ok, result.reply, result.code, result.transient)
 
 
-def _size(size: int) -> str:
-    if size >= 1024 * 1024:
-        return f"{size / 1024 / 1024:.1f} MB"
-    return f"{max(1, round(size / 1024))} KB"
-
-
-def webhook_payload(context: _Context, now: dt.datetime) -> dict:
-    from flask import url_for
-
-    from ..api.views import job_out
-
-    job = context.job
-    # bare paths from url_for; public_url() puts PUBLIC_URL (and its path) in front once
-    with current_app.test_request_context("/"):
-        report = job_out(job, admin=False).model_dump(mode="json", exclude_unset=True)
-        for key in ("status_url", "download_url"):
-            if report.get(key):
-                report[key] = public_url(report[key])
-        schedule = context.schedule
-        payload = {
-            "type": "report.completed" if context.completed else "report.failed",
-            "timestamp": now.isoformat().replace("+00:00", "Z"),
-            "schedule": {"id": schedule.id, "name": schedule.name, "cron": schedule.cron,
-                         "timezone": schedule.timezone,
-                         "url": public_url(url_for("api.get_schedule",
-                                                   schedule_id=schedule.id))}
-            if schedule else None,
-            "run": {"id": context.run.id, "due_at": context.run.due_at.isoformat()
-                    .replace("+00:00", "Z"), "trigger": context.run.trigger,
-                    "note": context.run.note} if context.run else None,
-            "report": report,
-        }
-    return payload
-
-
 def _webhook(context: _Context, now: dt.datetime) -> Outcome:
-    from . import webhooks
-
     delivery, config = context.delivery, current_app.config
     secret = context.schedule.webhook_secret if context.schedule else None
     if not secret:
@@ -498,8 +342,9 @@ def _webhook(context: _Context, now: dt.datetime) -> Outcome:
     if payload is None:
         # fixed at the first attempt: every retry is the same message
         message_id = f"msg_{secrets.token_urlsafe(18)}"
-        payload = json.dumps(webhook_payload(context, now), ensure_ascii=False,
-                             separators=(",", ":"))
+        payload = json.dumps(
+            messages.webhook_payload(context.job, context.schedule, context.run, now),
+            ensure_ascii=False, separators=(",", ":"))
         db.session.rollback()  # the reads above; the write below is on its own connection
         table = deliveries_table()
         with db.engine.begin() as conn:
@@ -512,6 +357,6 @@ def _webhook(context: _Context, now: dt.datetime) -> Outcome:
                            allow_private=config["WEBHOOK_ALLOW_PRIVATE"],
                            timeout=config["WEBHOOK_TIMEOUT"])
     if not result.ok:
-        log.warning("delivery %s: webhook failed: %s", context.delivery.id, result.log_detail)
+        log.warning("delivery %s: webhook failed: %s", delivery.id, result.log_detail)
     # every failure of a webhook may pass (a deploy, a restart): retry them all
     return Outcome(result.ok, result.detail, result.status, transient=not result.ok)

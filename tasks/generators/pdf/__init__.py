@@ -1,0 +1,91 @@
+"""PDF generator (fpdf2): an optional overview, then a paginated line-item table.
+
+Layout: A4 landscape; title, scope lines, the time zone and the generation time
+on page 1; a table whose header row is repeated on every page; ``Page X of Y``
+in the footer.  For ``meta.kind == "summary"`` a subtotal line follows each
+order and a grand total closes the report; for ``meta.kind == "order"`` an
+order total closes it.
+
+Every time is shown in ``meta.zone`` (rows carry UTC, naive = UTC) and the
+header says which zone that is.
+
+When ``meta.overview`` is set (summaries), the overview comes first and the
+line items then start on a page of their own.
+
+Modules:
+
+* engine.py -- raw content streams, the page spill and the final assembly
+  (why it is fast and small, and which fpdf2 surface it relies on);
+* fonts.py -- encoding and measuring text, with the fallback font for CJK;
+* table.py -- the line-item table (the hot path: one ``TJ`` per row);
+* overview.py -- the summary's key figures, chart and top lists.
+
+This package imports fpdf2 (~40 MB resident) at import time: tasks/reports.py
+imports it only when a PDF is asked for.
+"""
+from __future__ import annotations
+
+import itertools
+import tempfile
+from decimal import Decimal
+from pathlib import Path
+
+from .. import Progress, ReportMeta, Rows
+from .engine import GREY_TEXT, MARGIN, PAD, Canvas, Spill, baseline, clean, local
+from .fonts import DEFAULT_FONTS_DIR, PT_PER_MM
+from .overview import NO_ORDERS_MESSAGE, OverviewPages
+from .table import EMPTY_MESSAGE, Table
+
+__all__ = ["DEFAULT_FONTS_DIR", "EMPTY_MESSAGE", "NO_ORDERS_MESSAGE", "write_pdf"]
+
+
+def write_pdf(
+    rows: Rows,
+    meta: ReportMeta,
+    path,
+    progress: Progress = None,
+    *,
+    fonts_dir: Path | None = None,
+) -> int:
+    """Write ``rows`` to ``path`` as a PDF report; return the number of rows written.
+
+    ``fonts_dir`` overrides where the TTF files are read from (default: static/fonts).
+    Finished pages are spilled (compressed) to an anonymous temporary file in
+    ``path``'s directory, so memory does not grow with the number of rows.
+    """
+    with tempfile.TemporaryFile(dir=Path(path).resolve().parent) as spill_file:
+        canvas = Canvas(meta.title, fonts_dir or DEFAULT_FONTS_DIR, Spill(spill_file))
+        table = Table(canvas, meta)
+        title_block(canvas, meta)
+        if meta.overview is not None:
+            OverviewPages(canvas, meta.currency).draw(meta.overview)
+        it = iter(rows)
+        first = next(it, None)
+        if first is None:
+            count, orders, grand = 0, 0, Decimal(0)
+            if progress is not None:
+                progress(0)
+        else:
+            table.begin(own_page=meta.overview is not None)
+            count, orders, grand = table.rows(itertools.chain((first,), it), progress)
+        table.totals(count, orders, grand)
+        canvas.output(path)
+    return count
+
+
+def title_block(canvas: Canvas, meta: ReportMeta) -> None:
+    """Page 1's head: title, scope lines, the zone times are shown in, generation time."""
+    reg = canvas.reg
+    left = (MARGIN + PAD) * PT_PER_MM
+    y = MARGIN
+    parts = canvas.parts
+    parts.append(canvas.text_line(left, baseline(y, 8, 15), clean(meta.title), canvas.bold, 15))
+    y += 8
+    zone_name = clean(meta.timezone)
+    for line in [*meta.scope, f"Times in {zone_name}"]:
+        parts.append(canvas.text_line(left, baseline(y, 5, 10), clean(line), reg, 10))
+        y += 5
+    generated = local(meta.generated_at, meta.zone).strftime("%Y-%m-%d %H:%M")
+    parts.append(canvas.text_line(left, baseline(y, 5, 9), f"Generated {generated} {zone_name}",
+                                  reg, 9, colour=GREY_TEXT))
+    canvas.y = y + 5 + 3

@@ -1,0 +1,59 @@
+"""The house stays in layers: every module imports on its own, and an import
+inside a function is a decision written down here (a heavy optional
+library, loaded only by the processes that use it), not a way around a cycle.
+The layer contracts themselves are checked by `lint-imports` (make lint)."""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from tests.import_each_module import failures
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# (file, imported module) -> why it is imported where it is used
+ALLOWED_LATE_IMPORTS = {
+    ("webapp/auth/services.py", "zxcvbn"): "its word lists are ~14 MB no worker needs",
+    ("webapp/storage.py", "boto3"): "a local-folder deployment never loads boto3",
+    ("webapp/storage.py", "botocore.config"): "boto3's, as above",
+    ("webapp/storage.py", "boto3.s3.transfer"): "boto3's, as above",
+    ("webapp/storage.py", "botocore.exceptions"): "boto3's, as above",
+    ("webapp/storage.py", "boto3.exceptions"): "boto3's, as above",
+}
+# fpdf2 (tasks/generators/pdf/) is loaded late too: the prefork parent of a
+# worker that makes no PDF never pays for it
+LATE_PREFIXES = ("fpdf", "fontTools")
+
+
+def _late_imports() -> set[tuple[str, str]]:
+    found = set()
+    for package in ("webapp", "tasks"):
+        for path in (ROOT / package).rglob("*.py"):
+            tree = ast.parse(path.read_text(), filename=str(path))
+            for node in ast.walk(tree):
+                if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                    continue
+                for sub in ast.walk(node):
+                    if isinstance(sub, ast.ImportFrom):
+                        name = "." * sub.level + (sub.module or "")
+                    elif isinstance(sub, ast.Import):
+                        name = sub.names[0].name
+                    else:
+                        continue
+                    found.add((str(path.relative_to(ROOT)), name))
+    return found
+
+
+def test_imports_inside_functions_are_only_the_listed_heavy_libraries():
+    late = {(f, m) for f, m in _late_imports() if not m.startswith(LATE_PREFIXES)}
+    unlisted = sorted(late - set(ALLOWED_LATE_IMPORTS))
+    assert not unlisted, (
+        "imports inside functions that are not a listed decision (move them to the top of "
+        f"the module, or add them to ALLOWED_LATE_IMPORTS with the reason): {unlisted}")
+    gone = sorted(set(ALLOWED_LATE_IMPORTS) - late)
+    assert not gone, f"listed late imports that no longer exist (remove them): {gone}"
+
+
+def test_every_module_imports_on_its_own_in_a_fresh_interpreter():
+    bad = failures()
+    assert not bad, "\n".join(f"{module}: {error}" for module, error in bad)
