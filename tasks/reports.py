@@ -117,7 +117,8 @@ def write_report(job: ReportJob, meta: ReportMeta, path: Path, total: int, progr
 
 
 def run_job(job_id: int) -> str:
-    """Run one delivery of the job; returns what happened, for logs and tests."""
+    """Run the job for one broker message (the first, or one sent again); returns
+    what happened, for logs and tests."""
     # before any connection is checked out, so that each one is known
     interrupt = _interrupter(db.engine, threading.get_ident())
     outcome = lifecycle.claim(job_id)

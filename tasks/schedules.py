@@ -1,6 +1,6 @@
 """Scheduled reports in the worker: the beat's tick (due schedules become
 runs; deliveries nobody sent are published) and sending one delivery.
-The rules live in webapp/schedules/runs.py and webapp/delivery/service.py."""
+The rules live in webapp/schedules/runs.py and webapp/delivery/services.py."""
 from __future__ import annotations
 
 import logging

@@ -9,8 +9,9 @@ Contract shared by every generator::
 
 * ``rows`` is an iterable of :data:`Row` tuples, ordered by order id then item
   id, so per-order subtotals can be computed while streaming.
-* ``path`` is where to write; the caller chooses a temporary name and renames it
-  into place afterwards, so a generator never has to care about partial files.
+* ``path`` is where to write; the caller chooses a temporary name and hands
+  the file to the store afterwards, so a generator never has to care about
+  partial files.
 * ``progress(done)`` is called every ``PROGRESS_EVERY`` rows (and not per row);
   it may raise to abort the run (cancellation).
 """

@@ -183,12 +183,12 @@ def test_transient_database_error_hands_the_job_back_for_a_later_attempt(job, us
 
 
 def test_pages_say_when_no_worker_is_running(app, job, client):
-    from webapp import workers
+    from webapp import worker_beats
     from webapp.models import WorkerBeat
 
     db.session.execute(sa.delete(WorkerBeat))  # whatever beat into this database before
     db.session.commit()
-    workers._cache.clear()
+    worker_beats._cache.clear()
     html = client.get(f"/reports/{job.id}/status").get_data(as_text=True)
     assert "waiting for a worker" in html and not worker_alive()
     beat("test-worker@host")

@@ -40,8 +40,8 @@ from ..models import (
     ReportJob,
     utcnow,
 )
-from ..words import seconds_in_words
 from ..storage import StorageError
+from ..words import seconds_in_words
 from .params import ReportParams
 
 log = logging.getLogger(__name__)
@@ -210,7 +210,7 @@ def claim(job_id: int) -> str:
         status = JobStatus(row.status)
         if status is JobStatus.PROCESSING:
             if not (lease_expired(row.heartbeat_at, now) or owner_is_dead(row.claimed_by)):
-                return "skipped"  # alive elsewhere: a duplicate delivery
+                return "skipped"  # alive elsewhere: the broker sent the message twice
             guard = [status_is(JobStatus.PROCESSING), jobs.c.claimed_by == row.claimed_by]
             event = "restarted"
         elif status is JobStatus.PENDING:
@@ -390,7 +390,7 @@ def requeue_or_fail_dead(job, now: dt.datetime) -> str | None:
 
 def resend(job_id: int, now: dt.datetime) -> bool:
     """A PENDING job not picked up: publish it again (a duplicate message is
-    harmless: only one delivery can claim the job)."""
+    harmless: only one message can claim the job)."""
     with db.engine.begin() as conn:
         conn.execute(sa.update(jobs_table()).where(jobs_table().c.id == job_id)
                      .values(enqueued_at=now))

@@ -17,24 +17,24 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
+from .. import quotas
 from ..auth.current import may_see, visible
+from ..delivery.services import dispatch_job, new_rows
 from ..errors import (
     Conflict,
-    DomainError,
     InvalidInput,
     JobNotFound,
     OrderNotFound,
-    TooManyJobs,
     ReportGone,
     ReportNotReady,
+    TooManyJobs,
 )
-from ..delivery.services import dispatch_job, new_rows
 from ..extensions import db
 from ..models import (
-    MAX_ID,
-    Delivery,
     ACTIVE_STATUSES,
+    MAX_ID,
     RETRYABLE_STATUSES,
+    Delivery,
     JobStatus,
     ReportFormat,
     ReportJob,
@@ -55,24 +55,16 @@ log = logging.getLogger(__name__)
 
 
 def _serialise_requests_of(owner: User) -> None:
-    """Lock the owner's row until this transaction ends, so the open-jobs count
-    below and the insert that follows cannot interleave with another request of
-    the same user (without it, 30 simultaneous requests all see 9 open jobs).
-    It must be the transaction's first write: on SQLite it takes the database's
-    write lock (waiting via busy_timeout), on PostgreSQL a row lock."""
-    users = User.__table__
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(sa.select(users.c.id).where(users.c.id == owner.id).with_for_update())
-    else:
-        db.session.execute(sa.update(users).where(users.c.id == owner.id)
-                           .values(id=users.c.id))
+    """Lock the owner's row until this transaction ends (webapp/quotas.py), so
+    the open-jobs count below and the insert that follows cannot interleave
+    with another request of the same user (without it, 30 simultaneous
+    requests all see 9 open jobs). The transaction's first statement."""
+    quotas.lock_owners(db.session.connection(), [owner.id])
 
 
 def _check_open_jobs(owner: User) -> None:
-    limit = current_app.config["REPORT_MAX_OPEN_JOBS"]
-    open_jobs = db.session.scalar(sa.select(sa.func.count()).select_from(ReportJob).where(
-        ReportJob.owner_id == owner.id, ReportJob.status.in_(ACTIVE_STATUSES)))
-    if open_jobs >= limit:
+    open_jobs = quotas.open_jobs(db.session.connection(), [owner.id]).get(owner.id, 0)
+    if open_jobs >= quotas.max_open_jobs():
         raise TooManyJobs(f"You already have {open_jobs} reports in progress; wait for one to "
                           "finish or cancel one, then ask again.")
 
