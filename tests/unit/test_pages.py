@@ -165,3 +165,22 @@ def test_pages_carry_the_csrf_header_for_htmx(app, user):
     html = client.get("/orders/new").get_data(as_text=True)
     assert 'hx-headers=\'{"X-CSRFToken": "' in html
     assert client.post("/orders/items", data={"add_item": "1"}).status_code == 400
+
+
+def test_no_page_title_carries_markup(app, client):
+    """The tab shows the title as text: a script tag inside the title block
+    used to appear there as code."""
+    import re
+
+    made = client.post("/api/schedules", json={
+        "name": "Weekly", "cron": "0 7 * * 1", "timezone": "UTC",
+        "report": {"kind": "summary", "format": "csv", "range": "last_7_days"}}).get_json()
+    pages = ["/signup", "/login", "/orders/", "/orders/new", "/reports/", "/dashboard",
+             "/schedules/", "/schedules/new", f"/schedules/{made['id']}",
+             f"/schedules/{made['id']}/edit", "/account", "/notices/"]
+    anonymous = app.test_client()
+    for path in pages:
+        page = (anonymous if path in ("/signup", "/login") else client).get(path)
+        assert page.status_code == 200, path
+        [title] = re.findall(r"<title>(.*?)</title>", page.get_data(as_text=True), re.S)
+        assert "<" not in title and ">" not in title, (path, title)
