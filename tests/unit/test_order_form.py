@@ -197,3 +197,21 @@ def test_removing_the_only_row_leaves_an_empty_row_with_the_focus(client):
                                                "remove_item": "0"}).get_data(as_text=True)
     assert html.count('class="item-row"') == 1 and 'value="Tea"' not in html
     assert _autofocused(html) == ["items-0-product"]
+
+
+@pytest.mark.parametrize("typed,saved", [
+    ("189,99", "189.99"), ("1.234,50", "1234.50"), ("1,234.50", "1234.50"), ("7,5", "7.50"),
+])
+def test_a_price_typed_with_a_decimal_comma_or_thousands_separators_is_saved_exactly(
+        client, typed, saved):
+    resp = _post(client, "Müller GmbH", [("Tee", "1", typed)])
+    assert resp.status_code == 302, _errors(resp.get_data(as_text=True))
+    assert str(Order.query.one().items[0].unit_price) == saved
+
+
+def test_a_comma_that_could_separate_thousands_or_decimals_is_asked_about(client):
+    resp = _post(client, "ACME", [("Tea", "1", "1,500")])
+    assert resp.status_code == 422
+    [error] = _errors(resp.get_data(as_text=True))
+    assert "could separate thousands or decimals" in error and "write 1500" in error
+    assert 'value="1,500"' in resp.get_data(as_text=True)

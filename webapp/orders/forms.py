@@ -7,7 +7,7 @@ from wtforms import FieldList, Form, FormField, StringField
 from wtforms.validators import StopValidation
 
 from .services import ItemInput
-from .validation import MAX_ITEMS, parse_name, parse_price, parse_quantity
+from .validation import MAX_ITEMS, parse_name, parse_quantity, parse_typed_price
 
 
 def _rule(parser):
@@ -22,7 +22,7 @@ def _rule(parser):
 class ItemForm(Form):
     product = StringField("Product", validators=[_rule(lambda v: parse_name(v, "Product"))])
     quantity = StringField("Quantity", validators=[_rule(parse_quantity)])
-    unit_price = StringField("Unit price", validators=[_rule(parse_price)])
+    unit_price = StringField("Unit price", validators=[_rule(parse_typed_price)])
 
 
 class ItemList(FieldList):

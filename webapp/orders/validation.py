@@ -87,6 +87,34 @@ def parse_price(value) -> Decimal:
     return amount.quantize(Decimal("0.01"))
 
 
+_COMMA_DECIMAL = re.compile(r"\d+,\d{1,2}")
+_DOT_GROUPS_COMMA_DECIMAL = re.compile(r"\d{1,3}(?:\.\d{3})+,\d{1,2}")
+_COMMA_GROUPS_DOT_DECIMAL = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?")
+_COMMA_THOUSANDS_ONLY = re.compile(r"\d{1,3},\d{3}")
+
+
+def parse_typed_price(value) -> Decimal:
+    """A price as a person types it in a form: "12.50", or with the decimal
+    comma much of Europe writes ("189,99", "1.234,50"), or with thousands
+    separators ("1,234.50"). "1,500" could be either, so it is refused with
+    the reason. The API takes "12.50" only (parse_price)."""
+    text = value.strip() if isinstance(value, str) else value
+    if isinstance(text, str):
+        if _COMMA_THOUSANDS_ONLY.fullmatch(text):
+            whole, part = text.split(",")
+            raise ValueError(f"In “{text}” the comma could separate thousands or "
+                             f"decimals: write {whole}{part}, or at most two decimals "
+                             "(like 12,50).")
+        if _COMMA_DECIMAL.fullmatch(text) or _DOT_GROUPS_COMMA_DECIMAL.fullmatch(text):
+            text = text.replace(".", "").replace(",", ".")
+        elif _COMMA_GROUPS_DOT_DECIMAL.fullmatch(text):
+            text = text.replace(",", "")
+    try:
+        return parse_price(text)
+    except ValueError as exc:
+        raise ValueError(str(exc).replace("like 12.50.", "like 12.50 or 12,50.")) from None
+
+
 # Accents: the combining diacritical marks (U+0300-036F and its supplements), as
 # NFKD splits them off "é", "ü", "Å", Greek tonos, the dot of "İ". Other scripts'
 # combining signs (kana voicing marks, Indic vowel signs, ...) change the letter,
