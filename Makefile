@@ -9,11 +9,24 @@ export FLASK_APP := wsgi.py
 run: $(VENV)/.runtime
 	$(BIN)/python -m webapp.launcher
 
+# `make test`: the unit and generator tests on every core (pytest-xdist; each
+# worker has its own database), then the rest one test at a time (real worker
+# processes, browsers, the fault suite: they share one machine's time). Both
+# parts always run; either failing fails the command. PostgreSQL and Redis:
+# the running ones, else the tests start their own (tests/servers.py).
+# worksteal: a few tests take 15-50 s; the long generator ones are listed first
+TEST_WORKERS ?= auto
+PARALLEL_TESTS := tests/generators tests/unit
+PARALLEL := -n $(TEST_WORKERS) --dist worksteal $(PARALLEL_TESTS)
+
 test: $(VENV)/.dev
-	$(BIN)/python -m pytest
+	@status=0; \
+	$(BIN)/python -m pytest $(PARALLEL) || status=$$?; \
+	$(BIN)/python -m pytest $(addprefix --ignore=,$(PARALLEL_TESTS)) || status=$$?; \
+	exit $$status
 
 test-unit: $(VENV)/.dev
-	$(BIN)/python -m pytest tests/unit tests/generators
+	$(BIN)/python -m pytest $(PARALLEL)
 
 test-integration: $(VENV)/.dev
 	$(BIN)/python -m pytest -m integration
@@ -33,10 +46,12 @@ bench: $(VENV)/.dev
 	$(BIN)/python -m bench.dashboard --items 1M -n 20
 	$(BIN)/python -m bench.schedules
 
-# ruff, and the layer contracts of setup.cfg [importlinter] (core < services < web)
+# ruff; the layer contracts of setup.cfg [importlinter] (core < services < web); every
+# module of webapp/ and tasks/ imported on its own in a fresh interpreter
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
+	$(BIN)/python tests/import_each_module.py
 
 demo: $(VENV)/.runtime
 	$(BIN)/flask db upgrade && $(BIN)/flask demo-data --orders 200

@@ -1,8 +1,15 @@
 """Fixtures: an app on SQLite and on PostgreSQL, a client, and a real Celery
 worker process on the real Redis for integration tests.
 
-PostgreSQL (127.0.0.1:5432) and Redis (127.0.0.1:6379) must be running: a
-missing service fails the run instead of skipping tests silently."""
+PostgreSQL and Redis: the ones at TEST_PG_ADMIN_URL and TEST_REDIS_URL
+(127.0.0.1:5432 and :6379 by default) when they answer; else the run starts its
+own from the wheels in requirements-dev.txt (tests/servers.py), once, shared by
+pytest-xdist's workers, and stops them at its end. A program the selected tests
+run (chromium, soffice, pdftotext, …) that is missing stops the run at its start
+(tests/tools.py).
+
+Under pytest-xdist each worker has its own PostgreSQL database (TEST_PG_DB_gw0,
+…), its own Celery queues and rate-limit keys (SESSION is per process)."""
 from __future__ import annotations
 
 import os
@@ -16,8 +23,10 @@ import redis
 import sqlalchemy as sa
 from flask import g
 
-from tests.harness import WORKER_READY, Proc, app_env, celery_worker
+from tests.harness import WORKER_READY, Proc, app_env, celery_worker, stop_all
 from tests.s3 import s3_server  # noqa: F401
+from tests.servers import OwnServers
+from tests.tools import files_of, files_under, missing_line, missing_programs
 
 # real mail and webhook servers for the delivery tests (fixtures: smtp_server,
 # smtp_tls_server, webhook_receiver, …)
@@ -25,9 +34,12 @@ pytest_plugins = ("tests.smtp", "tests.webhook_receiver")
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test")
-PG_TEST_DB = os.environ.get("TEST_PG_DB", "reportgen_test")
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")  # "gw0", "gw1", … or ""
+PG_TEST_DB = os.environ.get("TEST_PG_DB", "reportgen_test") + (
+    f"_{XDIST_WORKER}" if XDIST_WORKER else "")  # workers at once: a database each
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 SESSION = uuid.uuid4().hex[:8]
+OWN_SERVERS = pytest.StashKey[OwnServers]()
 PASSWORD = "correct-horse-battery"
 TABLES = ("mail_sends", "sender_blocks", "schedule_recipients", "signup_requests",
           "notices", "delivery_attempts", "deliveries", "schedule_runs", "schedules",
@@ -38,7 +50,56 @@ TABLES = ("mail_sends", "sender_blocks", "schedule_recipients", "signup_requests
 def pytest_configure(config):
     config.addinivalue_line("markers", "integration: needs a real worker, Redis and PostgreSQL")
     config.addinivalue_line("markers", "browser: drives headless Chromium")
-    config.addinivalue_line("markers", "faults: kills and restarts real processes (needs root)")
+    config.addinivalue_line("markers", "faults: kills and restarts real processes (the "
+                                       "disk-full case needs root)")
+    if XDIST_WORKER or config.option.help or config.option.collectonly:
+        return  # the controller checked and started what the workers need; or no test runs
+    if _distributed(config):  # the workers collect: check the paths' files
+        _stop_if_missing(files_under(config.args))
+    _use_running_or_own_servers(config)
+
+
+def _distributed(config) -> bool:
+    return getattr(config.option, "numprocesses", None) not in (None, 0)
+
+
+def _stop_if_missing(files) -> None:
+    missing = missing_programs(files)
+    if missing:
+        raise pytest.UsageError(missing_line(missing))
+
+
+def _use_running_or_own_servers(config) -> None:
+    """Before any test module is imported (some read PG_ADMIN_URL at import) and
+    before pytest-xdist starts its workers (they inherit os.environ): the
+    configured servers if they answer, else our own."""
+    global PG_ADMIN_URL, REDIS_URL
+    own = config.stash[OWN_SERVERS] = OwnServers()
+    try:
+        PG_ADMIN_URL = os.environ["TEST_PG_ADMIN_URL"] = own.postgres_url(PG_ADMIN_URL)
+        REDIS_URL = os.environ["TEST_REDIS_URL"] = own.redis_url(REDIS_URL)
+    except Exception as exc:
+        own.stop()
+        raise pytest.UsageError(f"could not start PostgreSQL/Redis for the tests: {exc}") from exc
+
+
+def pytest_report_header(config):
+    own = config.stash.get(OWN_SERVERS, None)
+    if own and own.started:
+        return f"started for this run (none answered): {own.describe()}"
+    return None
+
+
+def pytest_unconfigure(config):
+    own = config.stash.get(OWN_SERVERS, None)
+    if own:
+        own.stop()
+
+
+def pytest_collection_finish(session):
+    """A missing program stops the run here, in one line, before the first test."""
+    if not XDIST_WORKER and not session.config.option.collectonly:
+        _stop_if_missing(files_of(session.items))
 
 
 @pytest.fixture(scope="session")
@@ -91,6 +152,7 @@ def _empty_tables(app) -> None:
 
 def build_app(db_url: str, reports_dir: Path, queue: str, broker_url: str, **overrides):
     from webapp import create_app
+    from webapp.config import Config
 
     config = {
         "TESTING": True,
@@ -102,6 +164,10 @@ def build_app(db_url: str, reports_dir: Path, queue: str, broker_url: str, **ove
         "STATUS_POLL_SECONDS": 1,
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",  # fast: tests make many accounts
         "RATELIMIT_STORAGE_URI": "memory://",
+        # a test that counts in Redis, and the limiter.reset() after it, touch
+        # only this run's keys (not another xdist worker's); dropped at the end
+        "RATELIMIT_STORAGE_OPTIONS": {**Config.RATELIMIT_STORAGE_OPTIONS,
+                                      "key_prefix": f"LIMITS-{SESSION}"},
         "REPORT_RATE_LIMIT": "1000 per minute",
         "ORDER_WRITE_RATE_LIMIT": "10000 per minute",
     }
@@ -127,13 +193,40 @@ def pg_app_session(pg_url, redis_url, tmp_path_factory):
     return app
 
 
+@pytest.fixture(scope="session")
+def sqlite_schema(tmp_path_factory, redis_url) -> bytes:
+    """A SQLite database with the empty schema the migrations build, made once
+    per run (or xdist worker): each test starts from a copy of it, which takes
+    milliseconds where running the migrations took a fifth of a second."""
+    folder = tmp_path_factory.mktemp("sqlite-schema")
+    path = folder / "schema.sqlite3"
+    application = build_app(f"sqlite:///{path}", folder / "reports", f"unit-{SESSION}", redis_url)
+    _migrate_fresh(application)
+    from webapp.extensions import db
+
+    with application.app_context():
+        with db.engine.connect() as conn:  # everything in the file itself, none in the WAL
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        db.engine.dispose()
+    return path.read_bytes()
+
+
+def fresh_sqlite_file(path: Path, schema: bytes) -> Path:
+    """`schema` written to a new file, private as the app makes its own (0600)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(schema)
+    return path
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def app(request, tmp_path, redis_url):
     """The app on each database, with an empty schema built by the migrations."""
     if request.param == "sqlite":
-        application = build_app(f"sqlite:///{tmp_path / 'test.sqlite3'}", tmp_path / "reports",
+        schema = request.getfixturevalue("sqlite_schema")
+        database = fresh_sqlite_file(tmp_path / "test.sqlite3", schema)
+        application = build_app(f"sqlite:///{database}", tmp_path / "reports",
                                 f"unit-{SESSION}", redis_url)
-        _migrate_fresh(application)
     else:
         application = request.getfixturevalue("pg_app_session")
         _empty_tables(application)
@@ -239,5 +332,4 @@ def worker_factory(tmp_path_factory, redis_url):
         return worker.wait_ready(WORKER_READY, interval=0.2)
 
     yield start
-    for worker in started:
-        worker.stop()
+    stop_all(started)  # the ones their module's fixture did not stop already

@@ -139,8 +139,17 @@ class Proc:
 
     def stop(self, timeout: float = 20) -> None:
         """SIGTERM to the group, SIGKILL after `timeout` s; then close the log."""
+        self.terminate()
+        self.wait_stopped(timeout)
+
+    def terminate(self) -> None:
         if self.alive():
             self.signal_group(signal.SIGTERM)
+
+    def wait_stopped(self, timeout: float = 20) -> None:
+        """Wait for the exit that terminate() asked for, SIGKILL after `timeout` s;
+        then close the log."""
+        if self.alive():
             try:
                 self.proc.wait(timeout)
             except subprocess.TimeoutExpired:
@@ -152,6 +161,15 @@ class Proc:
 
     def _name(self) -> str:
         return " ".join(Path(a).name if i == 0 else a for i, a in enumerate(self.argv[:6]))
+
+
+def stop_all(procs: list[Proc], timeout: float = 20) -> None:
+    """Stop several processes side by side: each one's warm shutdown (about a
+    second for a Celery worker) runs while the others' do."""
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        proc.wait_stopped(timeout)
 
 
 # -- the app's processes (not started: call .start(), then wait) ----------------------

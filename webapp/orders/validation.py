@@ -102,9 +102,10 @@ def parse_typed_price(value) -> Decimal:
     if isinstance(text, str):
         if _COMMA_THOUSANDS_ONLY.fullmatch(text):
             whole, part = text.split(",")
-            raise ValueError(f"In “{text}” the comma could separate thousands or "
-                             f"decimals: write {whole}{part}, or at most two decimals "
-                             "(like 12,50).")
+            raise ValueError("Unit price must be a positive amount with at most 2 decimals, "
+                             f"like 12.50 or 12,50; in “{text}” the comma could separate "
+                             f"thousands or decimals: write {whole}{part}, or {whole},"
+                             f"{part[:2]}.")
         if _COMMA_DECIMAL.fullmatch(text) or _DOT_GROUPS_COMMA_DECIMAL.fullmatch(text):
             text = text.replace(".", "").replace(",", ".")
         elif _COMMA_GROUPS_DOT_DECIMAL.fullmatch(text):
