@@ -184,3 +184,16 @@ def test_no_page_title_carries_markup(app, client):
         assert page.status_code == 200, path
         [title] = re.findall(r"<title>(.*?)</title>", page.get_data(as_text=True), re.S)
         assert "<" not in title and ">" not in title, (path, title)
+
+
+def test_a_page_past_the_end_says_so_and_links_to_the_last_page(client, user):
+    for n in range(25):  # 2 pages of 20
+        create_order(user, f"Customer {n}", [ItemInput("Tea", 1, Decimal("1.00"))])
+    html = client.get("/orders/?page=999").get_data(as_text=True)
+    assert "Page 999 is past the end: there are 2 pages (25 in all)" in html
+    assert 'href="/orders/?page=2"' in html and "No orders yet" not in html
+
+
+def test_a_new_user_sees_no_developer_hint(client):
+    html = client.get("/orders/").get_data(as_text=True)
+    assert "No orders yet" in html and "demo-data" not in html
