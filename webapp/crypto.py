@@ -26,6 +26,7 @@ from flask import current_app
 log = logging.getLogger(__name__)
 
 WEBHOOK_SECRETS = b"webhook-secrets"
+TOTP_SECRETS = b"totp-secrets"
 BATCH = 500
 
 

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
-from .crypto import EncryptedText
+from .crypto import TOTP_SECRETS, EncryptedText
 from .enums import (  # noqa: F401 - re-exported: models and their words together
     ACTIVE_STATUSES,
     RETRYABLE_STATUSES,
@@ -87,6 +87,16 @@ class User(UserMixin, db.Model):
     # Set when a link sent to `email` was opened: until then the app sends
     # nothing to that address but the link itself.
     email_verified_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Two-factor log-in (TOTP, RFC 6238): the shared secret, stored encrypted;
+    # it counts only once enabled (a code was entered at enrolment).
+    totp_secret: Mapped[str | None] = mapped_column(EncryptedText(TOTP_SECRETS), nullable=True)
+    totp_enabled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # SHA-256 of each unused recovery code: one goes when it is used
+    recovery_codes: Mapped[list | None] = mapped_column(sa.JSON, nullable=True)
+
+    @property
+    def two_factor(self) -> bool:
+        return self.totp_enabled_at is not None
 
     @property
     def email_verified(self) -> bool:
