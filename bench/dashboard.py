@@ -91,7 +91,7 @@ def bench_db(db_name: str, items: int, n: int, explain: bool) -> list[dict]:
     rows = []
     with app.app_context():
         clock = StatementClock(db.engine)
-        owner = db.session.get(User, info["owner_id"])
+        owner = db.session.get(User, info["workspace_id"])
         client = app.test_client()
         with client.session_transaction() as session:
             session["_user_id"] = str(owner.id)

@@ -118,7 +118,7 @@ def _catalog(rng: random.Random, n: int = 3000) -> list[tuple[str, Decimal]]:
     return out
 
 
-def generate(items: int, first_order_id: int, owner_id: int, seed: int = 20251):
+def generate(items: int, first_order_id: int, workspace_id: int, seed: int = 20251):
     """Yield (orders, items) chunks of dicts for Core insert(); deterministic per seed."""
     from webapp.orders.validation import search_key
 
@@ -150,7 +150,7 @@ def generate(items: int, first_order_id: int, owner_id: int, seed: int = 20251):
             lines.append({"order_id": order_id, "product": product, "quantity": qty,
                           "unit_price": price})
         customer = rng.choice(customers)
-        orders.append({"id": order_id, "owner_id": owner_id, "customer": customer,
+        orders.append({"id": order_id, "workspace_id": workspace_id, "customer": customer,
                        "customer_key": keys[customer], "status": "completed",
                        "created_at": created, "updated_at": created,
                        "item_count": count, "units": units, "total": total})
@@ -184,41 +184,41 @@ def bench_user(items: int):
     return user or create_user(owner_email(items), PASSWORD)
 
 
-def count_items(conn, owner_id: int) -> tuple[int, int]:
+def count_items(conn, workspace_id: int) -> tuple[int, int]:
     from webapp.models import Order, OrderItem
 
     orders = conn.scalar(sa.select(sa.func.count()).select_from(Order)
-                         .where(Order.owner_id == owner_id))
+                         .where(Order.workspace_id == workspace_id))
     items = conn.scalar(sa.select(sa.func.count()).select_from(OrderItem)
                         .join(Order, Order.id == OrderItem.order_id)
-                        .where(Order.owner_id == owner_id))
+                        .where(Order.workspace_id == workspace_id))
     return orders or 0, items or 0
 
 
 def ensure_data(app, items: int, rebuild: bool = False, say=print) -> dict:
     """Make sure the bench user of this size owns exactly `items` line items.
-    Returns {"owner_id", "built": bool, "seconds"}; needs no app context."""
+    Returns {"workspace_id", "built": bool, "seconds"}; needs no app context."""
     from webapp.extensions import db
     from webapp.models import Order, OrderItem
 
     with app.app_context():
         user = bench_user(items)
-        owner_id = user.id
+        workspace_id = user.id
         engine = db.engine
         with engine.connect() as conn:
-            n_orders, n_items = count_items(conn, owner_id)
+            n_orders, n_items = count_items(conn, workspace_id)
         want_orders = math.ceil(items / ITEMS_PER_ORDER)
         if not rebuild and n_items == items and n_orders == want_orders:
-            return {"owner_id": owner_id, "built": False, "seconds": 0.0}
+            return {"workspace_id": workspace_id, "built": False, "seconds": 0.0}
         t0 = time.perf_counter()
         orders_t, items_t = Order.__table__, OrderItem.__table__
         with engine.begin() as conn:
-            mine = sa.select(orders_t.c.id).where(orders_t.c.owner_id == owner_id)
+            mine = sa.select(orders_t.c.id).where(orders_t.c.workspace_id == workspace_id)
             conn.execute(sa.delete(items_t).where(items_t.c.order_id.in_(mine)))
-            conn.execute(sa.delete(orders_t).where(orders_t.c.owner_id == owner_id))
+            conn.execute(sa.delete(orders_t).where(orders_t.c.workspace_id == workspace_id))
             first = (conn.scalar(sa.select(sa.func.max(orders_t.c.id))) or 0) + 1
             done = 0
-            for order_rows, item_rows in generate(items, first, owner_id):
+            for order_rows, item_rows in generate(items, first, workspace_id):
                 conn.execute(sa.insert(orders_t), order_rows)
                 conn.execute(sa.insert(items_t), item_rows)
                 done += len(item_rows)
@@ -230,7 +230,7 @@ def ensure_data(app, items: int, rebuild: bool = False, say=print) -> dict:
             # Core inserts bypass the ORM hook that keeps product_months in step
             from webapp.orders.rollup import rebuild
 
-            rebuild(conn, owner_id)
+            rebuild(conn, workspace_id)
         with engine.begin() as conn:
             if engine.dialect.name == "postgresql":
                 conn.execute(sa.text("ANALYZE orders"))
@@ -238,7 +238,7 @@ def ensure_data(app, items: int, rebuild: bool = False, say=print) -> dict:
             else:
                 conn.execute(sa.text("ANALYZE"))
         with engine.connect() as conn:
-            n_orders, n_items = count_items(conn, owner_id)
+            n_orders, n_items = count_items(conn, workspace_id)
         if n_items != items or n_orders != want_orders:
             raise RuntimeError(f"built {n_items} items / {n_orders} orders, wanted {items}")
-        return {"owner_id": owner_id, "built": True, "seconds": time.perf_counter() - t0}
+        return {"workspace_id": workspace_id, "built": True, "seconds": time.perf_counter() - t0}

@@ -166,14 +166,14 @@ def _wait(predicate, timeout: float, interval: float = 0.05, what: str = "condit
     raise RuntimeError(f"timed out after {timeout}s waiting for {what}")
 
 
-def _cancel_active(app, owner_id: int) -> int:
+def _cancel_active(app, workspace_id: int) -> int:
     """Cancel every active job of the bench user (the load's leftovers) in the database."""
     from webapp.extensions import db
     from webapp.models import ReportJob
 
     t = ReportJob.__table__
     with app.app_context(), db.engine.begin() as conn:
-        return conn.execute(sa.update(t).where(t.c.owner_id == owner_id,
+        return conn.execute(sa.update(t).where(t.c.workspace_id == workspace_id,
                                                t.c.status.in_(["PENDING", "PROCESSING"]))
                             .values(status="CANCELLED", claimed_by=None)).rowcount
 
@@ -187,7 +187,7 @@ def _purge_queue(queue: str) -> None:
     r.delete(queue)
 
 
-def run(app, db_name: str, owner_id: int, email: str, queue: str, reports_dir: Path,
+def run(app, db_name: str, workspace_id: int, email: str, queue: str, reports_dir: Path,
         log_dir: Path, *, seconds: float = 20, pollers: int = 50, poll_interval: float = 2.0,
         posters: int = 2, post_interval: float = 0.25, pickup_jobs: int = 30,
         big_format: str = "pdf", say=print) -> dict:
@@ -208,7 +208,7 @@ def run(app, db_name: str, owner_id: int, email: str, queue: str, reports_dir: P
     try:
         web = start_gunicorn(env, port, log_dir / f"gunicorn-{db_name}.log")
         with app.app_context():
-            user = db.session.get(User, owner_id)
+            user = db.session.get(User, workspace_id)
             token = create_token(user, "bench")[1]
             db.session.remove()
         cookie = login(port, email, PASSWORD)
@@ -267,7 +267,7 @@ def run(app, db_name: str, owner_id: int, email: str, queue: str, reports_dir: P
         # notices and stops), drop the rest in the database, empty the queue.
         for i in big_ids:
             _request(port, "POST", f"/api/reports/{i}/cancel", b"", api)
-        _cancel_active(app, owner_id)
+        _cancel_active(app, workspace_id)
         _purge_queue(queue)
         time.sleep(1.5)  # let the worker notice the cancellation and go idle
 
@@ -306,6 +306,6 @@ def run(app, db_name: str, owner_id: int, email: str, queue: str, reports_dir: P
         if web is not None:
             web.stop()
         worker.stop()
-        _cancel_active(app, owner_id)
+        _cancel_active(app, workspace_id)
         _purge_queue(queue)
     return result

@@ -60,7 +60,7 @@ def _user(email: str) -> int:
     return (user or create_user(email, PASSWORD)).id
 
 
-def _insert_jobs(owner_id: int, count: int, tag: str) -> list[int]:
+def _insert_jobs(workspace_id: int, count: int, tag: str) -> list[int]:
     """`count` active summary jobs of the owner: 3 in 5 PENDING, the rest
     PROCESSING at 25 % (they render differently, both are polled)."""
     from webapp.extensions import db
@@ -73,7 +73,7 @@ def _insert_jobs(owner_id: int, count: int, tag: str) -> list[int]:
         processing = k % 5 >= 3
         params = ReportParams.summary(DATE_FROM, DATE_TO, f"live {tag} {k}")
         rows.append({
-            "owner_id": owner_id, "kind": ReportKind.SUMMARY, "format": ReportFormat.CSV,
+            "workspace_id": workspace_id, "kind": ReportKind.SUMMARY, "format": ReportFormat.CSV,
             "params": params.to_json(), "dedupe_key": f"bench-live-{uuid.uuid4().hex}",
             "status": JobStatus.PROCESSING if processing else JobStatus.PENDING,
             "attempts": 1 if processing else 0, "max_attempts": 3,
@@ -88,15 +88,15 @@ def _insert_jobs(owner_id: int, count: int, tag: str) -> list[int]:
     return ids
 
 
-def _delete_jobs(app, owner_ids: list[int]) -> None:
+def _delete_jobs(app, workspace_ids: list[int]) -> None:
     from webapp.extensions import db
     from webapp.models import ReportEvent, ReportJob
 
     jobs, events = ReportJob.__table__, ReportEvent.__table__
     with app.app_context(), db.engine.begin() as conn:
-        mine = sa.select(jobs.c.id).where(jobs.c.owner_id.in_(owner_ids))
+        mine = sa.select(jobs.c.id).where(jobs.c.workspace_id.in_(workspace_ids))
         conn.execute(sa.delete(events).where(events.c.job_id.in_(mine)))
-        conn.execute(sa.delete(jobs).where(jobs.c.owner_id.in_(owner_ids)))
+        conn.execute(sa.delete(jobs).where(jobs.c.workspace_id.in_(workspace_ids)))
 
 
 # --- one tab, as htmx runs it -----------------------------------------------------------

@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         owner = db.session.scalar(sa.select(User).where(User.email == owner_email(n)))
         if owner is None:
             sys.exit(f"no data of {args.items} items on {args.db}: run bench.run first")
-        job = ReportJob(kind=ReportKind.SUMMARY, owner_id=owner.id, params=summary_params())
+        job = ReportJob(kind=ReportKind.SUMMARY, workspace_id=owner.id, params=summary_params())
         engine = db.engine
         meta = ReportMeta(kind=ReportKind.SUMMARY, title="Completed orders", scope=["bench"])
 

@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
             User.email == owner_email(parse_size(args.items))))
         if owner is None:
             sys.exit(f"no bench user for {args.items} on {args.db}: run bench.run first")
-        owner_id = owner.id
+        workspace_id = owner.id
         token = create_token(owner, "bench-profile")[1]
         db.session.remove()
 
@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
 
     client = app.test_client()
     with client.session_transaction() as session:
-        session["_user_id"] = str(owner_id)
+        session["_user_id"] = str(workspace_id)
         session["_fresh"] = True
     api = {"Authorization": f"Bearer {token}"}
 
@@ -137,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         redis.connection.Connection.send_command = original
         with app.app_context(), db.engine.begin() as conn:
-            conn.execute(sa.update(jobs).where(jobs.c.owner_id == owner_id,
+            conn.execute(sa.update(jobs).where(jobs.c.workspace_id == workspace_id,
                                                jobs.c.status.in_(["PENDING", "PROCESSING"]))
                          .values(status="CANCELLED", claimed_by=None))
         for key in r.scan_iter(f"*{queue}*"):

@@ -41,14 +41,14 @@ def summary_params() -> dict:
     return {"date_from": DATE_FROM.isoformat(), "date_to": DATE_TO.isoformat(), "customer": None}
 
 
-def reference_sql(db: str, owner_id: int) -> str:
+def reference_sql(db: str, workspace_id: int) -> str:
     """The task's own summary SELECT (tasks.rows.rows_select) plus line_total, as SQL text."""
     from sqlalchemy.dialects import postgresql, sqlite
 
     from tasks.rows import rows_select
     from webapp.models import OrderItem, ReportJob, ReportKind
 
-    job = ReportJob(kind=ReportKind.SUMMARY, owner_id=owner_id, params=summary_params())
+    job = ReportJob(kind=ReportKind.SUMMARY, workspace_id=workspace_id, params=summary_params())
     stmt = rows_select(job).add_columns(
         (OrderItem.quantity * OrderItem.unit_price).label("line_total"))
     dialect = postgresql.psycopg.dialect() if db == "postgresql" else sqlite.pysqlite.dialect()
@@ -133,8 +133,8 @@ def pdf_minimal(db: str, sql: str, out: Path) -> int:
     return rows
 
 
-def run(db: str, owner_id: int, fmt: str, out: Path) -> dict:
-    sql = reference_sql(db, owner_id)
+def run(db: str, workspace_id: int, fmt: str, out: Path) -> dict:
+    sql = reference_sql(db, workspace_id)
     # imports are not part of the work (the worker has them loaded before a job)
     if db == "postgresql":
         import psycopg  # noqa: F401
@@ -160,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--keep", action="store_true", help="keep the output file")
     args = p.parse_args(argv)
     try:
-        result = run(args.db, args.owner_id, args.format, args.out)
+        result = run(args.db, args.workspace_id, args.format, args.out)
     finally:
         if not args.keep:
             args.out.unlink(missing_ok=True)

@@ -122,7 +122,7 @@ def _forget_file(reports_dir: Path, name: str) -> None:
         (reports_dir / name).unlink(missing_ok=True)
 
 
-def measure_job(app, db_name: str, owner_id: int, fmt: str, queue: str, reports_dir: Path,
+def measure_job(app, db_name: str, workspace_id: int, fmt: str, queue: str, reports_dir: Path,
                 log: Path, timeout: float) -> dict:
     """Request one summary report through the app's service, let a fresh worker run
     it, poll the job row until COMPLETED; times from the row, VmHWM of the child."""
@@ -141,7 +141,7 @@ def measure_job(app, db_name: str, owner_id: int, fmt: str, queue: str, reports_
         sampler.start()
         jobs = ReportJob.__table__
         with app.app_context():
-            owner = db.session.get(User, owner_id)
+            owner = db.session.get(User, workspace_id)
             t0 = time.time()
             job, created = request_summary_report(owner, DATE_FROM, DATE_TO, None,
                                                   ReportFormat(fmt))
@@ -194,9 +194,9 @@ def measure_job(app, db_name: str, owner_id: int, fmt: str, queue: str, reports_
     }
 
 
-def run_reference(db_name: str, owner_id: int, fmt: str, out: Path) -> dict:
+def run_reference(db_name: str, workspace_id: int, fmt: str, out: Path) -> dict:
     proc = subprocess.run(
-        [sys.executable, "-m", "bench.reference", "--db", db_name, "--owner-id", str(owner_id),
+        [sys.executable, "-m", "bench.reference", "--db", db_name, "--owner-id", str(workspace_id),
          "--format", fmt, "--out", str(out)],
         cwd=ROOT, capture_output=True, text=True, timeout=7200)
     if proc.returncode != 0:
@@ -469,7 +469,7 @@ def _run(args, results: dict, started: float, logs: Path, create_app) -> int:
         for n in args.sizes:
             say(f"== {db_name} {size_label(n)}: data")
             info = ensure_data(app, n, rebuild=args.rebuild, say=say)
-            owners[n] = info["owner_id"]
+            owners[n] = info["workspace_id"]
             results["data"].append({"db": db_name, "items": n, **info})
             say(f"   built in {info['seconds']:.1f} s" if info["built"] else "   reused")
         for n in args.sizes if args.fmts else ():
@@ -518,7 +518,7 @@ def _run(args, results: dict, started: float, logs: Path, create_app) -> int:
 
             big = parse_size(args.http_items) if args.http_items else max(args.sizes)
             if big not in owners:
-                owners[big] = ensure_data(app, big, say=say)["owner_id"]
+                owners[big] = ensure_data(app, big, say=say)["workspace_id"]
             say(f"== {db_name}: HTTP (gunicorn), large report over {size_label(big)} rows")
             t_http = time.monotonic()
             results["http"][db_name] = http_load.run(

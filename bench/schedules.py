@@ -118,13 +118,13 @@ def build(app, n: int, owners: int) -> dict:
             {"email": f"sched-{i}@bench.example", "password_hash": "!bench-no-login",
              "is_admin": i % 50 == 0, "timezone": ZONES[i % len(ZONES)], "created_at": T}
             for i in range(owners)])
-        owner_ids = conn.execute(sa.select(users.c.id).order_by(users.c.id)).scalars().all()
+        workspace_ids = conn.execute(sa.select(users.c.id).order_by(users.c.id)).scalars().all()
         rows = []
         for i in range(n):
             cron, zone = pairs[(i * 7) % len(pairs)]
             webhook = i % 3 == 0
             rows.append({
-                "owner_id": owner_ids[i % owners], "name": f"Report {i} ({cron}, {zone})",
+                "workspace_id": workspace_ids[i % owners], "name": f"Report {i} ({cron}, {zone})",
                 "kind": "summary", "format": FORMATS[i % len(FORMATS)],
                 "range": ranges[i % len(ranges)],
                 "customer": CUSTOMERS[i % len(CUSTOMERS)] if i % 7 == 0 else None,
@@ -301,7 +301,7 @@ def reference(app, n: int, repeat: int) -> dict:
         rows = {  # note and order_id stay NULL, as they do for the tick's rows
             "runs": (("schedule_id", "due_at", "trigger", "created_at"),
                      [(i + 1, due, "schedule", now) for i in range(n)]),
-            "jobs": (("owner_id", "kind", "format", "params", "dedupe_key", "status",
+            "jobs": (("workspace_id", "kind", "format", "params", "dedupe_key", "status",
                       "attempts", "max_attempts", "rows_done", "enqueued_at", "created_at"),
                      [(i % 100 + 1, "summary", "csv", params, f"schedule-run:{i + 1}",
                        "PENDING", 0, 3, 0, now, now) for i in range(n)]),

@@ -14,8 +14,9 @@ MAX_RETRIES = 24  # a quota frees within the hour; a failing server gets ~a day
 
 @shared_task(name=outbox.TASK_NAME, bind=True, ignore_result=True, max_retries=MAX_RETRIES)
 def send_mail_task(self, to: str, subject: str, text: str, html: str | None = None,
-                   owner_id: int | None = None) -> str:
-    sent = outbox.send(to, Mail(subject, text, html), owner_id=owner_id)
+                   workspace_id: int | None = None, owner_id: int | None = None) -> str:
+    # owner_id: a message queued before workspaces (the same number, migration 0012)
+    sent = outbox.send(to, Mail(subject, text, html), workspace_id=workspace_id or owner_id)
     if sent.wait:
         raise self.retry(countdown=sent.wait)
     return sent.status

@@ -97,7 +97,7 @@ def formatted_select(job: ReportJob, meta: ReportMeta) -> sa.Select:
     orders = (sa.select(Order.id, Order.created_at, date.label("order_date"),
                         _text_cell(Order.customer).label("customer"),
                         _text_cell(sa.type_coerce(Order.status, sa.String)).label("status"))
-              .where(*params_of(job).where(job.owner_id))
+              .where(*params_of(job).where(job.workspace_id))
               .order_by(*((Order.created_at, Order.id) if summary else (Order.id,)))
               .subquery("o"))
     price, total = OrderItem.unit_price, OrderItem.quantity * OrderItem.unit_price

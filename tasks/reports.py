@@ -26,7 +26,7 @@ from tasks.rows import count_rows, stream_rows
 from webapp.delivery.services import dispatch_job
 from webapp.errors import ORDER_DELETED
 from webapp.extensions import db
-from webapp.models import Order, ReportFormat, ReportJob, ReportKind, User
+from webapp.models import Order, ReportFormat, ReportJob, ReportKind, User, Workspace
 from webapp.reports import lifecycle
 from webapp.reports.lifecycle import ReportDataError
 from webapp.reports.overview import compute as compute_overview
@@ -60,14 +60,16 @@ class JobAborted(Exception):
 def _meta(job: ReportJob) -> ReportMeta:
     params = params_of(job)
     scope = params.describe()
-    owner = db.session.get(User, job.owner_id)
-    zone = zone_of(owner)
-    currency = current_app.config["CURRENCY"]
+    # times in the zone of who asked (the workspace's default once they left)
+    asker = db.session.get(User, job.created_by_id) if job.created_by_id else None
+    workspace = db.session.get(Workspace, job.workspace_id)
+    zone = zone_of(asker) if asker else workspace.default_timezone
+    currency = workspace.currency
     overview = None
     if job.kind is ReportKind.ORDER:
         # scoped like the rows: an order id that now names someone else's order
         # (or none) means the owner's order is gone
-        order = db.session.scalar(sa.select(Order).where(*params.where(job.owner_id)))
+        order = db.session.scalar(sa.select(Order).where(*params.where(job.workspace_id)))
         if order is None:
             raise ReportDataError(ORDER_DELETED)
         scope = [f"Customer: {order.customer}", f"Status: {order.status.label}",
@@ -80,11 +82,11 @@ def _meta(job: ReportJob) -> ReportMeta:
         if too_long:  # stored before the rule, or retried from such a job
             raise ReportDataError(too_long)
         if job.format is not ReportFormat.CSV:  # CSV is data, not a document
-            overview = compute_overview(job.owner_id, params, currency)
+            overview = compute_overview(job.workspace_id, params, currency)
     return ReportMeta(kind=job.kind.value, title=params.title(), scope=scope, currency=currency,
                       timezone=zone, overview=overview,
-                      csv_excel=bool(owner and owner.csv_excel),
-                      decimal_comma=bool(owner and owner.csv_excel and owner.csv_decimal_comma))
+                      csv_excel=bool(asker and asker.csv_excel),
+                      decimal_comma=bool(asker and asker.csv_excel and asker.csv_decimal_comma))
 
 
 def _remove_quietly(path: Path) -> None:

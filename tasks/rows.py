@@ -29,7 +29,7 @@ _COLUMNS = (
 
 def _where(job: ReportJob) -> list:
     # the filter, ownership included, is the parameters' own (ReportParams.where)
-    return params_of(job).where(job.owner_id)
+    return params_of(job).where(job.workspace_id)
 
 
 def rows_select(job: ReportJob) -> sa.Select:

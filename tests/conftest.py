@@ -41,10 +41,11 @@ REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 SESSION = uuid.uuid4().hex[:8]
 OWN_SERVERS = pytest.StashKey[OwnServers]()
 PASSWORD = "correct-horse-battery"
-TABLES = ("mail_sends", "sender_blocks", "schedule_recipients", "signup_requests",
-          "notices", "delivery_attempts", "deliveries", "schedule_runs", "schedules",
-          "product_months", "report_events", "report_jobs", "order_items", "orders", "worker_beats",
-          "api_tokens", "users")
+TABLES = ("audit_entries", "invitations", "mail_sends", "sender_blocks",
+          "schedule_recipients", "signup_requests", "notices", "delivery_attempts", "deliveries",
+          "schedule_runs", "schedules", "product_months", "report_events", "report_jobs",
+          "order_items", "orders", "worker_beats", "api_tokens", "memberships", "workspaces",
+          "users")
 
 
 def pytest_configure(config):
@@ -256,10 +257,11 @@ def wait_for(predicate, timeout: float = 30, interval: float = 0.05, what: str =
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
-def make_user(email: str, *, admin: bool = False, verified: bool = False):
+def make_user(email: str, *, site_admin: bool = False, verified: bool = False):
+    """A person with a workspace of their own (its id is theirs in a fresh database)."""
     from webapp.auth.services import create_user
 
-    return create_user(email, PASSWORD, is_admin=admin, verified=verified)
+    return create_user(email, PASSWORD, site_admin=site_admin, verified=verified)
 
 
 def logged_in_client(app, user):

@@ -29,6 +29,9 @@ from .orders.views import bp as orders_bp
 from .reports.views import bp as reports_bp
 from .schedules.views import bp as schedules_bp
 from .security import init_security
+from .workspaces.audit_views import bp as audit_bp
+from .workspaces.views import bp as workspaces_bp
+from .workspaces.views import links as invitations_bp
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +83,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(api_bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(recipients_bp)
+    app.register_blueprint(workspaces_bp)
+    app.register_blueprint(invitations_bp)
+    app.register_blueprint(audit_bp)
     # a recipient's links: the signed token in the URL is the authority, and
     # RFC 8058 one-click unsubscribes arrive as a bare POST from mail clients
     csrf.exempt(recipients_bp)

@@ -12,8 +12,9 @@ import click
 import sqlalchemy as sa
 from flask import Flask, current_app
 
+from .auth.current import as_actor
 from .auth.services import create_user, normalise_email, set_password
-from .crypto import reencrypt_column
+from .crypto import TOTP_SECRETS, reencrypt_column
 from .errors import DomainError
 from .extensions import db
 from .models import Order, OrderItem, OrderStatus, User, utcnow
@@ -59,14 +60,17 @@ def demo_user() -> tuple[User, str | None]:
 
 def make_demo_orders(owner: User, count: int, max_items: int = 8, seed: int | None = None,
                      days: int = 90) -> int:
-    """Insert `count` realistic orders over the last `days` days; returns items added."""
+    """Insert `count` realistic orders over the last `days` days into the
+    oldest workspace of `owner`; returns items added."""
+    workspace_id = as_actor(owner).workspace_id
     rng = random.Random(seed)
     now = dt.datetime.now(dt.UTC)
     statuses = [OrderStatus.COMPLETED] * 6 + [OrderStatus.OPEN] * 3 + [OrderStatus.CANCELLED]
     added = 0
     for _ in range(count):
         created = now - dt.timedelta(minutes=rng.randrange(days * 24 * 60))
-        order = Order(owner_id=owner.id, customer=rng.choice(CUSTOMERS),
+        order = Order(workspace_id=workspace_id, created_by_id=owner.id,
+                      customer=rng.choice(CUSTOMERS),
                       status=rng.choice(statuses),
                       created_at=created, updated_at=created)
         for product, price in rng.sample(PRODUCTS, rng.randint(1, min(max_items, len(PRODUCTS)))):
@@ -98,13 +102,15 @@ def register_cli(app: Flask) -> None:
 
     @app.cli.command("create-user")
     @click.argument("email")
-    @click.option("--admin", is_flag=True, help="Sees every user's orders and reports.")
+    @click.option("--site-admin", "site_admin", is_flag=True,
+                  help="May see the operator's details (health errors, which worker ran a "
+                       "job); opens no workspace's data.")
     @click.option("--reset", is_flag=True, help="Set a new password for an existing user.")
     @click.option("--verified", is_flag=True,
                   help="The operator vouches for the address: reports may be e-mailed to it "
                        "without a verification link.")
     @click.password_option(help="Prompted for when not given.")
-    def create_user_command(email: str, admin: bool, reset: bool, verified: bool,
+    def create_user_command(email: str, site_admin: bool, reset: bool, verified: bool,
                             password: str):
         """Create an account (or with --reset, set a new password)."""
         try:
@@ -114,36 +120,53 @@ def register_cli(app: Flask) -> None:
                 if user is None:
                     raise click.ClickException(f"No user {email}.")
                 set_password(user, password)
-                if admin:
-                    user.is_admin = True
+                if site_admin:
+                    user.site_admin = True
                 if verified and user.email_verified_at is None:
                     user.email_verified_at = utcnow()
                 db.session.commit()
                 click.echo(f"Password of {user.email} changed.")
                 return
-            user = create_user(email, password, is_admin=admin, verified=verified)
+            user = create_user(email, password, site_admin=site_admin, verified=verified)
         except DomainError as exc:
             raise click.ClickException(exc.message) from None
-        click.echo(f"Created {'admin ' if user.is_admin else ''}{user.email}.")
+        click.echo(f"Created {'site admin ' if user.site_admin else ''}{user.email}.")
 
     @app.cli.command("rotate-secrets")
     def rotate_secrets_command():
-        """Re-encrypt every stored webhook secret with the current SECRET_KEY.
+        """Re-encrypt every stored webhook secret and two-factor secret with
+        the current SECRET_KEY.
 
         Run it after a key rotation (new SECRET_KEY, the old one in
         SECRET_KEY_FALLBACKS); once it reports nothing unreadable, the old key
         may leave SECRET_KEY_FALLBACKS as far as stored secrets go."""
         with db.engine.begin() as conn:
-            done = reencrypt_column(conn, "schedules", "webhook_secret")
-        click.echo(f"Webhook secrets: {done.rotated} re-encrypted with the current key, "
-                   f"{done.current} already under it.")
-        if done.unreadable:
-            ids = ", ".join(str(i) for i in done.unreadable[:20])
-            raise click.ClickException(
-                f"{len(done.unreadable)} webhook secret(s) open with no key (schedules {ids}"
-                f"{', …' if len(done.unreadable) > 20 else ''}): put the key they were made "
-                "with in SECRET_KEY_FALLBACKS and run this again, or give those schedules "
-                "a new secret (rotate_secret).")
+            hooks = reencrypt_column(conn, "schedules", "webhook_secret")
+            totp = reencrypt_column(conn, "users", "totp_secret", purpose=TOTP_SECRETS)
+        click.echo(f"Webhook secrets: {hooks.rotated} re-encrypted with the current key, "
+                   f"{hooks.current} already under it.")
+        click.echo(f"Two-factor secrets: {totp.rotated} re-encrypted with the current key, "
+                   f"{totp.current} already under it.")
+        problems = []
+        if hooks.unreadable:
+            problems.append(
+                f"{len(hooks.unreadable)} webhook secret(s) open with no key (schedules "
+                f"{_ids(hooks.unreadable)}): put the key they were made with in "
+                "SECRET_KEY_FALLBACKS and run this again, or give those schedules a new "
+                "secret (rotate_secret).")
+        if totp.unreadable:
+            problems.append(
+                f"{len(totp.unreadable)} two-factor secret(s) open with no key (users "
+                f"{_ids(totp.unreadable)}): put the key they were made with in "
+                "SECRET_KEY_FALLBACKS and run this again; else those users cannot give a "
+                "code and log in with a recovery code, then turn two-factor log-in off "
+                "and on again.")
+        if problems:
+            raise click.ClickException(" ".join(problems))
+
+
+def _ids(ids: list[int]) -> str:
+    return ", ".join(str(i) for i in ids[:20]) + (", …" if len(ids) > 20 else "")
 
 
 def _say_login(user: User, password: str | None) -> None:

@@ -76,6 +76,10 @@ class Config:
     LOGIN_RATE_LIMIT_ADDRESS = os.environ.get("LOGIN_RATE_LIMIT_ADDRESS", "30 per 15 minutes")
     SIGNUP_RATE_LIMIT = os.environ.get("SIGNUP_RATE_LIMIT", "10 per hour")
     SIGNUP_RATE_LIMIT_EMAIL = os.environ.get("SIGNUP_RATE_LIMIT_EMAIL", "3 per hour")
+    # Password-reset e-mails asked for, per e-mail address and per network
+    # (every request counts: known and unknown addresses alike)
+    RESET_RATE_LIMIT_EMAIL = os.environ.get("RESET_RATE_LIMIT_EMAIL", "3 per hour")
+    RESET_RATE_LIMIT_ADDRESS = os.environ.get("RESET_RATE_LIMIT_ADDRESS", "10 per hour")
     ORDER_WRITE_RATE_LIMIT = os.environ.get("ORDER_WRITE_RATE_LIMIT", "120 per minute")
     SQLALCHEMY_DATABASE_URI = _normalise_db_url(
         os.environ.get("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'orders.sqlite3'}")

@@ -6,6 +6,24 @@ from __future__ import annotations
 import enum
 
 
+class Role(enum.StrEnum):
+    """A person's part in a workspace, most powerful first (webapp/workspaces/roles.py
+    says what each may do)."""
+
+    OWNER = "owner"
+    ADMIN = "admin"
+    MEMBER = "member"
+    VIEWER = "viewer"
+
+    @property
+    def label(self) -> str:
+        return self.value.capitalize()
+
+    @property
+    def rank(self) -> int:
+        return list(Role).index(self)
+
+
 class OrderStatus(enum.StrEnum):
     OPEN = "open"
     COMPLETED = "completed"

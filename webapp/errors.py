@@ -21,6 +21,13 @@ class InvalidInput(DomainError):
     status_code = 400
 
 
+class Forbidden(DomainError):
+    """A member whose role (or an API token whose scope) may not do this:
+    403 with the reason ("Viewers cannot create orders.")."""
+
+    status_code = 403
+
+
 class NotFound(DomainError):
     status_code = 404
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from flask import Flask, current_app
+from flask import Flask, current_app, g, has_request_context
 from flask_login import current_user
 
 from .reports.params import params_of
@@ -16,7 +16,13 @@ def money(value: Decimal | None, symbol: bool = True) -> str:
     if value is None:
         return ""
     text = f"{value:,.2f}"
-    return f"{text} {current_app.config['CURRENCY']}" if symbol else text
+    return f"{text} {currency()}" if symbol else text
+
+
+def currency() -> str:
+    """The current workspace's currency (the server's default outside one)."""
+    here = g.get("actor") if has_request_context() else None
+    return here.workspace.currency if here is not None else current_app.config["CURRENCY"]
 
 
 def viewer_zone() -> str:
@@ -52,5 +58,5 @@ def register(app: Flask) -> None:
 
     @app.context_processor
     def globals_():
-        return {"currency": app.config["CURRENCY"], "viewer_zone": viewer_zone,
+        return {"currency": currency(), "actor": g.get("actor"), "viewer_zone": viewer_zone,
                 "poll_seconds": app.config["STATUS_POLL_SECONDS"]}

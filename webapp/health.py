@@ -39,7 +39,7 @@ def _for_viewer(check: dict, admin: bool) -> dict:
 
 @bp.get("/healthz")
 def healthz():
-    admin = bool(current_user.is_authenticated and current_user.is_admin)
+    admin = bool(current_user.is_authenticated and current_user.site_admin)
     database = _database()
     seen = last_seen() if database["ok"] else None
     checks = {

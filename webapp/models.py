@@ -16,6 +16,7 @@ from .enums import (  # noqa: F401 - re-exported: models and their words togethe
     OrderStatus,
     ReportFormat,
     ReportKind,
+    Role,
 )
 from .extensions import db
 from .orders.validation import search_key
@@ -73,7 +74,9 @@ class User(UserMixin, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(sa.String(254), unique=True)
     password_hash: Mapped[str] = mapped_column(sa.String(300))
-    is_admin: Mapped[bool] = mapped_column(default=False)
+    # Set only by `flask create-user --site-admin`: may run the operator's
+    # pages (health details). It opens no workspace: data is members' only.
+    site_admin: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Part of every session cookie; bumping it (log-out, password change, "log
     # out everywhere") makes every earlier cookie of this user worthless.
@@ -107,6 +110,114 @@ class User(UserMixin, db.Model):
     tokens: Mapped[list[ApiToken]] = relationship(
         back_populates="user", cascade="all, delete-orphan", order_by="ApiToken.id",
         passive_deletes=True)
+    memberships: Mapped[list[Membership]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", passive_deletes=True)
+
+
+class Workspace(db.Model):
+    """A company's shared place: its orders, reports, schedules, deliveries,
+    notices and API tokens belong here, and its people are members with a
+    role (Membership). Its settings are what documents carry."""
+
+    __tablename__ = "workspaces"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    currency: Mapped[str] = mapped_column(sa.String(3), default="USD", server_default="USD")
+    # the zone a new member starts with (each person then keeps their own)
+    default_timezone: Mapped[str] = mapped_column(sa.String(64), default="UTC",
+                                                  server_default="UTC")
+    # the seller on documents
+    legal_name: Mapped[str | None] = mapped_column(sa.String(200), nullable=True)
+    address: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+    tax_id: Mapped[str | None] = mapped_column(sa.String(50), nullable=True)
+    # PNG or JPEG, at most 1 MB, checked by decoding it (webapp/workspaces/settings.py)
+    logo: Mapped[bytes | None] = mapped_column(sa.LargeBinary, nullable=True, deferred=True)
+    logo_type: Mapped[str | None] = mapped_column(sa.String(20), nullable=True)
+    require_two_factor: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    memberships: Mapped[list[Membership]] = relationship(
+        back_populates="workspace", cascade="all, delete-orphan", passive_deletes=True)
+
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+
+class Membership(db.Model):
+    """A person in a workspace, with a role."""
+
+    __tablename__ = "memberships"
+
+    workspace_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True)
+    role: Mapped[Role] = mapped_column(_enum(Role))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    workspace: Mapped[Workspace] = relationship(back_populates="memberships")
+    user: Mapped[User] = relationship(back_populates="memberships")
+
+
+class Invitation(db.Model):
+    """An e-mailed, signed, single-use invitation to a workspace with a role.
+    The link carries the id and `nonce`; re-sending draws a new nonce, so
+    only the newest link works."""
+
+    __tablename__ = "invitations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str] = mapped_column(sa.String(254))
+    role: Mapped[Role] = mapped_column(_enum(Role))
+    nonce: Mapped[str] = mapped_column(sa.String(32))
+    invited_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    accepted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    accepted_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    invited_by: Mapped[User | None] = relationship(foreign_keys=[invited_by_id])
+    workspace: Mapped[Workspace] = relationship()
+
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    def state(self, now: dt.datetime) -> str:
+        if self.accepted_at is not None:
+            return "accepted"
+        if self.revoked_at is not None:
+            return "revoked"
+        return "expired" if self.expires_at <= now else "open"
+
+
+class AuditEntry(db.Model):
+    """Who did what in a workspace, and when. Append-only: the code has no
+    path that changes or removes an entry (webapp/audit.py only inserts)."""
+
+    __tablename__ = "audit_entries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("workspaces.id", ondelete="CASCADE"))
+    # who: kept as text too, so the entry still names a person who left
+    user_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    actor: Mapped[str] = mapped_column(sa.String(254))
+    action: Mapped[str] = mapped_column(sa.String(40))  # "order.created"
+    target: Mapped[str | None] = mapped_column(sa.String(60), nullable=True)  # "order 12"
+    detail: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+    via: Mapped[str] = mapped_column(sa.String(10), default="web")  # web | api | system
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        sa.Index("ix_audit_entries_workspace_id_at", "workspace_id", "at"),
+        {"sqlite_autoincrement": True},
+    )
 
 
 class ApiToken(db.Model):
@@ -118,6 +229,11 @@ class ApiToken(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"),
                                          index=True)
+    # a token opens one workspace, with `scope` read or write (never more
+    # than its person's role allows at the time of each request)
+    workspace_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
+    scope: Mapped[str] = mapped_column(sa.String(5), default="write", server_default="write")
     name: Mapped[str] = mapped_column(sa.String(100))
     token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     prefix: Mapped[str] = mapped_column(sa.String(12))  # shown so users can tell tokens apart
@@ -126,6 +242,7 @@ class ApiToken(db.Model):
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     user: Mapped[User] = relationship(back_populates="tokens")
+    workspace: Mapped[Workspace] = relationship()
 
     __table_args__ = ({"sqlite_autoincrement": True},)
 
@@ -134,8 +251,11 @@ class Order(db.Model):
     __tablename__ = "orders"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    owner_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"),
-                                          index=True)
+    workspace_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
+    # the person who made it (kept, as NULL, when they leave)
+    created_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
     customer: Mapped[str] = mapped_column(sa.String(200))
     # search_key(customer): what the customer search compares, the same on every
     # database. Kept by the model itself: set with `customer` on every ORM write
@@ -162,7 +282,7 @@ class Order(db.Model):
         sa.Index("ix_orders_status_created_at", "status", "created_at"),
         sa.Index("ix_orders_created_at", "created_at"),
         # a user's completed orders in a range: every summary and the dashboard
-        sa.Index("ix_orders_owner_status_created_at", "owner_id", "status", "created_at"),
+        sa.Index("ix_orders_workspace_status_created_at", "workspace_id", "status", "created_at"),
         # The search is "contains" (LIKE '%key%'): on PostgreSQL a trigram GIN
         # index serves it (and has no B-tree row size limit for long keys); on
         # SQLite this is a plain index, which no index type could help there.
@@ -227,8 +347,8 @@ class ProductMonth(db.Model):
 
     __tablename__ = "product_months"
 
-    owner_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True)
     month: Mapped[dt.date] = mapped_column(sa.Date, primary_key=True)  # its first day
     product: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
     # whole cents: exact on every database (SQLite keeps NUMERIC as REAL)
@@ -241,8 +361,11 @@ class ReportJob(db.Model):
     __tablename__ = "report_jobs"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    owner_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"),
-                                          index=True)
+    workspace_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
+    # the person who made it (kept, as NULL, when they leave)
+    created_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
     kind: Mapped[ReportKind] = mapped_column(_enum(ReportKind))
     format: Mapped[ReportFormat] = mapped_column(_enum(ReportFormat))
     params: Mapped[dict] = mapped_column(sa.JSON, default=dict)
@@ -348,8 +471,11 @@ class Schedule(db.Model):
     __tablename__ = "schedules"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    owner_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"),
-                                          index=True)
+    workspace_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
+    # the person who made it (kept, as NULL, when they leave)
+    created_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
     name: Mapped[str] = mapped_column(sa.String(200))
     kind: Mapped[ReportKind] = mapped_column(_enum(ReportKind))
     format: Mapped[ReportFormat] = mapped_column(_enum(ReportFormat))
@@ -480,6 +606,9 @@ class Notice(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    # the bell shows a person the notices of the workspace they are in
+    workspace_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("workspaces.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(sa.String(20))  # ready | failed | delivery | paused
     text: Mapped[str] = mapped_column(sa.Text)
     job_id: Mapped[int | None] = mapped_column(
@@ -543,8 +672,8 @@ class SenderBlock(db.Model):
 
     __tablename__ = "sender_blocks"
 
-    owner_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True)
     address: Mapped[str] = mapped_column(sa.String(254), primary_key=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -555,10 +684,11 @@ class MailSend(db.Model):
     __tablename__ = "mail_sends"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    owner_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    workspace_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("workspaces.id", ondelete="CASCADE"))
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (
-        sa.Index("ix_mail_sends_owner_id_at", "owner_id", "at"),
+        sa.Index("ix_mail_sends_workspace_id_at", "workspace_id", "at"),
         {"sqlite_autoincrement": True},
     )

@@ -1,5 +1,5 @@
-"""An account's quotas, counted in the database under a lock on the owner's
-row, so that thirty requests at the same instant count one after another:
+"""A workspace's quotas, counted in the database under a lock on the
+workspace's row, so that thirty requests at the same instant count one after another:
 open report jobs (REPORT_MAX_OPEN_JOBS, shared by one-off requests, Run now
 and scheduled runs), schedules (SCHEDULES_MAX_PER_USER) and e-mails sent in
 the last hour (MAIL_MAX_PER_HOUR)."""
@@ -12,34 +12,34 @@ from flask import current_app
 
 from .enums import ACTIVE_STATUSES
 from .extensions import db
-from .models import MailSend, ReportJob, User
+from .models import MailSend, ReportJob, Workspace
 
 HOUR = dt.timedelta(hours=1)
 
 
-def lock_owners(conn, owner_ids) -> None:
-    """Hold the owners' rows until the transaction ends. It must be the
+def lock_owners(conn, workspace_ids) -> None:
+    """Hold the workspaces' rows until the transaction ends. It must be the
     transaction's first statement: on SQLite a write takes the database's
     write lock (waiting via busy_timeout), on PostgreSQL a row lock, taken
     in id order so that two ticks cannot deadlock."""
-    ids = sorted(set(owner_ids))
+    ids = sorted(set(workspace_ids))
     if not ids:
         return
-    users = User.__table__
+    owners = Workspace.__table__
     if conn.dialect.name == "postgresql":
-        conn.execute(sa.select(users.c.id).where(users.c.id.in_(ids))
-                     .order_by(users.c.id).with_for_update())
+        conn.execute(sa.select(owners.c.id).where(owners.c.id.in_(ids))
+                     .order_by(owners.c.id).with_for_update())
     else:
-        conn.execute(sa.update(users).where(users.c.id.in_(ids)).values(id=users.c.id))
+        conn.execute(sa.update(owners).where(owners.c.id.in_(ids)).values(id=owners.c.id))
 
 
-def open_jobs(conn, owner_ids) -> dict[int, int]:
+def open_jobs(conn, workspace_ids) -> dict[int, int]:
     """Each owner's PENDING/PROCESSING jobs."""
     jobs = ReportJob.__table__
-    rows = conn.execute(sa.select(jobs.c.owner_id, sa.func.count()).where(
-        jobs.c.owner_id.in_(list(set(owner_ids))),
-        jobs.c.status.in_([s.value for s in ACTIVE_STATUSES])).group_by(jobs.c.owner_id))
-    return {owner_id: count for owner_id, count in rows}
+    rows = conn.execute(sa.select(jobs.c.workspace_id, sa.func.count()).where(
+        jobs.c.workspace_id.in_(list(set(workspace_ids))),
+        jobs.c.status.in_([s.value for s in ACTIVE_STATUSES])).group_by(jobs.c.workspace_id))
+    return {workspace_id: count for workspace_id, count in rows}
 
 
 def max_open_jobs() -> int:
@@ -50,11 +50,11 @@ def mail_limit() -> int:
     return current_app.config["MAIL_MAX_PER_HOUR"]
 
 
-def mail_wait(conn, owner_id: int, now: dt.datetime) -> int:
+def mail_wait(conn, workspace_id: int, now: dt.datetime) -> int:
     """0 when the owner may send another e-mail now, else the seconds until
     the oldest send of the last hour leaves the window."""
     sends = MailSend.__table__
-    recent = sa.select(sends.c.at).where(sends.c.owner_id == owner_id,
+    recent = sa.select(sends.c.at).where(sends.c.workspace_id == workspace_id,
                                          sends.c.at > now - HOUR)
     count = conn.scalar(sa.select(sa.func.count()).select_from(recent.subquery()))
     limit = mail_limit()
@@ -65,15 +65,15 @@ def mail_wait(conn, owner_id: int, now: dt.datetime) -> int:
     return max(1, int((nth + HOUR - now).total_seconds()) + 1)
 
 
-def reserve_mail(owner_id: int, now: dt.datetime) -> int:
+def reserve_mail(workspace_id: int, now: dt.datetime) -> int:
     """Count one e-mail of the owner, in its own transaction, if the hourly
     quota allows: 0 when counted, else the seconds to wait."""
     with db.engine.begin() as conn:
-        lock_owners(conn, [owner_id])
-        wait = mail_wait(conn, owner_id, now)
+        lock_owners(conn, [workspace_id])
+        wait = mail_wait(conn, workspace_id, now)
         if wait:
             return wait
-        conn.execute(sa.insert(MailSend.__table__).values(owner_id=owner_id, at=now))
+        conn.execute(sa.insert(MailSend.__table__).values(workspace_id=workspace_id, at=now))
     return 0
 
 

@@ -10,22 +10,26 @@ from urllib.parse import urlsplit
 
 from flask import Flask, current_app, flash, g, redirect, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from .auth.services import user_for_token
+from . import audit
+from .auth.services import token_for_secret
 from .extensions import db, limiter, login_manager
 from .htmx import is_htmx
 from .http_errors import problem
 from .models import User
+from .workspaces import services as workspaces
 
 log = logging.getLogger(__name__)
 
 # api.openapi: the API's description (GET /api/openapi.json) holds no data
-PUBLIC_ENDPOINTS = {"auth.login", "auth.signup", "auth.finish_signup", "health.healthz",
+PUBLIC_ENDPOINTS = {"auth.login", "auth.signup", "auth.finish_signup", "auth.two_factor",
+                    "auth.forgot_password", "auth.reset_password", "health.healthz",
                     "static", "api.openapi", "recipients.ask", "recipients.confirm",
                     "recipients.never", "recipients.unsubscribe_page",
-                    "recipients.unsubscribe"}
+                    "recipients.unsubscribe", "invitations.invitation"}
 # Requests a page makes by itself (the status badge's polling): they do not
 # count as activity, so an open tab still ends its session when left alone.
 PASSIVE_ENDPOINTS = {"reports.status", "reports.live"}
@@ -45,6 +49,7 @@ MIN_KEY_LENGTH = 32
 
 # Session cookie fields (besides flask-login's _user_id)
 GENERATION, SINCE, SEEN = "gen", "since", "seen"
+WORKSPACE = "ws"  # the workspace this session works in
 
 
 def _order_write_rate_limit() -> str:
@@ -151,10 +156,21 @@ def _instance_key(path: Path) -> str:
 # --- sessions -----------------------------------------------------------------
 
 def start_session(user: User) -> None:
-    """Log `user` in with a fresh session (new CSRF token, no old keys)."""
+    """Log `user` in with a fresh session (new CSRF token, no old keys), in
+    their oldest workspace; the sign-in goes into its audit trail."""
     session.clear()
     login_user(user)
     session.update(session_fields(user))
+    actor = workspaces.session_actor(user, None)
+    session[WORKSPACE] = actor.workspace_id
+    audit.record(actor, "signed_in", None, get_remote_address())
+    db.session.commit()
+
+
+def switch_workspace(workspace_id: int) -> None:
+    actor = workspaces.switch(current_user, workspace_id)
+    session[WORKSPACE] = actor.workspace_id
+    g.actor = actor
 
 
 def session_fields(user: User, now: float | None = None) -> dict:
@@ -203,12 +219,13 @@ def _ended_message(reason: str | None, config) -> str:
             "Log in again.")
 
 
-def _bearer_user() -> User | None:
+def _bearer_actor():
     header = request.headers.get("Authorization", "")
     scheme, _, secret = header.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         return None
-    return user_for_token(secret.strip())
+    token = token_for_secret(secret.strip())
+    return workspaces.token_actor(token) if token is not None else None
 
 
 def init_security(app: Flask) -> None:
@@ -233,12 +250,12 @@ def init_security(app: Flask) -> None:
         if request.blueprint == "api":
             # The API takes tokens only: a session cookie would make it
             # forgeable cross-site, since the API has no CSRF token.
-            user = _bearer_user()
-            if user is None:
+            actor = _bearer_actor()
+            if actor is None:
                 return problem(401, "Send a valid API token: Authorization: Bearer <token>. "
                                     "Create one on your account page.",
                                headers={"WWW-Authenticate": 'Bearer realm="api"'})
-            g.api_user = user
+            g.api_user, g.actor = actor.user, actor
             return None
         if not current_user.is_authenticated:
             if "_user_id" in session:  # a session that ended: say why, drop the cookie
@@ -248,6 +265,11 @@ def init_security(app: Flask) -> None:
             if is_htmx():
                 return "", 401, {"HX-Redirect": login}
             return redirect(login)
+        # a member removed meanwhile falls back to another workspace here
+        wanted = session.get(WORKSPACE)
+        g.actor = workspaces.session_actor(current_user._get_current_object(), wanted)
+        if g.actor.workspace_id != wanted:
+            session[WORKSPACE] = g.actor.workspace_id
         return None
 
     @app.after_request

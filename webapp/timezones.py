@@ -31,8 +31,9 @@ def is_zone(name: str | None) -> bool:
 
 
 def zone_of(user) -> str:
-    """The user's zone, UTC for no user or for a name this machine lost."""
-    name = getattr(user, "timezone", None)
+    """The user's zone (an Actor's person's), UTC for no user or for a name
+    this machine lost."""
+    name = getattr(getattr(user, "user", user), "timezone", None)
     return name if is_zone(name) else UTC
 
 

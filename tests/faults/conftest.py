@@ -62,7 +62,7 @@ class Cluster:
         self.db_url = pg.url("faults", driver="postgresql+psycopg")
         self.app = build_app(self.db_url, self.reports, self.queue, redis.url)
         self.procs: list[Proc] = []
-        self.owner_id: int | None = None
+        self.workspace_id: int | None = None
 
     def login(self) -> None:
         """The user whose orders and jobs the scenarios make (after the schema is fresh)."""
@@ -70,7 +70,7 @@ class Cluster:
 
         with self.app.app_context():
             user = make_user("faults@example.com")
-            self.owner_id = user.id
+            self.workspace_id = user.id
             self.client = logged_in_client(self.app, user)
 
     def env(self, **extra) -> dict:
@@ -107,7 +107,7 @@ class Cluster:
         with self.app.app_context(), db.engine.begin() as conn:
             first = (conn.scalar(sa.select(sa.func.max(Order.id))) or 0) + 1
             conn.execute(sa.insert(Order.__table__), [
-                {"id": first + n, "owner_id": self.owner_id, "customer": customer,
+                {"id": first + n, "workspace_id": self.workspace_id, "customer": customer,
                  "status": "completed", "created_at": now,
                  "updated_at": now, "item_count": items, "units": items,
                  "total": Decimal("2.50") * items} for n in range(orders)])
@@ -119,7 +119,7 @@ class Cluster:
                     "SELECT setval('orders_id_seq', (SELECT max(id) FROM orders))"))
             from webapp.orders.rollup import rebuild
 
-            rebuild(conn, self.owner_id)  # Core inserts bypass the ORM hook
+            rebuild(conn, self.workspace_id)  # Core inserts bypass the ORM hook
 
     def request(self, fmt: str = "pdf", customer: str | None = "Bulk Ltd") -> dict:
         today = dt.date.today().isoformat()

@@ -22,13 +22,13 @@ FIRST_DAY, DAYS = dt.date(2016, 4, 1), 3652  # ten years, 2016-04-01 to 2026-03-
 RANGE = {"date_from": "2016-04-01", "date_to": "2026-03-31"}
 
 
-def _bulk_orders(conn, owner_id: int) -> None:
+def _bulk_orders(conn, workspace_id: int) -> None:
     """ORDERS completed orders of customer ACME spread over the ten years, each
     with ITEMS_PER_ORDER items of 2.50 under a product name of its own (the top
     products then group 1.5 million names: the overview's longest statement).
     Made by the database itself, so no row crosses the wire; product_months
     is left empty, as a summary for one customer reads the items."""
-    values = {"owner": owner_id, "n": ORDERS, "per": ITEMS_PER_ORDER,
+    values = {"owner": workspace_id, "n": ORDERS, "per": ITEMS_PER_ORDER,
               "start": int(dt.datetime.combine(FIRST_DAY, dt.time(), dt.UTC).timestamp()),
               "step": DAYS * 86400 // ORDERS}
     if conn.dialect.name == "postgresql":
@@ -41,13 +41,13 @@ def _bulk_orders(conn, owner_id: int) -> None:
         lines = ("(WITH RECURSIVE j(k) AS (SELECT 1 UNION ALL SELECT k + 1 FROM j "
                  "WHERE k < :per) SELECT k FROM j) AS j")
     conn.execute(sa.text(
-        "INSERT INTO orders (owner_id, customer, customer_key, status, created_at, updated_at, "
+        "INSERT INTO orders (workspace_id, customer, customer_key, status, created_at, updated_at, "
         "item_count, units, total) SELECT :owner, 'ACME', 'acme', 'completed', at, at, :per, "
         f":per, :per * 2.50 FROM ({stamps}) AS s"), values)
     conn.execute(sa.text(
         "INSERT INTO order_items (order_id, product, quantity, unit_price) "
         "SELECT o.id, 'Product ' || (o.id * 7 + j.k) || ', a name of its own', 1, 2.50 "
-        f"FROM orders AS o, {lines} WHERE o.owner_id = :owner"), values)
+        f"FROM orders AS o, {lines} WHERE o.workspace_id = :owner"), values)
 
 
 def _job(client, job_id: int) -> dict:

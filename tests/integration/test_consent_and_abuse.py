@@ -251,7 +251,7 @@ def test_thirty_one_simultaneous_run_nows_start_one_run_and_one_mail_per_recipie
         assert sorted(a.status_code for a in answers) == [202] + [429] * 30
         db.session.rollback()
         jobs = db.session.scalar(sa.select(sa.func.count()).select_from(ReportJob)
-                                 .where(ReportJob.owner_id == env.user.id))
+                                 .where(ReportJob.workspace_id == env.user.id))
         assert jobs == 1
     for answer in answers:
         if answer.status_code != 429:

@@ -73,7 +73,7 @@ def _report(email: str, names: list[str], decimal_comma: bool, copy_results: lis
     owner.csv_excel, owner.csv_decimal_comma = True, decimal_comma
     when = dt.datetime(2026, 11, 26, 12, tzinfo=dt.UTC)
     for n, name in enumerate(names):
-        order = Order(owner_id=owner.id, customer=name, status=OrderStatus.COMPLETED,
+        order = Order(workspace_id=owner.id, customer=name, status=OrderStatus.COMPLETED,
                       created_at=when + dt.timedelta(seconds=n))
         order.items = [OrderItem(product=product, quantity=1, unit_price=Decimal("1.25"))
                        for product in (name, names[-n - 1])]

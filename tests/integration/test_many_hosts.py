@@ -74,7 +74,7 @@ def deployment(tmp_path_factory, pg_url, redis_url, s3_server, pg_app_session):
     d.stop()
 
 
-def _seed(owner_id: int, customer: str, orders: int, items: int) -> None:
+def _seed(workspace_id: int, customer: str, orders: int, items: int) -> None:
     from webapp.extensions import db
     from webapp.models import Order, OrderItem
     from webapp.orders.rollup import rebuild
@@ -83,7 +83,7 @@ def _seed(owner_id: int, customer: str, orders: int, items: int) -> None:
     with db.engine.begin() as conn:
         first = (conn.scalar(sa.select(sa.func.max(Order.id))) or 0) + 1
         conn.execute(sa.insert(Order.__table__), [
-            {"id": first + n, "owner_id": owner_id, "customer": customer,
+            {"id": first + n, "workspace_id": workspace_id, "customer": customer,
              "status": "completed", "created_at": now, "updated_at": now,
              "item_count": items, "units": items, "total": Decimal("2.50") * items}
             for n in range(orders)])
@@ -91,7 +91,7 @@ def _seed(owner_id: int, customer: str, orders: int, items: int) -> None:
             {"order_id": first + n, "product": f"Part {i}", "quantity": 1,
              "unit_price": Decimal("2.50")} for n in range(orders) for i in range(items)])
         conn.execute(sa.text("SELECT setval('orders_id_seq', (SELECT max(id) FROM orders))"))
-        rebuild(conn, owner_id)
+        rebuild(conn, workspace_id)
 
 
 def _job(client, job_id: int) -> dict:

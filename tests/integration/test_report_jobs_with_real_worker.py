@@ -102,7 +102,7 @@ def test_big_summary_pdf_is_seen_processing_with_progress_then_completed(
 
 def test_job_for_an_order_deleted_before_the_worker_runs_fails_with_a_reason(
         live_app, user, client):
-    job = ReportJob(owner_id=user.id, kind=ReportKind.ORDER, format=ReportFormat.PDF,
+    job = ReportJob(workspace_id=user.id, kind=ReportKind.ORDER, format=ReportFormat.PDF,
                     params={"order_id": 424242},
                     dedupe_key="deleted-order", status=JobStatus.PENDING)
     db.session.add(job)

@@ -388,10 +388,10 @@ def test_e_mails_per_hour_wait_instead_of_failing_and_run_now_says_when(
     assert waiting.next_attempt_at > MONDAY_7 + dt.timedelta(minutes=59)
 
     now = utcnow()  # Run now counts against the real clock
-    owner_id = db.session.get(Schedule, made["id"]).owner_id
+    workspace_id = db.session.get(Schedule, made["id"]).workspace_id
     with db.engine.begin() as conn:
         conn.execute(sa.insert(MailSend.__table__),
-                     [{"owner_id": owner_id, "at": now}, {"owner_id": owner_id, "at": now}])
+                     [{"workspace_id": workspace_id, "at": now}] * 2)
     _finish_jobs()
     answer = client.post(f"/api/schedules/{made['id']}/run")
     assert answer.status_code == 429
@@ -407,8 +407,8 @@ def mailed(app, mail, monkeypatch):
     (the worker's part, without a worker)."""
     from webapp.delivery import outbox
 
-    def now(to, body, *, owner_id=None):
-        outbox.send(to, body, owner_id=owner_id)
+    def now(to, body, *, workspace_id=None):
+        outbox.send(to, body, workspace_id=workspace_id)
         return True
 
     monkeypatch.setattr(outbox, "queue", now)

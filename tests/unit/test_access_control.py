@@ -89,12 +89,13 @@ def test_the_same_report_asked_by_two_users_makes_two_jobs(app, user, sent):
     assert created and a.id != b.id
 
 
-def test_admin_sees_everything(app, alices):
+def test_a_site_admin_sees_no_other_workspace(app, alices):
+    """The old global admin is gone: the site-admin flag opens no one's data."""
     order, done, _ = alices
-    admin = logged_in_client(app, make_user("root@example.com", admin=True))
-    assert admin.get(f"/orders/{order.id}").status_code == 200
-    assert admin.get(f"/reports/{done.id}/download").status_code == 200
-    assert admin.get("/api/orders").get_json()["total"] == 1
+    admin = logged_in_client(app, make_user("root@example.com", site_admin=True))
+    assert admin.get(f"/orders/{order.id}").status_code == 404
+    assert admin.get(f"/reports/{done.id}/download").status_code == 404
+    assert admin.get("/api/orders").get_json()["total"] == 0
 
 
 @pytest.mark.parametrize("path", [

@@ -99,7 +99,7 @@ def test_the_dashboard_and_every_other_caller_of_reportparams_share_the_rule(cli
 
 def test_a_stored_summary_over_ten_years_fails_with_the_reason_before_any_work(app, user):
     """A job queued before the rule (or a retry of one) never reaches the overview."""
-    job = ReportJob(owner_id=user.id, kind=ReportKind.SUMMARY, format=ReportFormat.PDF,
+    job = ReportJob(workspace_id=user.id, kind=ReportKind.SUMMARY, format=ReportFormat.PDF,
                     params={"date_from": CENTURIES[0], "date_to": CENTURIES[1],
                             "customer": None},
                     dedupe_key="centuries", status=JobStatus.PENDING)
@@ -185,7 +185,7 @@ def test_every_order_lands_in_the_period_its_local_midnights_say(app, user, zone
     instants = sorted({edge + dt.timedelta(seconds=s) for edge in edges for s in (-1, 0, 1)})
     with db.engine.begin() as conn:
         conn.execute(sa.insert(Order.__table__), [
-            {"owner_id": user.id, "customer": "ACME", "status": OrderStatus.COMPLETED,
+            {"workspace_id": user.id, "customer": "ACME", "status": OrderStatus.COMPLETED,
              "created_at": at, "item_count": 1, "units": 1, "total": Decimal(n % 7 + 1)}
             for n, at in enumerate(instants)])
     expected = [[0, Decimal("0.00")] for _ in starts]

@@ -50,7 +50,7 @@ def pg_app(pg_app_session):
 
 def _seed(owner, names, when):
     for n, name in enumerate(names):
-        order = Order(owner_id=owner.id, customer=name, status=OrderStatus.COMPLETED,
+        order = Order(workspace_id=owner.id, customer=name, status=OrderStatus.COMPLETED,
                       created_at=when + dt.timedelta(seconds=n, microseconds=999_999))
         order.items = [OrderItem(product=product, quantity=q, unit_price=Decimal(price))
                        for product, q, price in ((names[-n - 1], 1, "0.01"),
@@ -99,7 +99,7 @@ def test_both_paths_agree_in_every_zone_and_csv_style(pg_app, sent, tmp_path, zo
     for n, when in enumerate([dt.datetime(2026, 10, 25, 0, 30), dt.datetime(2026, 10, 25, 1, 30),
                               dt.datetime(2026, 11, 1, 5, 30), dt.datetime(2026, 11, 1, 6, 30),
                               dt.datetime(2026, 11, 3, 23, 30)]):
-        order = Order(owner_id=owner.id, customer=customers[n], status=OrderStatus.COMPLETED,
+        order = Order(workspace_id=owner.id, customer=customers[n], status=OrderStatus.COMPLETED,
                       created_at=when.replace(tzinfo=dt.UTC))
         order.items = [OrderItem(product=product, quantity=3, unit_price=Decimal("4.25"))]
         order.recompute_totals()
@@ -277,7 +277,7 @@ def _seed_out_of_order(owner, orders: int, items: int):
     product order within each order."""
     base = dt.datetime(2026, 11, 20, 12, tzinfo=dt.UTC)
     for n in range(orders):
-        order = Order(owner_id=owner.id, customer=TRICKY[n % len(TRICKY)],
+        order = Order(workspace_id=owner.id, customer=TRICKY[n % len(TRICKY)],
                       status=OrderStatus.COMPLETED,
                       created_at=base - dt.timedelta(minutes=n, microseconds=n))
         order.items = [OrderItem(product=f"P{items - k:04d}", quantity=k + 1,

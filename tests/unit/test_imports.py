@@ -18,6 +18,7 @@ ALLOWED_LATE_IMPORTS = {
     ("webapp/storage.py", "boto3.s3.transfer"): "boto3's, as above",
     ("webapp/storage.py", "botocore.exceptions"): "boto3's, as above",
     ("webapp/storage.py", "boto3.exceptions"): "boto3's, as above",
+    ("webapp/workspaces/services.py", "PIL"): "decodes a logo upload; no request else needs it",
 }
 # fpdf2 (tasks/generators/pdf/) is loaded late too: the prefork parent of a
 # worker that makes no PDF never pays for it

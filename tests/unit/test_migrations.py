@@ -37,10 +37,10 @@ def test_existing_rows_go_to_the_configured_owner(tmp_path, redis_url, monkeypat
         monkeypatch.setenv("DEFAULT_OWNER_EMAIL", "Boss@Example.com")
         upgrade(directory=migrations)
         with db.engine.connect() as conn:
-            owner = conn.execute(sa.text("SELECT id, email, is_admin FROM users")).one()
-            assert owner.email == "boss@example.com" and owner.is_admin
-            assert conn.scalar(sa.text("SELECT owner_id FROM orders")) == owner.id
-            assert conn.scalar(sa.text("SELECT owner_id FROM report_jobs")) == owner.id
+            owner = conn.execute(sa.text("SELECT id, email, site_admin FROM users")).one()
+            assert owner.email == "boss@example.com" and owner.site_admin
+            assert conn.scalar(sa.text("SELECT workspace_id FROM orders")) == owner.id
+            assert conn.scalar(sa.text("SELECT workspace_id FROM report_jobs")) == owner.id
         db.session.remove()
 
 

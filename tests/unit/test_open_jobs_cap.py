@@ -37,7 +37,7 @@ def _fire_at_once(clients) -> list[int]:
 def _open_jobs(user_id: int) -> int:
     db.session.rollback()
     return db.session.scalar(sa.select(sa.func.count()).select_from(ReportJob).where(
-        ReportJob.owner_id == user_id, ReportJob.status.in_(ACTIVE_STATUSES)))
+        ReportJob.workspace_id == user_id, ReportJob.status.in_(ACTIVE_STATUSES)))
 
 
 def test_thirty_simultaneous_requests_get_exactly_the_cap(app, sent, user):

@@ -97,7 +97,7 @@ def test_rows_inserted_without_the_key_get_it_from_the_customer(app, user):
     now = dt.datetime.now(dt.UTC)
     with db.engine.begin() as conn:
         conn.execute(sa.insert(Order.__table__), [
-            {"owner_id": user.id, "customer": name, "status": OrderStatus.COMPLETED.value,
+            {"workspace_id": user.id, "customer": name, "status": OrderStatus.COMPLETED.value,
              "created_at": now, "updated_at": now, "item_count": 0, "total": Decimal("0")}
             for name in ("Ürün Bulk", "Café Bulk")])
     assert _found(user, "URUN") == ["Ürün Bulk"]
@@ -127,7 +127,7 @@ def test_the_migration_fills_the_key_of_existing_orders_in_batches(app, user):
     """0005 adds customer_key to a database that has orders (more than one
     batch of them), fills it in Python, then makes it NOT NULL and indexed."""
     migrations = str(ROOT / "migrations")
-    owner_id = user.id
+    workspace_id = user.id
     db.session.remove()
     downgrade(directory=migrations, revision="0004")
     try:
@@ -137,7 +137,7 @@ def test_the_migration_fills_the_key_of_existing_orders_in_batches(app, user):
             conn.execute(sa.text(
                 "INSERT INTO orders (owner_id, customer, status, created_at, updated_at, "
                 "item_count, total) VALUES (:owner, :customer, 'open', :now, :now, 0, 0)"),
-                [{"owner": owner_id, "customer": names[n % 3] + f" {n}", "now": now}
+                [{"owner": workspace_id, "customer": names[n % 3] + f" {n}", "now": now}
                  for n in range(2500)])
     finally:
         upgrade(directory=migrations)
@@ -145,7 +145,7 @@ def test_the_migration_fills_the_key_of_existing_orders_in_batches(app, user):
         keys = conn.execute(sa.text("SELECT customer, customer_key FROM orders")).all()
     assert len(keys) == 2500
     assert all(key == search_key(customer) for customer, key in keys)
-    user = db.session.get(User, owner_id)
+    user = db.session.get(User, workspace_id)
     assert len(list_orders(user, search="cafe", per_page=5).items) == 5
     assert list_orders(user, search="ISTANBUL LTD 2497", per_page=5).total == 1
     with pytest.raises(sa.exc.IntegrityError), db.engine.begin() as conn:

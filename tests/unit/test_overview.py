@@ -48,7 +48,7 @@ def _utc(day: dt.date, zone: str) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(), ZoneInfo(zone)).astimezone(dt.UTC)
 
 
-def _oracle(owner_id: int, lo: dt.datetime, hi: dt.datetime, customer: str | None = None):
+def _oracle(workspace_id: int, lo: dt.datetime, hi: dt.datetime, customer: str | None = None):
     """orders, items, units, revenue of the owner's completed orders in [lo, hi),
     from the line items, in plain SQL."""
     sqlite = db.engine.dialect.name == "sqlite"
@@ -58,22 +58,22 @@ def _oracle(owner_id: int, lo: dt.datetime, hi: dt.datetime, customer: str | Non
         "SELECT count(DISTINCT o.id), count(i.id), coalesce(sum(i.quantity), 0), "
         "coalesce(sum(i.quantity * CAST(round(i.unit_price * 100) AS BIGINT)), 0) "
         "FROM orders o JOIN order_items i ON i.order_id = o.id "
-        "WHERE o.owner_id = :owner AND o.status = 'completed' "
+        "WHERE o.workspace_id = :owner AND o.status = 'completed' "
         f"AND o.created_at >= :lo AND o.created_at < :hi{who}"),
-        {"owner": owner_id, "lo": fmt(lo), "hi": fmt(hi), "customer": customer}).one()
+        {"owner": workspace_id, "lo": fmt(lo), "hi": fmt(hi), "customer": customer}).one()
     return row[0], row[1], int(row[2]), Decimal(int(row[3])) / 100
 
 
-def _oracle_ranked(owner_id, lo, hi, column: str):
+def _oracle_ranked(workspace_id, lo, hi, column: str):
     sqlite = db.engine.dialect.name == "sqlite"
     fmt = (lambda t: t.replace(tzinfo=None).isoformat(" ")) if sqlite else (lambda t: t)
     rows = db.session.execute(sa.text(
         f"SELECT {column}, sum(i.quantity * CAST(round(i.unit_price * 100) AS BIGINT)), "
         "count(DISTINCT o.id), sum(i.quantity) "
         "FROM orders o JOIN order_items i ON i.order_id = o.id "
-        "WHERE o.owner_id = :owner AND o.status = 'completed' "
+        "WHERE o.workspace_id = :owner AND o.status = 'completed' "
         f"AND o.created_at >= :lo AND o.created_at < :hi GROUP BY {column}"),
-        {"owner": owner_id, "lo": fmt(lo), "hi": fmt(hi)}).all()
+        {"owner": workspace_id, "lo": fmt(lo), "hi": fmt(hi)}).all()
     return {name: (Decimal(int(cents)) / 100, n, int(units)) for name, cents, n, units in rows}
 
 

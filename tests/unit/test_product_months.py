@@ -34,7 +34,7 @@ operations = st.lists(st.one_of(
 
 
 def _table() -> dict:
-    rows = db.session.execute(sa.select(ProductMonth.owner_id, ProductMonth.month,
+    rows = db.session.execute(sa.select(ProductMonth.workspace_id, ProductMonth.month,
                                         ProductMonth.product, ProductMonth.revenue_cents,
                                         ProductMonth.units, ProductMonth.orders)).all()
     return {(o, m, p): (c, u, n) for o, m, p, c, u, n in rows}

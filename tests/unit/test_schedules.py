@@ -169,7 +169,7 @@ def test_a_due_schedule_runs_once_with_its_range_read_on_the_due_day(client, use
     [run] = _runs()
     assert run.due_at == MONDAY_7_BERLIN and run.trigger == "schedule" and run.note is None
     job = run.job
-    assert job.status is JobStatus.PENDING and job.owner_id == user.id
+    assert job.status is JobStatus.PENDING and job.workspace_id == user.id
     # last 7 days on Monday the 30th in Berlin: Monday 23rd to Sunday 29th
     assert job.params == {"date_from": "2026-11-23", "date_to": "2026-11-29",
                           "customer": None, "timezone": "Europe/Berlin"}
@@ -207,7 +207,7 @@ def test_a_retried_tick_inserts_nothing_twice(client):
     made = _create(client)
     _set(made["id"], next_run_at=MONDAY_7_BERLIN)
     with db.engine.connect() as conn:
-        row = conn.execute(runs._schedules_with_owner()
+        row = conn.execute(runs._schedules()
                            .where(Schedule.__table__.c.id == made["id"])).one()
     slot = runs.plan(row, MONDAY_7_BERLIN)
     assert len(runs.start([slot], MONDAY_7_BERLIN)) == 1
@@ -248,7 +248,7 @@ def test_a_daily_0230_runs_once_on_both_dst_change_days_in_berlin(client, day):
 def test_a_paused_schedule_does_not_run_and_resumes_from_now(client):
     made = _create(client)
     paused = client.patch(made["url"], json={"paused": True}).get_json()
-    assert paused["paused"] and paused["pause_reason"] == "Paused by its owner."
+    assert paused["paused"] and paused["pause_reason"] == "Paused by alice@example.com."
     _set(made["id"], next_run_at=MONDAY_7_BERLIN - dt.timedelta(days=14))
     assert runs.tick(MONDAY_7_BERLIN)["runs"] == 0
     resumed = client.patch(made["url"], json={"paused": False}).get_json()

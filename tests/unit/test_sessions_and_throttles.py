@@ -610,7 +610,7 @@ def test_htmx_config_forbids_script_tags_and_history_cache(app, user):
 def test_healthz_hides_error_text_from_anonymous_callers_but_not_from_admins(
         tmp_path, redis_url):
     with fresh_app(tmp_path, redis_url, CELERY_BROKER_URL="redis://127.0.0.1:1/0") as app:
-        admin = make_user("root@example.com", admin=True)
+        admin = make_user("root@example.com", site_admin=True)
         make_user("alice@example.com")
         anonymous = app.test_client().get("/healthz")
         assert anonymous.status_code == 503

@@ -69,7 +69,7 @@ def order_out(order: Order) -> OrderOut:
 
 
 def job_out(job: ReportJob, admin: bool | None = None) -> JobOut:
-    return representation.job_out(job, admin=actor().is_admin if admin is None else admin)
+    return representation.job_out(job, admin=actor().user.site_admin if admin is None else admin)
 
 
 def _page(model, page, render):

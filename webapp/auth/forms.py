@@ -62,6 +62,9 @@ class PreferencesForm(FlaskForm):
 
 class TokenForm(FlaskForm):
     name = StringField("Token name", validators=[Length(max=100)])
+    scope = SelectField("Scope", choices=[("read", "read: look and download"),
+                                          ("write", "write: what your role may")],
+                        default="read")
 
 
 class ChangePasswordForm(FlaskForm):
@@ -73,3 +76,39 @@ class ChangePasswordForm(FlaskForm):
         Length(max=MAX_PASSWORD, message=f"Use at most {MAX_PASSWORD} characters.")])
     confirm = PasswordField("Repeat new password", validators=[
         EqualTo("new_password", message="The passwords differ.")])
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = StringField("E-mail", validators=[InputRequired("Enter your e-mail."),
+                                              Length(max=254)])
+
+
+class ResetPasswordForm(FlaskForm):
+    password = PasswordField("New password", validators=[
+        InputRequired("Choose a new password."),
+        Length(min=MIN_PASSWORD, message=f"Use at least {MIN_PASSWORD} characters."),
+        Length(max=MAX_PASSWORD, message=f"Use at most {MAX_PASSWORD} characters.")])
+    confirm = PasswordField("Repeat new password", validators=[
+        EqualTo("password", message="The passwords differ.")])
+
+
+# a 6-digit code or a recovery code ("abcd-efgh-jk"), with room for spaces
+_CODE = [InputRequired("Enter the code."), Length(max=32, message="That is not a code.")]
+
+
+class TwoFactorForm(FlaskForm):
+    """The log-in's second step, and "New recovery codes" (prefix "recovery")."""
+
+    code = StringField("Code", validators=_CODE)
+
+
+class EnableTwoFactorForm(FlaskForm):
+    password = PasswordField("Your password", validators=[
+        InputRequired("Enter your password."), Length(max=MAX_PASSWORD)])
+    code = StringField("Code from the app", validators=_CODE)
+
+
+class DisableTwoFactorForm(FlaskForm):
+    password = PasswordField("Your password", validators=[
+        InputRequired("Enter your password."), Length(max=MAX_PASSWORD)])
+    code = StringField("Code or recovery code", validators=_CODE)

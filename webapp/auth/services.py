@@ -11,6 +11,7 @@ from flask import current_app
 from itsdangerous import BadSignature
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from .. import audit
 from ..delivery import messages, outbox
 from ..delivery.addresses import AddressError, parse_address
 from ..errors import Conflict, DomainError, InvalidInput, NotFound
@@ -18,6 +19,9 @@ from ..extensions import db
 from ..links import public_url, serializer
 from ..models import ApiToken, SignupRequest, User, utcnow
 from ..timezones import is_zone
+from ..workspaces.roles import SCOPES, WRITE
+from ..workspaces.services import add_personal_workspace
+from .current import Actor, as_actor
 
 MIN_PASSWORD = 10
 MAX_PASSWORD = 256
@@ -80,16 +84,19 @@ def new_address(email: str) -> str:
         raise InvalidInput(message, {"email": [message]}) from None
 
 
-def create_user(email: str, password: str, *, is_admin: bool = False,
+def create_user(email: str, password: str, *, site_admin: bool = False,
                 timezone: str = "UTC", verified: bool = False) -> User:
+    """A new person with a workspace of their own, which they own."""
     email = new_address(email)
     check_password_rules(password, email=email)
     if db.session.scalar(sa.select(User.id).where(User.email == email)):
         raise Conflict("An account with this e-mail already exists.",
                        {"email": ["An account with this e-mail already exists."]})
-    user = User(email=email, password_hash=_hash(password), is_admin=is_admin,
+    user = User(email=email, password_hash=_hash(password), site_admin=site_admin,
                 timezone=_zone(timezone), email_verified_at=utcnow() if verified else None)
     db.session.add(user)
+    db.session.flush()
+    add_personal_workspace(user)
     db.session.commit()
     return user
 
@@ -155,6 +162,8 @@ def finish_signup(secret: str, password: str, now: dt.datetime | None = None) ->
     user = User(email=email, password_hash=found.password_hash, timezone=found.timezone,
                 email_verified_at=now)
     db.session.add(user)
+    db.session.flush()
+    add_personal_workspace(user)
     db.session.commit()
     return user
 
@@ -247,25 +256,41 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_token(user: User, name: str) -> tuple[ApiToken, str]:
-    """Returns the stored token and the secret, which is shown once and never stored."""
+def create_token(actor: Actor, name: str, scope: str = WRITE) -> tuple[ApiToken, str]:
+    """A token for the actor in their current workspace. Returns the stored
+    token and the secret, which is shown once and never stored. A viewer's
+    tokens can only read."""
+    actor = as_actor(actor)
+    if scope not in SCOPES:
+        message = "The scope is read or write."
+        raise InvalidInput(message, {"scope": [message]})
+    if scope == WRITE:
+        actor.require("token.write")
     name = " ".join((name or "").split())[:100] or "API token"
     secret = "rg_" + secrets.token_urlsafe(32)
-    token = ApiToken(user_id=user.id, name=name, token_hash=_digest(secret), prefix=secret[:10])
+    token = ApiToken(user_id=actor.user_id, workspace_id=actor.workspace_id, scope=scope,
+                     name=name, token_hash=_digest(secret), prefix=secret[:10])
     db.session.add(token)
+    db.session.flush()
+    audit.record(actor, "token.created", f"token {token.prefix}…", f"{name} ({scope})")
     db.session.commit()
     return token, secret
 
 
-def revoke_token(user: User, token_id: int) -> None:
+def revoke_token(actor: Actor, token_id: int) -> None:
+    """A person revokes their own tokens, from whichever workspace they are in."""
+    actor = as_actor(actor)
     token = db.session.get(ApiToken, token_id)
-    if token is None or token.user_id != user.id or token.revoked_at is not None:
+    if token is None or token.user_id != actor.user_id or token.revoked_at is not None:
         raise NotFound("No such token.")
     token.revoked_at = utcnow()
+    owner = actor.at(token.workspace_id)
+    if owner is not None:
+        audit.record(owner, "token.revoked", f"token {token.prefix}…", token.name)
     db.session.commit()
 
 
-def user_for_token(secret: str) -> User | None:
+def token_for_secret(secret: str) -> ApiToken | None:
     if not secret.startswith("rg_") or len(secret) > 100:
         return None
     token = db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == _digest(secret),
@@ -277,7 +302,7 @@ def user_for_token(secret: str) -> User | None:
     if token.last_used_at is None or now - token.last_used_at > dt.timedelta(minutes=5):
         token.last_used_at = now
         db.session.commit()
-    return token.user
+    return token
 
 
 def end_every_session(user: User) -> None:

@@ -1,6 +1,6 @@
-"""Throttles for log-in and sign-up, counted before any password is hashed
-(each scrypt hash costs ~50 ms of CPU and 16 MB: unthrottled guessing is a
-denial of service as well as a guessing attack).
+"""Throttles for log-in, sign-up and password-reset e-mails, counted before
+any password is hashed (each scrypt hash costs ~50 ms of CPU and 16 MB:
+unthrottled guessing is a denial of service as well as a guessing attack).
 
 An attempt is counted and judged in one storage operation (an atomic
 increment that answers whether the count is still within the limit), so
@@ -9,6 +9,9 @@ counted. Log-ins: per account (the e-mail, hashed) and per client address;
 only failures count (a success gives its count back). Sign-ups: per e-mail
 address (hashed) and per network (IPv4 /24, IPv6 /64: one person easily
 holds many addresses of one network, and every address of an IPv6 /64).
+Password-reset e-mails: per e-mail address (hashed) and per network, every
+request counted (known and unknown addresses alike, so the count tells
+nothing). Wrong two-factor codes count as failed log-ins.
 
 Counts live in the rate-limit storage (Redis when there is one, so every web
 process shares them). If that storage stops answering, counting goes on in
@@ -87,6 +90,13 @@ def _keys(kind: str, *, email: str | None, address: str | None) -> list[tuple[st
             keys.append(("SIGNUP_RATE_LIMIT_EMAIL", f"signup-email:{_digest(email)}"))
         if address is not None:
             keys.append(("SIGNUP_RATE_LIMIT", f"signup-network:{network(address)}"))
+    elif kind == "reset":
+        if email is not None:
+            keys.append(("RESET_RATE_LIMIT_EMAIL", f"reset-email:{_digest(email)}"))
+        if address is not None:
+            keys.append(("RESET_RATE_LIMIT_ADDRESS", f"reset-network:{network(address)}"))
+    else:
+        raise ValueError(f"no throttle named {kind!r}")
     return keys
 
 
@@ -130,3 +140,9 @@ def _seconds_left(item: RateLimitItem, key: str) -> int:
     return max(math.ceil(reset_at - time.time()), 1)
 
 
+def first_use(key: str, seconds: int) -> bool:
+    """True the first time `key` is seen within `seconds`, False after: one
+    atomic increment in the same storage, so two processes cannot both see
+    it first (a one-time code used twice at once). While the storage is down
+    each process remembers on its own."""
+    return bool(_call("hit", parse(f"1 per {int(seconds)} seconds"), "once", key))

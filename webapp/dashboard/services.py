@@ -7,10 +7,8 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from flask import current_app
-
+from ..auth.current import Actor, as_actor
 from ..errors import InvalidInput
-from ..models import User
 from ..reports.overview import Overview, compute
 from ..reports.params import ReportParams
 from ..reports.presets import LABELS, matching_preset, preset_range
@@ -74,19 +72,20 @@ def _date(text: str, field: str, missing: str) -> dt.date:
     return day
 
 
-def summary_params(user: User, choice: RangeChoice) -> ReportParams:
-    """The summary the range stands for, in the user's days and as the user may
-    see it (an admin: everyone's orders). Raises InvalidInput for a range that
+def summary_params(actor: Actor, choice: RangeChoice) -> ReportParams:
+    """The summary the range stands for, over the workspace's orders in the
+    person's days. Raises InvalidInput for a range that
     is malformed, backwards or longer than a summary may be (ReportParams.summary)."""
     if choice.unknown_preset:
         message = "That quick range does not exist; pick one of the buttons or type dates."
         raise InvalidInput(message, {"preset": [message]})
     start = _date(choice.date_from, "date_from", "Pick a start date.")
     end = _date(choice.date_to, "date_to", "Pick an end date.")
-    return ReportParams.summary(start, end, None, timezone=zone_of(user)).scoped_for(user)
+    return ReportParams.summary(start, end, None, timezone=zone_of(as_actor(actor).user))
 
 
-def overview(user: User, choice: RangeChoice) -> Overview:
-    """The overview of the range for `user` (five aggregate queries).
-    Raises InvalidInput as summary_params does."""
-    return compute(user.id, summary_params(user, choice), current_app.config["CURRENCY"])
+def overview(actor: Actor, choice: RangeChoice) -> Overview:
+    """The overview of the range for the actor's workspace (five aggregate
+    queries). Raises InvalidInput as summary_params does."""
+    actor = as_actor(actor)
+    return compute(actor.workspace_id, summary_params(actor, choice), actor.workspace.currency)

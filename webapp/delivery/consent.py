@@ -76,6 +76,12 @@ def needs_asking(address: str, owner_email: str) -> bool:
 
 # --- a schedule's recipients --------------------------------------------------------
 
+def person_of(schedule: Schedule) -> User | None:
+    """Who answers for a schedule: its maker, or the member it was handed to.
+    Their verified address needs no confirmation; others are asked in their name."""
+    return db.session.get(User, schedule.created_by_id) if schedule.created_by_id else None
+
+
 def sync(schedule: Schedule, owner: User, addresses: list[str],
          now: dt.datetime) -> list[int]:
     """Make a row for each new address (in the caller's transaction). Rows of
@@ -83,7 +89,7 @@ def sync(schedule: Schedule, owner: User, addresses: list[str],
     address does not ask it again. Returns the ids to ask, after the commit."""
     existing = {r.address: r for r in db.session.scalars(
         sa.select(ScheduleRecipient).where(ScheduleRecipient.schedule_id == schedule.id))}
-    blocked = _blocked(owner.id, addresses)
+    blocked = _blocked(schedule.workspace_id, addresses)
     new = []
     for address in addresses:
         row = existing.get(address)
@@ -97,11 +103,11 @@ def sync(schedule: Schedule, owner: User, addresses: list[str],
             if needs_asking(row.address, owner.email) and row.address not in blocked]
 
 
-def _blocked(owner_id: int, addresses: list[str]) -> set[str]:
+def _blocked(workspace_id: int, addresses: list[str]) -> set[str]:
     if not addresses:
         return set()
     return set(db.session.scalars(sa.select(SenderBlock.address).where(
-        SenderBlock.owner_id == owner_id, SenderBlock.address.in_(addresses))))
+        SenderBlock.workspace_id == workspace_id, SenderBlock.address.in_(addresses))))
 
 
 def recipients_of(schedule: Schedule, owner: User) -> list[tuple[str, Standing]]:
@@ -109,7 +115,7 @@ def recipients_of(schedule: Schedule, owner: User) -> list[tuple[str, Standing]]
     addresses = list(schedule.emails or [])
     rows = {r.address: r.status for r in db.session.scalars(
         sa.select(ScheduleRecipient).where(ScheduleRecipient.schedule_id == schedule.id))}
-    blocked = _blocked(owner.id, addresses)
+    blocked = _blocked(schedule.workspace_id, addresses)
     return [(address, standing(address, rows.get(address, "pending"), owner_email=owner.email,
                                owner_verified=owner.email_verified,
                                blocked=address in blocked)) for address in addresses]
@@ -133,7 +139,9 @@ class SendCheck:
     ask: bool  # pending and never asked: ask now (a schedule from before consent)
 
 
-def check_send(schedule_id: int, owner: User, address: str) -> SendCheck:
+def check_send(schedule: Schedule, owner: User, address: str) -> SendCheck:
+    """`owner`: the schedule's person (its maker, or who took it over)."""
+    schedule_id = schedule.id
     row = db.session.scalar(sa.select(ScheduleRecipient).where(
         ScheduleRecipient.schedule_id == schedule_id, ScheduleRecipient.address == address))
     if row is None:  # a schedule changed under a run: treat as new, unasked
@@ -141,7 +149,7 @@ def check_send(schedule_id: int, owner: User, address: str) -> SendCheck:
                                 created_at=utcnow())
         db.session.add(row)
         db.session.commit()
-    blocked = bool(_blocked(owner.id, [address]))
+    blocked = bool(_blocked(schedule.workspace_id, [address]))
     found = standing(address, row.status, owner_email=owner.email,
                      owner_verified=owner.email_verified, blocked=blocked)
     ask = (found.status == "pending" and row.asked_at is None
@@ -174,9 +182,12 @@ def ask(recipient_id: int, now: dt.datetime | None = None) -> tuple[str, int]:
     if schedule is None:  # removed since it was claimed
         db.session.rollback()
         return "not-needed", 0
-    owner = db.session.get(User, schedule.owner_id)
-    owner_id, owner_email, address = owner.id, owner.email, row.address
-    if _blocked(owner_id, [address]) or not needs_asking(address, owner_email):
+    owner = person_of(schedule)
+    if owner is None:  # nobody answers for it any more: it is paused, nothing to ask
+        db.session.rollback()
+        return "not-needed", 0
+    workspace_id, owner_email, address = schedule.workspace_id, owner.email, row.address
+    if _blocked(workspace_id, [address]) or not needs_asking(address, owner_email):
         db.session.rollback()
         return "not-needed", 0
     token = serializer(CONFIRM).dumps([recipient_id, address])
@@ -188,7 +199,7 @@ def ask(recipient_id: int, now: dt.datetime | None = None) -> tuple[str, int]:
     # no read transaction left open while the quota takes its lock on another
     # connection (a waiting ALTER or TRUNCATE between the two would hang both)
     db.session.rollback()
-    result = outbox.send(address, request, owner_id=owner_id, now=now,
+    result = outbox.send(address, request, workspace_id=workspace_id, now=now,
                          headers=_never_headers(token))
     if result.wait:  # the owner's hourly quota, or a passing failure: ask later
         with db.engine.begin() as conn:
@@ -211,7 +222,7 @@ class Asked:
     address: str
     schedule_name: str
     owner_email: str
-    owner_id: int
+    workspace_id: int
     status: str
 
 
@@ -231,8 +242,9 @@ def read_link(token: str, salt: str, *, expires: bool = True) -> Asked:
     if row is None or row.address != address:
         raise BadLink("This schedule no longer exists, so it sends you nothing.")
     schedule = db.session.get(Schedule, row.schedule_id)
-    owner = db.session.get(User, schedule.owner_id)
-    return Asked(row.id, row.address, schedule.name, owner.email, owner.id, row.status)
+    owner = person_of(schedule)
+    return Asked(row.id, row.address, schedule.name, owner.email if owner else "",
+                 schedule.workspace_id, row.status)
 
 
 def confirm(token: str, now: dt.datetime | None = None) -> Asked:
@@ -249,10 +261,10 @@ def decline(token: str, now: dt.datetime | None = None) -> Asked:
     now = now or utcnow()
     table = SenderBlock.__table__
     with db.engine.begin() as conn:
-        exists = conn.execute(sa.select(table.c.owner_id).where(
-            table.c.owner_id == asked.owner_id, table.c.address == asked.address)).first()
+        exists = conn.execute(sa.select(table.c.workspace_id).where(
+            table.c.workspace_id == asked.workspace_id, table.c.address == asked.address)).first()
         if not exists:
-            conn.execute(sa.insert(table).values(owner_id=asked.owner_id,
+            conn.execute(sa.insert(table).values(workspace_id=asked.workspace_id,
                                                  address=asked.address, created_at=now))
     _set(asked.recipient_id, "unsubscribed", now)
     return asked

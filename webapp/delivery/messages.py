@@ -13,7 +13,7 @@ from flask import current_app, render_template, url_for
 
 from ..extensions import db
 from ..links import public_url
-from ..models import JobStatus, Order, ReportJob, Schedule, ScheduleRun
+from ..models import JobStatus, Order, ReportJob, Schedule, ScheduleRun, Workspace
 from ..reports.params import ReportParams, download_name, params_of
 from ..reports.representation import job_out
 from ..timezones import local
@@ -64,8 +64,8 @@ def headline(job: ReportJob) -> str:
     row = db.session.execute(
         sa.select(sa.func.count(Order.id), sa.func.coalesce(sa.func.sum(Order.item_count), 0),
                   sa.func.coalesce(sa.func.sum(Order.total), 0))
-        .where(*params_of(job).where(job.owner_id))).one()
-    currency = current_app.config["CURRENCY"]
+        .where(*params_of(job).where(job.workspace_id))).one()
+    currency = db.session.get(Workspace, job.workspace_id).currency
     orders = f"{row[0]:,} order{'s' if row[0] != 1 else ''}"
     return f"{orders}, {int(row[1]):,} line items, revenue {row[2]:,.2f} {currency}"
 
@@ -142,3 +142,9 @@ def signup_attempt(email: str) -> Mail:
 def verify_address(email: str, link: str, days: int) -> Mail:
     return render_mail("verify_address", "Verify your e-mail address", email=email,
                        link=link, days=days, site=current_app.config["PUBLIC_URL"])
+
+
+def invitation(inviter: str, workspace: str, role: str, link: str, days: int) -> Mail:
+    return render_mail("invitation", f"{inviter} invites you to “{workspace}”",
+                       inviter=inviter, workspace=workspace, role=role, link=link, days=days,
+                       site=current_app.config["PUBLIC_URL"])

@@ -27,26 +27,26 @@ class Sent:
     wait: int = 0  # seconds before another try makes sense (quota, passing failure)
 
 
-def queue(to: str, body: Mail, *, owner_id: int | None = None) -> bool:
+def queue(to: str, body: Mail, *, workspace_id: int | None = None) -> bool:
     """Publish one e-mail for the worker to send; False when the broker is down."""
     try:
         current_app.extensions["celery"].send_task(
             TASK_NAME, kwargs={"to": to, "subject": body.subject, "text": body.text,
-                               "html": body.html, "owner_id": owner_id})
+                               "html": body.html, "workspace_id": workspace_id})
         return True
     except Exception as exc:
         log.warning("could not publish an e-mail to the worker (%s)", exc)
         return False
 
 
-def send(to: str, body: Mail, *, owner_id: int | None = None,
+def send(to: str, body: Mail, *, workspace_id: int | None = None,
          headers: dict[str, str] | None = None, now: dt.datetime | None = None) -> Sent:
     config = current_app.config
     if not config["SMTP_URL"]:
         return Sent("no-mail")
     now = now or utcnow()
-    if owner_id is not None:
-        wait = quotas.reserve_mail(owner_id, now)
+    if workspace_id is not None:
+        wait = quotas.reserve_mail(workspace_id, now)
         if wait:
             return Sent("quota", wait)
     try:

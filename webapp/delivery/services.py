@@ -30,6 +30,7 @@ from ..models import (
     Delivery,
     DeliveryAttempt,
     JobStatus,
+    Membership,
     ReportJob,
     Schedule,
     ScheduleRun,
@@ -68,18 +69,18 @@ def deliveries_table() -> sa.Table:
     return Delivery.__table__
 
 
-def new_rows(job_id: int, run_id: int | None, owner_id: int, emails: list[str],
+def new_rows(job_id: int, run_id: int | None, person_id: int | None, emails: list[str],
              webhook_url: str | None, *, notice: bool, now: dt.datetime) -> list[dict]:
     """The delivery rows of one job (for a Core insert): one per e-mail
     recipient (each its own message, retries and outcome), the webhook, the
-    in-app notice."""
+    in-app notice (for `person_id`, who asked or answers for the schedule)."""
     base = {"job_id": job_id, "run_id": run_id, "status": "pending", "attempts": 0,
             "next_attempt_at": now, "created_at": now}
     rows = [{**base, "channel": "email", "target": address} for address in emails]
     if webhook_url:
         rows.append({**base, "channel": "webhook", "target": webhook_url})
-    if notice:
-        rows.append({**base, "channel": "notice", "target": str(owner_id)})
+    if notice and person_id is not None:
+        rows.append({**base, "channel": "notice", "target": str(person_id)})
     return rows
 
 
@@ -203,7 +204,8 @@ def _record(delivery: Delivery, context: _Context, outcome: Outcome | None,
         if done.rowcount != 1:
             return "lost"  # claimed again meanwhile (this attempt outlived its lease)
         if status == "failed":
-            notices.add(conn, context.owner.id, "delivery", messages.delivery_failed(
+            notices.add(conn, context.workspace_id, context.person_id, "delivery",
+                        messages.delivery_failed(
                 delivery.channel, delivery.target, delivery.attempts, outcome.detail,
                 context.title()),
                         job_id=delivery.job_id,
@@ -221,7 +223,8 @@ def _record(delivery: Delivery, context: _Context, outcome: Outcome | None,
 class _Context:
     delivery: Delivery
     job: ReportJob
-    owner: User
+    # who it is for: the schedule's person for a scheduled run, else who asked
+    person: User | None
     run: ScheduleRun | None
     schedule: Schedule | None
 
@@ -229,7 +232,17 @@ class _Context:
     def of(cls, delivery: Delivery, job: ReportJob) -> _Context:
         run = db.session.get(ScheduleRun, delivery.run_id) if delivery.run_id else None
         schedule = db.session.get(Schedule, run.schedule_id) if run else None
-        return cls(delivery, job, db.session.get(User, job.owner_id), run, schedule)
+        person_id = schedule.created_by_id if schedule else job.created_by_id
+        person = db.session.get(User, person_id) if person_id else None
+        return cls(delivery, job, person, run, schedule)
+
+    @property
+    def workspace_id(self) -> int:
+        return self.job.workspace_id
+
+    @property
+    def person_id(self) -> int | None:
+        return self.person.id if self.person else None
 
     def title(self) -> str:
         what = messages.what(self.job.kind.value, self.job.params, self.job.format.value)
@@ -263,12 +276,14 @@ def notices_with_outcome(conn, job_id: int, now: dt.datetime) -> None:
     job = conn.execute(sa.select(jobs).where(jobs.c.id == job_id)).one()
     what = messages.what(job.kind, job.params, job.format)
     for delivery_id, run_id in waiting:
-        schedule = conn.execute(sa.select(schedules.c.id, schedules.c.name).join(
+        schedule = conn.execute(sa.select(schedules.c.id, schedules.c.name,
+                                          schedules.c.created_by_id).join(
             runs, runs.c.schedule_id == schedules.c.id).where(runs.c.id == run_id)
         ).one_or_none() if run_id else None
         title = messages.title(job_id, what, schedule.name if schedule else None)
         kind, text = messages.job_notice(title, job.status, job.error)
-        notices.add(conn, job.owner_id, kind, text, job_id=job_id,
+        person = schedule.created_by_id if schedule else job.created_by_id
+        notices.add(conn, job.workspace_id, person, kind, text, job_id=job_id,
                     schedule_id=schedule.id if schedule else None)
         conn.execute(sa.update(table).where(table.c.id == delivery_id).values(
             status="delivered", attempts=1, detail="Shown in the app.", finished_at=now))
@@ -281,11 +296,13 @@ def notices_with_outcome(conn, job_id: int, now: dt.datetime) -> None:
 def _notice(context: _Context) -> Outcome:
     job = context.job
     kind, text = messages.job_notice(context.title(), job.status.value, job.error)
-    owner_id, schedule_id = context.owner.id, context.schedule.id if context.schedule else None
+    workspace_id, person_id = context.workspace_id, context.person_id
+    schedule_id = context.schedule.id if context.schedule else None
     job_id = job.id
     db.session.rollback()  # as in _email: no transaction held while another waits
     with db.engine.begin() as conn:
-        notices.add(conn, owner_id, kind, text, job_id=job_id, schedule_id=schedule_id)
+        notices.add(conn, workspace_id, person_id, kind, text, job_id=job_id,
+                    schedule_id=schedule_id)
     return Outcome(True, "Shown in the app.")
 
 
@@ -300,25 +317,33 @@ def _email(context: _Context) -> Outcome:
     job, address = context.job, context.delivery.target
     headers: dict[str, str] = {}
     if context.schedule:
-        check = consent.check_send(context.schedule.id, context.owner, address)
+        if context.person is None:
+            return Outcome(False, "Nobody answers for this schedule any more.", skip=True)
+        check = consent.check_send(context.schedule, context.person, address)
         if check.ask:
             consent.publish_asks([check.recipient_id])
         if not check.standing.may_send:
             return Outcome(False, f"{address}: {check.standing.words}.", skip=True)
         headers = consent.unsubscribe_headers(check.recipient_id, address)
-    elif not context.owner.email_verified:
+    else:  # "e-mail me": whoever asked it, while still a member
+        person = _member_by_address(context.workspace_id, address)
+        if person is None:
+            return Outcome(False, f"{address} is no longer a member of this workspace.",
+                           skip=True)
+        context.person = person
+    if context.schedule is None and not context.person.email_verified:
         return Outcome(False, f"{address} is not verified yet: verify it on your account "
                               "page to get e-mails.", skip=True)
-    owner_id = context.owner.id
+    workspace_id, person = context.workspace_id, context.person
     # no read transaction left open while the quota locks on another connection
     db.session.rollback()
-    wait = quotas.reserve_mail(owner_id, utcnow())
+    wait = quotas.reserve_mail(workspace_id, utcnow())
     if wait:
         return Outcome(False, f"Waiting: this account sent {quotas.mail_limit()} e-mails in "
                               f"the last hour, the most this server allows; it goes out in "
                               f"{seconds_in_words(wait)}.", defer=wait)
     body, attach = messages.report_mail(
-        job, zone=zone_of(context.owner), title_=context.title(), schedule=context.schedule,
+        job, zone=zone_of(person), title_=context.title(), schedule=context.schedule,
         run=context.run, unsubscribe_url=headers.get("List-Unsubscribe", "").strip("<>") or None)
     attachment = ((download_name(job), storage().read(job.file_name), job.format.mimetype)
                   if attach else None)
@@ -331,6 +356,11 @@ def _email(context: _Context) -> Outcome:
     if not result.ok:  # the full text (server, port, its words) is for operators only
         log.warning("delivery %s: e-mail failed: %s", context.delivery.id, result.log_detail)
     return Outcome(result.ok, result.reply, result.code, result.transient)
+
+
+def _member_by_address(workspace_id: int, address: str) -> User | None:
+    return db.session.scalar(sa.select(User).join(Membership).where(
+        User.email == address, Membership.workspace_id == workspace_id))
 
 
 def _webhook(context: _Context, now: dt.datetime) -> Outcome:

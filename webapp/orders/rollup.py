@@ -41,13 +41,13 @@ def _stored(conn, order_ids: set[int]) -> Delta:
     if not order_ids:
         return found
     rows = conn.execute(
-        sa.select(Order.id, Order.owner_id, Order.created_at, OrderItem.product,
+        sa.select(Order.id, Order.workspace_id, Order.created_at, OrderItem.product,
                   OrderItem.quantity, OrderItem.unit_price)
         .join(OrderItem, OrderItem.order_id == Order.id)
         .where(Order.id.in_(sorted(order_ids)), Order.status == OrderStatus.COMPLETED))
     seen: set[tuple[int, str]] = set()
-    for order_id, owner_id, created, product, qty, price in rows:
-        cell = found[(owner_id, month_of(created), product)]
+    for order_id, workspace_id, created, product, qty, price in rows:
+        cell = found[(workspace_id, month_of(created), product)]
         cell[0] += qty * _cents(price)
         cell[1] += qty
         if (order_id, product) not in seen:
@@ -60,19 +60,19 @@ def _in_session(orders: list[Order]) -> Delta:
     """The contributions of these orders as the session holds them."""
     found: Delta = defaultdict(lambda: [0, 0, 0])
     for order in orders:
-        if order.status is not OrderStatus.COMPLETED or order.owner_id is None:
+        if order.status is not OrderStatus.COMPLETED or order.workspace_id is None:
             continue
         if order.created_at is None:  # the column default, fixed now so both agree
             order.created_at = utcnow()
         month = month_of(order.created_at)
         products = set()
         for item in order.items:
-            cell = found[(order.owner_id, month, item.product)]
+            cell = found[(order.workspace_id, month, item.product)]
             cell[0] += item.quantity * _cents(item.unit_price)
             cell[1] += item.quantity
             products.add(item.product)
         for product in products:
-            found[(order.owner_id, month, product)][2] += 1
+            found[(order.workspace_id, month, product)][2] += 1
     return found
 
 
@@ -124,11 +124,11 @@ def _apply(conn, delta: Delta) -> None:
     table = ProductMonth.__table__
     stmt = (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(table)
     stmt = stmt.on_conflict_do_update(
-        index_elements=[table.c.owner_id, table.c.month, table.c.product],
+        index_elements=[table.c.workspace_id, table.c.month, table.c.product],
         set_={"revenue_cents": table.c.revenue_cents + stmt.excluded.revenue_cents,
               "units": table.c.units + stmt.excluded.units,
               "orders": table.c.orders + stmt.excluded.orders})
-    conn.execute(stmt, [{"owner_id": owner, "month": month, "product": product,
+    conn.execute(stmt, [{"workspace_id": owner, "month": month, "product": product,
                          "revenue_cents": cents, "units": units, "orders": orders}
                         for (owner, month, product), (cents, units, orders)
                         in sorted(delta.items())])
@@ -138,7 +138,7 @@ def _apply(conn, delta: Delta) -> None:
         by_month[(owner, month)].append(product)
     for (owner, month), products in by_month.items():
         conn.execute(table.delete().where(
-            table.c.owner_id == owner, table.c.month == month,
+            table.c.workspace_id == owner, table.c.month == month,
             table.c.product.in_(products), table.c.orders <= 0))
 
 
@@ -154,18 +154,18 @@ _CENTS = {
 }
 
 
-def rebuild(conn, owner_id: int | None = None) -> None:
+def rebuild(conn, workspace_id: int | None = None) -> None:
     """Recompute the rollup from the items (all owners, or one), for loads
     that bypass the ORM: one INSERT … SELECT … GROUP BY in the database."""
     table = ProductMonth.__table__
-    conn.execute(table.delete() if owner_id is None
-                 else table.delete().where(table.c.owner_id == owner_id))
+    conn.execute(table.delete() if workspace_id is None
+                 else table.delete().where(table.c.workspace_id == workspace_id))
     dialect = conn.dialect.name
     month, cents = _MONTH[dialect], _CENTS[dialect]
-    mine = "" if owner_id is None else "AND o.owner_id = :owner "
+    mine = "" if workspace_id is None else "AND o.workspace_id = :owner "
     conn.execute(sa.text(
-        "INSERT INTO product_months (owner_id, month, product, revenue_cents, units, orders) "
-        f"SELECT o.owner_id, {month}, i.product, {cents}, SUM(i.quantity), "
+        "INSERT INTO product_months (workspace_id, month, product, revenue_cents, units, orders) "
+        f"SELECT o.workspace_id, {month}, i.product, {cents}, SUM(i.quantity), "
         "COUNT(DISTINCT o.id) FROM orders o JOIN order_items i ON i.order_id = o.id "
-        f"WHERE o.status = 'completed' {mine}GROUP BY o.owner_id, {month}, i.product"),
-        {} if owner_id is None else {"owner": owner_id})
+        f"WHERE o.status = 'completed' {mine}GROUP BY o.workspace_id, {month}, i.product"),
+        {} if workspace_id is None else {"owner": workspace_id})

@@ -6,10 +6,11 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from ..auth.current import may_see, visible
+from .. import audit
+from ..auth.current import Actor, as_actor, visible
 from ..errors import InvalidInput, OrderNotFound
 from ..extensions import db
-from ..models import MAX_ID, Order, OrderItem, OrderStatus, User
+from ..models import MAX_ID, Order, OrderItem, OrderStatus
 from ..pagination import Page
 from ..reports.lifecycle import cancel_open_jobs_of_order
 from .validation import MAX_ITEMS
@@ -37,30 +38,43 @@ def _replace_items(order: Order, items: list[ItemInput]) -> None:
     order.recompute_totals()
 
 
-def create_order(owner: User, customer: str, items: list[ItemInput]) -> Order:
+def create_order(actor: Actor, customer: str, items: list[ItemInput]) -> Order:
+    actor = as_actor(actor)
+    actor.require("order.create")
     _check_items(items)
-    order = Order(owner_id=owner.id, customer=customer, status=OrderStatus.OPEN)
+    order = Order(workspace_id=actor.workspace_id, created_by_id=actor.user_id,
+                  customer=customer, status=OrderStatus.OPEN)
     _replace_items(order, items)
     db.session.add(order)
+    db.session.flush()
+    audit.record(actor, "order.created", f"order {order.id}", order.customer)
     db.session.commit()
     return order
 
 
 
 
-def get_order(owner: User, order_id: int) -> Order:
-    """The order if `owner` may see it; another user's order is "not found"
-    (never "forbidden"), so ids cannot be probed."""
+def get_order(actor: Actor, order_id: int) -> Order:
+    """The order if `actor` is a member of its workspace; any other order is
+    "not found" (never "forbidden"), so ids cannot be probed."""
+    actor = as_actor(actor)
     order = db.session.get(Order, order_id) if 0 < order_id <= MAX_ID else None
-    if not may_see(owner, order):
+    if not actor.sees(order):
         raise OrderNotFound(order_id)
     return order
 
 
-def update_order(owner: User, order_id: int, *, customer: str | None = None,
+def _order_to_change(actor: Actor, order_id: int, action: str) -> Order:
+    order = get_order(actor, order_id)
+    actor.at(order.workspace_id).require(action)
+    return order
+
+
+def update_order(actor: Actor, order_id: int, *, customer: str | None = None,
                  items: list[ItemInput] | None = None,
                  status: OrderStatus | None = None) -> Order:
-    order = get_order(owner, order_id)
+    actor = as_actor(actor)
+    order = _order_to_change(actor, order_id, "order.change")
     if customer is not None:
         order.customer = customer
     if items is not None:
@@ -68,19 +82,27 @@ def update_order(owner: User, order_id: int, *, customer: str | None = None,
         _replace_items(order, items)
     if status is not None:
         order.status = status
+    changed = [name for name, given in (("customer", customer), ("items", items),
+                                        ("status", status)) if given is not None]
+    audit.record(actor.at(order.workspace_id), "order.changed", f"order {order.id}",
+                 ", ".join(changed) + (f" → {status.value}" if status is not None else ""))
     db.session.commit()
     return order
 
 
-def delete_order(owner: User, order_id: int) -> None:
-    order = get_order(owner, order_id)
+def delete_order(actor: Actor, order_id: int) -> None:
+    actor = as_actor(actor)
+    order = _order_to_change(actor, order_id, "order.delete")
     cancel_open_jobs_of_order(db.session.connection(), order.id)
+    audit.record(actor.at(order.workspace_id), "order.deleted", f"order {order.id}",
+                 order.customer)
     db.session.delete(order)
     db.session.commit()
 
 
-def list_orders(owner: User, *, search: str = "", page: int = 1, per_page: int = 20) -> Page:
-    query = visible(sa.select(Order), Order, owner)
+def list_orders(actor: Actor, *, search: str = "", page: int = 1, per_page: int = 20) -> Page:
+    actor = as_actor(actor)
+    query = visible(sa.select(Order), Order, actor)
     matching = Order.customer_like(search)
     if matching is not None:
         query = query.where(matching)
@@ -92,8 +114,9 @@ def list_orders(owner: User, *, search: str = "", page: int = 1, per_page: int =
     return Page(items=list(rows), page=page, per_page=per_page, total=total or 0)
 
 
-def customer_names(owner: User, limit: int = 200) -> list[str]:
+def customer_names(actor: Actor, limit: int = 200) -> list[str]:
     """Distinct customers, for the report form's suggestions."""
+    actor = as_actor(actor)
     return list(db.session.scalars(
-        visible(sa.select(Order.customer), Order, owner).distinct().order_by(Order.customer)
+        visible(sa.select(Order.customer), Order, actor).distinct().order_by(Order.customer)
         .limit(limit)))

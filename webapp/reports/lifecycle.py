@@ -99,11 +99,13 @@ def _mine():
 
 # --- creation and publishing ------------------------------------------------------
 
-def new_job(owner_id: int, fmt: ReportFormat, params: ReportParams, dedupe_key: str, *,
-            order_id: int | None = None, retry_of: int | None = None) -> ReportJob:
+def new_job(workspace_id: int, fmt: ReportFormat, params: ReportParams, dedupe_key: str, *,
+            order_id: int | None = None, retry_of: int | None = None,
+            created_by: int | None = None) -> ReportJob:
     """A PENDING job with its "requested" event, added to the session (the
     caller commits, then calls enqueue)."""
-    job = ReportJob(owner_id=owner_id, kind=params.kind, format=fmt, params=params.to_json(),
+    job = ReportJob(workspace_id=workspace_id, created_by_id=created_by, kind=params.kind,
+                    format=fmt, params=params.to_json(),
                     order_id=order_id, dedupe_key=dedupe_key, status=JobStatus.PENDING,
                     retry_of_id=retry_of,
                     max_attempts=current_app.config["REPORT_MAX_ATTEMPTS"],

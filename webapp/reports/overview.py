@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from ..extensions import db
-from ..models import Order, OrderItem, ProductMonth, User
+from ..models import Order, OrderItem, ProductMonth
 from .params import summary_span_error
 
 CENT = Decimal("0.01")
@@ -138,7 +138,7 @@ def period_label(start: dt.date, grain: str) -> str:
     return f"{start:%b} {start.day}"
 
 
-def compute(owner_id: int, params, currency: str) -> Overview:
+def compute(workspace_id: int, params, currency: str) -> Overview:
     """The overview of a SUMMARY's parameters (ReportParams: range, zone,
     customer, scope) for the report's owner, its ownership rules included."""
     too_long = summary_span_error(params.date_from, params.date_to)
@@ -152,11 +152,11 @@ def compute(owner_id: int, params, currency: str) -> Overview:
     starts = period_starts(params.date_from, params.date_to, grain)
     with db.engine.connect() as conn:
         sqlite = conn.dialect.name == "sqlite"
-        kpis = _kpis(conn, params.where(owner_id), sqlite)
-        before = _kpis(conn, previous.where(owner_id), sqlite)
-        periods = _periods(conn, params, owner_id, starts, grain, sqlite)
-        customers, customers_total = _customers(conn, params.where(owner_id), sqlite)
-        products = _products(conn, params, owner_id, sqlite)
+        kpis = _kpis(conn, params.where(workspace_id), sqlite)
+        before = _kpis(conn, previous.where(workspace_id), sqlite)
+        periods = _periods(conn, params, workspace_id, starts, grain, sqlite)
+        customers, customers_total = _customers(conn, params.where(workspace_id), sqlite)
+        products = _products(conn, params, workspace_id, sqlite)
     return Overview(
         title=params.title(), scope=params.describe(), date_from=params.date_from,
         date_to=params.date_to, timezone=params.timezone, currency=currency, kpis=kpis,
@@ -186,7 +186,7 @@ def _kpis(conn, where: list, sqlite: bool) -> Kpis:
                 revenue=_money(row[3], sqlite))
 
 
-def _periods(conn, params, owner_id: int, starts: list[dt.date], grain: str,
+def _periods(conn, params, workspace_id: int, starts: list[dt.date], grain: str,
              sqlite: bool) -> list[Period]:
     """Revenue and orders per local period. SQL groups the orders by local day
     (_local_day: arithmetic on the UTC time, so the database needs no time-zone
@@ -196,7 +196,7 @@ def _periods(conn, params, owner_id: int, starts: list[dt.date], grain: str,
     period made thousands for a range of centuries, which ran for minutes)."""
     day = _local_day(params, sqlite).label("day")
     rows = conn.execute(sa.select(day, sa.func.count(), _money_sum(Order.total, sqlite))
-                        .where(*params.where(owner_id)).group_by(day)).all()
+                        .where(*params.where(workspace_id)).group_by(day)).all()
     orders, revenue = [0] * len(starts), [0] * len(starts)
     for number, count, money in rows:
         local = params.date_from + dt.timedelta(days=int(number))
@@ -284,13 +284,13 @@ def _customers(conn, where: list, sqlite: bool) -> tuple[list[Ranked], int]:
             for name, orders, units, value in rows], total or 0
 
 
-def _products(conn, params, owner_id: int, sqlite: bool) -> list[Ranked]:
+def _products(conn, params, workspace_id: int, sqlite: bool) -> list[Ranked]:
     """The top products. The whole UTC months inside the range are read from
     product_months (kept in step with every order write); the partial months
     at its edges, and any range with a customer filter (the rollup has no
     customer), from the line items. An order lies in one month, so the sums,
     order counts included, add up exactly."""
-    where = params.where(owner_id)
+    where = params.where(workspace_id)
     start, end = params.bounds()
     inner = _whole_months(start, end) if not params.customer else None
     item_cents = (OrderItem.quantity * sa.func.round(OrderItem.unit_price * 100)
@@ -310,7 +310,7 @@ def _products(conn, params, owner_id: int, sqlite: bool) -> list[Ranked]:
                             sa.func.sum(ProductMonth.revenue_cents).label("cents"),
                             sa.func.sum(ProductMonth.units).label("units"),
                             sa.func.sum(ProductMonth.orders).label("orders"))
-                  .where(_rollup_owned_by(owner_id, params.all_owners),
+                  .where(ProductMonth.workspace_id == workspace_id,
                          ProductMonth.month >= first.date(), ProductMonth.month < last.date())
                   .group_by(ProductMonth.product))
         parts = sa.union_all(edges, months)
@@ -336,10 +336,3 @@ def _whole_months(start: dt.datetime | None,
     last = end.astimezone(dt.UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     return (first, last) if first < last else None
 
-
-def _rollup_owned_by(owner_id: int, all_owners: bool):
-    """ReportParams' ownership rule, on the rollup's owner."""
-    if not all_owners:
-        return ProductMonth.owner_id == owner_id
-    owner_is_admin_now = sa.exists().where(User.id == owner_id, User.is_admin.is_(True))
-    return sa.or_(ProductMonth.owner_id == owner_id, owner_is_admin_now)

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from ..errors import InvalidInput
-from ..models import Order, OrderStatus, ReportKind, User
+from ..models import Order, OrderStatus, ReportKind
 
 # The longest summary: ten years, leap days included. A summary's overview,
 # PDF and XLSX cost grows with its range, and a range of centuries kept a
@@ -64,9 +64,6 @@ class ReportParams:
     customer: str | None = None
     # ORDERS: the orders list's search (customer contains, any case or accent)
     search: str | None = None
-    # asked for by an admin; granted only while the owner is still an admin
-    # when the rows are read (see where())
-    all_owners: bool = False
     # SUMMARY: whose days date_from and date_to are (an IANA zone, checked by
     # the caller): the range runs from local midnight to local midnight
     timezone: str = "UTC"
@@ -79,7 +76,7 @@ class ReportParams:
 
     @classmethod
     def summary(cls, date_from: dt.date, date_to: dt.date, customer: str | None = None,
-                *, all_owners: bool = False, timezone: str = "UTC") -> ReportParams:
+                *, timezone: str = "UTC") -> ReportParams:
         """Completed orders dated [date_from, date_to] in `timezone`'s days."""
         if date_from > date_to:
             raise InvalidInput("The start date is after the end date.",
@@ -88,21 +85,13 @@ class ReportParams:
         if too_long:
             raise InvalidInput(too_long, {"date_from": [too_long]})
         return cls(kind=ReportKind.SUMMARY, date_from=date_from, date_to=date_to,
-                   customer=(customer or "").strip() or None, all_owners=all_owners,
-                   timezone=timezone)
+                   customer=(customer or "").strip() or None, timezone=timezone)
 
     @classmethod
     def listing(cls, search: str | None = None) -> ReportParams:
         """The orders list as it stands: every status and date, optionally
         the customers matching its search."""
         return cls(kind=ReportKind.ORDERS, search=(search or "").strip() or None)
-
-    def scoped_for(self, user: User) -> ReportParams:
-        """These parameters as `user` may ask for them today: an admin's
-        summary or list asks for every user's orders, anyone else's for their own."""
-        if self.kind in (ReportKind.SUMMARY, ReportKind.ORDERS):
-            return replace(self, all_owners=bool(user.is_admin))
-        return self
 
     # --- stored form (ReportJob.params) -------------------------------------
 
@@ -112,12 +101,12 @@ class ReportParams:
         if kind is ReportKind.ORDER:
             return cls.order(int(data["order_id"]))
         if kind is ReportKind.ORDERS:
-            return cls(kind=kind, search=data.get("search") or None,
-                       all_owners=bool(data.get("all_owners")))
+            # (an "all_owners" of jobs from before workspaces is ignored: a
+            # report covers its own workspace only)
+            return cls(kind=kind, search=data.get("search") or None)
         return cls(kind=kind, date_from=dt.date.fromisoformat(data["date_from"]),
                    date_to=dt.date.fromisoformat(data["date_to"]),
                    customer=data.get("customer") or None,
-                   all_owners=bool(data.get("all_owners")),
                    timezone=data.get("timezone") or "UTC")
 
     def to_json(self) -> dict:
@@ -125,34 +114,27 @@ class ReportParams:
         if self.kind is ReportKind.ORDER:
             return {"order_id": self.order_id}
         if self.kind is ReportKind.ORDERS:
-            data = {"search": self.search}
-            if self.all_owners:
-                data["all_owners"] = True
-            return data
+            return {"search": self.search}
         data = {"date_from": self.date_from.isoformat(), "date_to": self.date_to.isoformat(),
                 "customer": self.customer}
-        if self.all_owners:
-            data["all_owners"] = True
         if self.timezone != "UTC":  # jobs from before time zones read the same
             data["timezone"] = self.timezone
         return data
 
     # --- what it selects ----------------------------------------------------
 
-    def where(self, owner_id: int) -> list:
-        """SQL conditions on Order for the rows of a report owned by `owner_id`.
-        Ownership is part of the filter itself, evaluated when the query runs,
-        whatever the request path checked before."""
+    def where(self, workspace_id: int) -> list:
+        """SQL conditions on Order for the rows of a report of `workspace_id`.
+        The workspace is part of the filter itself, evaluated when the query
+        runs, whatever the request path checked before."""
         if self.kind is ReportKind.ORDER:
-            # an admin may report on anyone's order (it saw it to ask for it)
-            return [Order.id == self.order_id, _owned_by(owner_id, admin_may_see_all=True)]
+            return [Order.id == self.order_id, Order.workspace_id == workspace_id]
         if self.kind is ReportKind.ORDERS:
-            clauses = [_owned_by(owner_id, admin_may_see_all=self.all_owners)]
+            clauses = [Order.workspace_id == workspace_id]
             matching = Order.customer_like(self.search)
             return clauses if matching is None else [*clauses, matching]
         start, end = self.bounds()
-        clauses = [Order.status == OrderStatus.COMPLETED,
-                   _owned_by(owner_id, admin_may_see_all=self.all_owners)]
+        clauses = [Order.status == OrderStatus.COMPLETED, Order.workspace_id == workspace_id]
         if start is not None:
             clauses.append(Order.created_at >= start)
         if end is not None:
@@ -216,14 +198,6 @@ def local_midnight(day: dt.date, zone: str) -> dt.datetime | None:
         return dt.datetime.combine(day, dt.time(), tzinfo=ZoneInfo(zone)).astimezone(dt.UTC)
     except OverflowError:
         return None
-
-
-def _owned_by(owner_id: int, *, admin_may_see_all: bool):
-    if not admin_may_see_all:
-        return Order.owner_id == owner_id
-    # a demoted admin's old or retried job loses the wider scope
-    owner_is_admin_now = sa.exists().where(User.id == owner_id, User.is_admin.is_(True))
-    return sa.or_(Order.owner_id == owner_id, owner_is_admin_now)
 
 
 def _slug(text: str) -> str:

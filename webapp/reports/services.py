@@ -18,7 +18,8 @@ from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
 from .. import quotas
-from ..auth.current import may_see, visible
+from .. import audit
+from ..auth.current import Actor, as_actor, visible
 from ..delivery.services import dispatch_job, new_rows
 from ..errors import (
     Conflict,
@@ -39,7 +40,6 @@ from ..models import (
     ReportFormat,
     ReportJob,
     ReportKind,
-    User,
     utcnow,
 )
 from ..orders.services import get_order
@@ -54,23 +54,23 @@ log = logging.getLogger(__name__)
 
 
 
-def _serialise_requests_of(owner: User) -> None:
-    """Lock the owner's row until this transaction ends (webapp/quotas.py), so
-    the open-jobs count below and the insert that follows cannot interleave
-    with another request of the same user (without it, 30 simultaneous
-    requests all see 9 open jobs). The transaction's first statement."""
-    quotas.lock_owners(db.session.connection(), [owner.id])
+def _serialise_requests_of(workspace_id: int) -> None:
+    """Lock the workspace's row until this transaction ends (webapp/quotas.py),
+    so the open-jobs count below and the insert that follows cannot
+    interleave with another request of the same workspace (without it, 30
+    simultaneous requests all see 9 open jobs). The transaction's first statement."""
+    quotas.lock_owners(db.session.connection(), [workspace_id])
 
 
-def _check_open_jobs(owner: User) -> None:
-    open_jobs = quotas.open_jobs(db.session.connection(), [owner.id]).get(owner.id, 0)
+def _check_open_jobs(workspace_id: int) -> None:
+    open_jobs = quotas.open_jobs(db.session.connection(), [workspace_id]).get(workspace_id, 0)
     if open_jobs >= quotas.max_open_jobs():
-        raise TooManyJobs(f"You already have {open_jobs} reports in progress; wait for one to "
-                          "finish or cancel one, then ask again.")
+        raise TooManyJobs(f"This workspace already has {open_jobs} reports in progress; wait "
+                          "for one to finish or cancel one, then ask again.")
 
 
-def _dedupe_key(owner_id: int, fmt: ReportFormat, params: ReportParams) -> str:
-    canonical = json.dumps([owner_id, params.kind.value, fmt.value, params.to_json()],
+def _dedupe_key(workspace_id: int, fmt: ReportFormat, params: ReportParams) -> str:
+    canonical = json.dumps([workspace_id, params.kind.value, fmt.value, params.to_json()],
                            sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -81,40 +81,53 @@ def _active_job(key: str) -> ReportJob | None:
                                    ReportJob.status.in_(ACTIVE_STATUSES)))
 
 
-def request_report(owner: User, params: ReportParams, fmt: ReportFormat, *,
+def request_report(actor: Actor, params: ReportParams, fmt: ReportFormat, *,
                    retry_of: int | None = None,
                    notify_email: bool = False) -> tuple[ReportJob, bool]:
     """Return (job, created). An equal job still PENDING/PROCESSING is returned
     instead of a new one; the partial unique index makes this hold even for
-    requests that arrive at the same instant. notify_email: e-mail the owner
-    when it is ready (or failed), also when the answer is an existing job."""
+    requests that arrive at the same instant. notify_email: e-mail the person
+    asking when it is ready (or failed), also when the answer is an existing job.
+
+    An order's report is made in the order's workspace (its URL works for
+    any member); lists and summaries in the current one."""
+    actor = as_actor(actor)
+    if params.kind is ReportKind.ORDER:
+        order = get_order(actor, params.order_id)  # 404 for an order of no workspace of theirs
+        actor = actor.at(order.workspace_id)
+    actor.require("report.request")
     if notify_email and not current_app.config["SMTP_URL"]:
         raise InvalidInput(NO_MAIL, {"notify_email": [NO_MAIL]})
-    if notify_email and not owner.email_verified:
+    if notify_email and not actor.user.email_verified:
         raise InvalidInput(UNVERIFIED, {"notify_email": [UNVERIFIED]})
-    params = params.scoped_for(owner)
-    order_id = None
-    if params.kind is ReportKind.ORDER:
-        order_id = get_order(owner, params.order_id).id  # 404 for another user's order
-    key = _dedupe_key(owner.id, fmt, params)
+    order_id = params.order_id if params.kind is ReportKind.ORDER else None
+    workspace_id, person = actor.workspace_id, actor.user
+    key = _dedupe_key(workspace_id, fmt, params)
     for _ in range(3):
-        _serialise_requests_of(owner)
+        _serialise_requests_of(workspace_id)
         existing = _active_job(key)
         if existing is not None:
             if notify_email:
-                _email_owner_when_done(owner, existing)
+                _email_owner_when_done(person, existing)
             db.session.rollback()  # release the lock
             return existing, False
         try:
-            _check_open_jobs(owner)
+            _check_open_jobs(workspace_id)
         except TooManyJobs:
             db.session.rollback()
             raise
-        job = lifecycle.new_job(owner.id, fmt, params, key, order_id=order_id,
-                                retry_of=retry_of)
+        job = lifecycle.new_job(workspace_id, fmt, params, key, order_id=order_id,
+                                retry_of=retry_of, created_by=person.id)
+        try:
+            db.session.flush()  # the job's id (the unique index may refuse it already here)
+        except IntegrityError:
+            db.session.rollback()
+            continue
+        audit.record(actor, "report.requested", f"report {job.id}",
+                     f"{params.kind.value} {fmt.value}"
+                     + (f", retry of report {retry_of}" if retry_of else ""))
         if notify_email:
-            db.session.flush()  # the job's id
-            _add_owner_email(owner, job)
+            _add_owner_email(person, job)
         try:
             db.session.commit()
         except IntegrityError:
@@ -136,8 +149,9 @@ NO_MAIL = ("E-mail is not set up on this server (SMTP_URL is not set), so it can
            "e-mail you; the report still shows here when it is ready.")
 
 
-def _add_owner_email(owner: User, job: ReportJob) -> bool:
-    """An e-mail delivery to the owner for `job`, unless it has one already."""
+def _add_owner_email(owner, job: ReportJob) -> bool:
+    """An e-mail delivery to `owner` (the person asking, a User) for `job`,
+    unless it has one already."""
     have = db.session.scalar(sa.select(Delivery.id).where(
         Delivery.job_id == job.id, Delivery.channel == "email",
         Delivery.target == owner.email, Delivery.run_id.is_(None)))
@@ -149,7 +163,7 @@ def _add_owner_email(owner: User, job: ReportJob) -> bool:
     return True
 
 
-def _email_owner_when_done(owner: User, job: ReportJob) -> None:
+def _email_owner_when_done(owner, job: ReportJob) -> None:
     """For a job that already exists: add the e-mail in its own commit; a
     job that ended meanwhile gets it sent at once."""
     if _add_owner_email(owner, job):
@@ -159,26 +173,36 @@ def _email_owner_when_done(owner: User, job: ReportJob) -> None:
             dispatch_job(job.id)
 
 
-def request_order_report(owner: User, order_id: int, fmt: ReportFormat, *,
+def request_order_report(actor: Actor, order_id: int, fmt: ReportFormat, *,
                          notify_email: bool = False) -> tuple[ReportJob, bool]:
-    return request_report(owner, ReportParams.order(order_id), fmt, notify_email=notify_email)
+    actor = as_actor(actor)
+    return request_report(actor, ReportParams.order(order_id), fmt, notify_email=notify_email)
 
 
-def request_summary_report(owner: User, date_from: dt.date, date_to: dt.date,
+def request_summary_report(actor: Actor, date_from: dt.date, date_to: dt.date,
                            customer: str | None, fmt: ReportFormat, *,
                            notify_email: bool = False) -> tuple[ReportJob, bool]:
-    """Completed orders in the date range (the owner's days, in the owner's
-    zone); an admin's summary covers every user's orders."""
-    return request_report(owner, ReportParams.summary(date_from, date_to, customer,
-                                                      timezone=zone_of(owner)), fmt,
+    """Completed orders of the workspace in the date range (the asker's
+    days, in their zone)."""
+    actor = as_actor(actor)
+    return request_report(actor, ReportParams.summary(date_from, date_to, customer,
+                                                      timezone=zone_of(actor.user)), fmt,
                           notify_email=notify_email)
 
 
-def get_job(owner: User, job_id: int) -> ReportJob:
+def get_job(actor: Actor, job_id: int) -> ReportJob:
+    actor = as_actor(actor)
     job = db.session.get(ReportJob, job_id) if 0 < job_id <= MAX_ID else None
-    if not may_see(owner, job) or job.deleted_at is not None:
+    if not actor.sees(job) or job.deleted_at is not None:
         raise JobNotFound(job_id)
     return job
+
+
+def _job_to_change(actor: Actor, job_id: int, action: str) -> tuple[ReportJob, Actor]:
+    job = get_job(actor, job_id)
+    here = actor.at(job.workspace_id)
+    here.require(action)
+    return job, here
 
 
 # Built once, not per call: every open page asks this every few seconds, and
@@ -187,24 +211,28 @@ _JOBS_BY_IDS = (sa.select(ReportJob)
                 .where(ReportJob.id.in_(sa.bindparam("ids", expanding=True)),
                        ReportJob.deleted_at.is_(None))
                 .order_by(ReportJob.id))
-_OWN_JOBS_BY_IDS = _JOBS_BY_IDS.where(ReportJob.owner_id == sa.bindparam("owner_id"))
+_OWN_JOBS_BY_IDS = _JOBS_BY_IDS.where(ReportJob.workspace_id == sa.bindparam("workspace_id"))
 
 
-def jobs_by_ids(owner: User, job_ids) -> list[ReportJob]:
-    """The jobs among `job_ids` that `owner` may see and that are not deleted,
-    in one query (a page's status poll). Ids of other users' jobs, deleted or
-    unknown ones are simply left out: the answer is the same for each."""
+def jobs_by_ids(actor: Actor, job_ids, workspace_id: int | None = None) -> list[ReportJob]:
+    """The jobs among `job_ids` of one workspace (the current one, or the
+    page's own `workspace_id` if the actor is a member there) that are not
+    deleted, in one query (a page's status poll). Ids of other workspaces'
+    jobs, deleted or unknown ones are simply left out: the answer is the
+    same for each."""
+    actor = as_actor(actor)
     ids = sorted({i for i in job_ids if 0 < i <= MAX_ID})
-    if not ids:
+    here = actor.at(workspace_id) if workspace_id is not None else actor
+    if not ids or here is None:
         return []
-    if owner.is_admin:  # as visible(): an admin sees every user's jobs
-        return list(db.session.scalars(_JOBS_BY_IDS, {"ids": ids}))
-    return list(db.session.scalars(_OWN_JOBS_BY_IDS, {"ids": ids, "owner_id": owner.id}))
+    return list(db.session.scalars(_OWN_JOBS_BY_IDS,
+                                   {"ids": ids, "workspace_id": here.workspace_id}))
 
 
-def list_jobs(owner: User, *, page: int = 1, per_page: int = 20,
+def list_jobs(actor: Actor, *, page: int = 1, per_page: int = 20,
               order_id: int | None = None) -> Page:
-    query = visible(sa.select(ReportJob), ReportJob, owner).where(
+    actor = as_actor(actor)
+    query = visible(sa.select(ReportJob), ReportJob, actor).where(
         ReportJob.deleted_at.is_(None))
     if order_id is not None:
         query = query.where(ReportJob.order_id == order_id)
@@ -226,8 +254,9 @@ class Download:
     mimetype: str
 
 
-def get_download(owner: User, job_id: int) -> Download:
-    job = get_job(owner, job_id)
+def get_download(actor: Actor, job_id: int) -> Download:
+    actor = as_actor(actor)
+    job = get_job(actor, job_id)
     expired = job.status is JobStatus.EXPIRED or (
         job.status is JobStatus.COMPLETED and job.expires_at and job.expires_at <= utcnow())
     if expired:
@@ -238,15 +267,19 @@ def get_download(owner: User, job_id: int) -> Download:
     if not storage().exists(job.file_name):
         raise ReportGone(f"The file of report {job.id} is no longer on the server.")
     lifecycle.record_event(db.session.connection(), job.id, "downloaded")
+    audit.record(actor.at(job.workspace_id), "report.downloaded", f"report {job.id}")
     db.session.commit()
     return Download(key=job.file_name, name=download_name(job), mimetype=job.format.mimetype)
 
 
-def cancel_job(owner: User, job_id: int) -> ReportJob:
+def cancel_job(actor: Actor, job_id: int) -> ReportJob:
     """PENDING or PROCESSING → CANCELLED. A running worker notices at its next
     progress write (within about a second) and removes its partial file."""
-    job = get_job(owner, job_id)
+    actor = as_actor(actor)
+    job, here = _job_to_change(actor, job_id, "report.cancel")
     cancelled = lifecycle.cancel(db.session.connection(), job.id)
+    if cancelled:
+        audit.record(here, "report.cancelled", f"report {job.id}")
     db.session.commit()
     db.session.refresh(job)
     if not cancelled:
@@ -254,9 +287,10 @@ def cancel_job(owner: User, job_id: int) -> ReportJob:
     return job
 
 
-def retry_job(owner: User, job_id: int) -> tuple[ReportJob, bool]:
+def retry_job(actor: Actor, job_id: int) -> tuple[ReportJob, bool]:
     """A new attempt with the same parameters, for a FAILED or CANCELLED job."""
-    job = get_job(owner, job_id)
+    actor = as_actor(actor)
+    job, here = _job_to_change(actor, job_id, "report.request")
     if job.status not in RETRYABLE_STATUSES:
         raise Conflict(f"Only failed or cancelled reports can be retried; report {job.id} "
                        f"is {job.status.value}.")
@@ -266,7 +300,7 @@ def retry_job(owner: User, job_id: int) -> tuple[ReportJob, bool]:
     if params.kind is ReportKind.ORDER and job.order_id != params.order_id:
         raise Conflict(f"Report {job.id} cannot be generated again: its order was deleted.")
     try:
-        new, created = request_report(owner, params, job.format, retry_of=job.id)
+        new, created = request_report(here, params, job.format, retry_of=job.id)
     except OrderNotFound:
         raise Conflict(f"Report {job.id} cannot be generated again: "
                        "its order was deleted.") from None
@@ -275,12 +309,14 @@ def retry_job(owner: User, job_id: int) -> tuple[ReportJob, bool]:
     return new, created
 
 
-def delete_job(owner: User, job_id: int) -> None:
+def delete_job(actor: Actor, job_id: int) -> None:
     """Hide the job and remove its file; its history stays in the database.
     An active job is cancelled first, so its worker stops and cleans up."""
-    job = get_job(owner, job_id)
+    actor = as_actor(actor)
+    job, here = _job_to_change(actor, job_id, "report.delete")
     file_name = job.file_name
     lifecycle.delete(db.session.connection(), job.id)
+    audit.record(here, "report.deleted", f"report {job.id}")
     db.session.commit()
     # After the commit: a failed unlink leaves an orphan file, never a job
     # that points at nothing.

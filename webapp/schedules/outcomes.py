@@ -62,8 +62,8 @@ def count_run(conn, schedule_id: int, *, ok: bool, detail: str, now: dt.datetime
         schedules.c.id == schedule_id, schedules.c.failed_runs >= limit,
         schedules.c.paused_at.is_(None)).values(paused_at=now, pause_reason=reason))
     if paused.rowcount == 1:
-        row = conn.execute(sa.select(schedules.c.owner_id, schedules.c.name)
-                           .where(schedules.c.id == schedule_id)).one()
-        notices.add(conn, row.owner_id, "paused",
+        row = conn.execute(sa.select(schedules.c.workspace_id, schedules.c.created_by_id,
+                                     schedules.c.name).where(schedules.c.id == schedule_id)).one()
+        notices.add(conn, row.workspace_id, row.created_by_id, "paused",
                     f"“{row.name}” paused itself: {reason} Resume it once the cause is fixed.",
                     schedule_id=schedule_id)

@@ -36,7 +36,6 @@ from ..models import (
     ReportKind,
     Schedule,
     ScheduleRun,
-    User,
     utcnow,
 )
 from ..notices import services as notices
@@ -55,7 +54,7 @@ MISSED_CAP = 1000  # counting missed slots stops here ("1000 or more")
 
 @dataclass(frozen=True)
 class Slot:
-    """One run to start: the schedule's row (with its owner's admin flag),
+    """One run to start: the schedule's row,
     the due time it stands for, why, and where the schedule goes next."""
 
     schedule: sa.Row
@@ -66,10 +65,8 @@ class Slot:
     seen_next_run_at: dt.datetime | None = None  # for the conditional move
 
 
-def _schedules_with_owner():
-    schedules, users = Schedule.__table__, User.__table__
-    return (sa.select(schedules, users.c.is_admin.label("owner_is_admin"))
-            .join(users, users.c.id == schedules.c.owner_id))
+def _schedules():
+    return sa.select(Schedule.__table__)
 
 
 def _when(instant: dt.datetime, zone: str) -> str:
@@ -108,7 +105,7 @@ def tick(now: dt.datetime | None = None, batch: int = BATCH) -> dict[str, int]:
     counts["resumed"] = len(started)
     while True:
         with db.engine.connect() as conn:
-            rows = conn.execute(_schedules_with_owner().where(
+            rows = conn.execute(_schedules().where(
                 schedules.c.paused_at.is_(None), schedules.c.next_run_at <= now,
                 schedules.c.id > after_id).order_by(schedules.c.id).limit(batch)).all()
         if not rows:
@@ -142,8 +139,8 @@ def _pause(row, reason: str, now: dt.datetime) -> None:
             schedules.c.id == row.id, schedules.c.paused_at.is_(None))
             .values(paused_at=now, pause_reason=reason))
         if done.rowcount:
-            notices.add(conn, row.owner_id, "paused", f"“{row.name}” paused itself: {reason}",
-                        schedule_id=row.id)
+            notices.add(conn, row.workspace_id, row.created_by_id, "paused",
+                        f"“{row.name}” paused itself: {reason}", schedule_id=row.id)
 
 
 def run_now(schedule_id: int, now: dt.datetime | None = None) -> int | None:
@@ -151,7 +148,7 @@ def run_now(schedule_id: int, now: dt.datetime | None = None) -> int | None:
     new job's id, already published, or None if it could not start."""
     now = now or utcnow()
     with db.engine.connect() as conn:
-        row = conn.execute(_schedules_with_owner()
+        row = conn.execute(_schedules()
                            .where(Schedule.__table__.c.id == schedule_id)).one()
     job_ids = start([Slot(row, now, "manual", "Started by hand (Run now).", None)], now,
                     manual=True)
@@ -168,14 +165,7 @@ def params_for(row, due_at: dt.datetime) -> ReportParams:
         return ReportParams.order(row.order_id)
     today = local(due_at, row.timezone).date()
     date_from, date_to = relative_range(row.range, today)
-    params = ReportParams.summary(date_from, date_to, row.customer, timezone=row.timezone)
-    # an admin's summary covers every user's orders, as when asked by hand
-    return params.scoped_for(_Owner(bool(row.owner_is_admin)))
-
-
-@dataclass(frozen=True)
-class _Owner:
-    is_admin: bool
+    return ReportParams.summary(date_from, date_to, row.customer, timezone=row.timezone)
 
 
 def _insert(conn, table: sa.Table):
@@ -197,7 +187,7 @@ def start(slots: list[Slot], now: dt.datetime, *, manual: bool = False) -> list[
     runs, schedules = ScheduleRun.__table__, Schedule.__table__
     by_schedule = {slot.schedule.id: slot for slot in slots}
     with db.engine.begin() as conn:
-        owners = {slot.schedule.owner_id for slot in slots}
+        owners = {slot.schedule.workspace_id for slot in slots}
         quotas.lock_owners(conn, owners)
         if manual:
             _may_run_now(conn, slots[0], now)
@@ -214,7 +204,7 @@ def start(slots: list[Slot], now: dt.datetime, *, manual: bool = False) -> list[
         launch, wait = [], []
         for run_id, schedule_id in inserted:
             slot = by_schedule[schedule_id]
-            owner = slot.schedule.owner_id
+            owner = slot.schedule.workspace_id
             if room.get(owner, 0) > 0 or manual:
                 room[owner] = room.get(owner, 0) - 1
                 launch.append((run_id, slot.schedule, slot.due_at, slot.trigger))
@@ -245,9 +235,10 @@ def _room(conn, owners) -> dict[int, int]:
     an owner with any gets no room for new ones."""
     runs, schedules = ScheduleRun.__table__, Schedule.__table__
     busy = quotas.open_jobs(conn, owners)
-    queued = set(conn.execute(sa.select(schedules.c.owner_id).join(
+    queued = set(conn.execute(sa.select(schedules.c.workspace_id).join(
         runs, runs.c.schedule_id == schedules.c.id).where(
-        runs.c.waiting.is_(True), schedules.c.owner_id.in_(list(owners))).distinct()).scalars())
+        runs.c.waiting.is_(True), schedules.c.workspace_id.in_(list(owners))
+    ).distinct()).scalars())
     limit = quotas.max_open_jobs()
     return {owner: 0 if owner in queued else limit - busy.get(owner, 0) for owner in owners}
 
@@ -263,12 +254,12 @@ def _may_run_now(conn, slot: Slot, now: dt.datetime) -> None:
     if open_run:
         raise QuotaExceeded(f"A run of “{row.name}” is still in progress; Run now again "
                             "when it has finished.", retry_after=10)
-    busy = quotas.open_jobs(conn, [row.owner_id]).get(row.owner_id, 0)
+    busy = quotas.open_jobs(conn, [row.workspace_id]).get(row.workspace_id, 0)
     if busy >= quotas.max_open_jobs():
         raise TooManyJobs(f"You already have {busy} reports in progress; wait for one to "
                           "finish or cancel one, then run it again.", retry_after=10)
     if row.emails:
-        wait = quotas.mail_wait(conn, row.owner_id, now)
+        wait = quotas.mail_wait(conn, row.workspace_id, now)
         if wait:
             raise QuotaExceeded(
                 f"Your account has sent {quotas.mail_limit()} e-mails in the last hour, the "
@@ -281,7 +272,7 @@ def start_waiting(now: dt.datetime, batch: int = BATCH) -> list[int]:
     allow. Returns the new jobs' ids, for the caller to publish."""
     runs = ScheduleRun.__table__
     with db.engine.connect() as conn:
-        owners = set(conn.execute(sa.select(Schedule.__table__.c.owner_id).join(
+        owners = set(conn.execute(sa.select(Schedule.__table__.c.workspace_id).join(
             runs, runs.c.schedule_id == Schedule.__table__.c.id)
             .where(runs.c.waiting.is_(True)).distinct().limit(batch)).scalars())
     if not owners:
@@ -291,16 +282,17 @@ def start_waiting(now: dt.datetime, batch: int = BATCH) -> list[int]:
         busy = quotas.open_jobs(conn, owners)
         room = {owner: quotas.max_open_jobs() - busy.get(owner, 0) for owner in owners}
         waiting = conn.execute(
-            _schedules_with_owner().add_columns(
+            _schedules().add_columns(
                 runs.c.id.label("run_id"), runs.c.due_at.label("run_due_at"),
                 runs.c.trigger.label("run_trigger"))
             .join(runs, runs.c.schedule_id == Schedule.__table__.c.id)
-            .where(runs.c.waiting.is_(True), Schedule.__table__.c.owner_id.in_(list(owners)))
+            .where(runs.c.waiting.is_(True),
+                   Schedule.__table__.c.workspace_id.in_(list(owners)))
             .order_by(runs.c.id)).all()
         launch = []
         for row in waiting:
-            if room[row.owner_id] > 0:
-                room[row.owner_id] -= 1
+            if room[row.workspace_id] > 0:
+                room[row.workspace_id] -= 1
                 launch.append((row.run_id, row, row.run_due_at, row.run_trigger))
         if launch:
             conn.execute(sa.update(runs).where(runs.c.id == sa.bindparam("run"))
@@ -324,7 +316,8 @@ def _launch(conn, launch: list[tuple], now: dt.datetime) -> list[int]:
         started.append((run_id, row, due_at, trigger))
         params = params_for(row, due_at)
         new_jobs.append({
-            "owner_id": row.owner_id, "kind": params.kind.value,
+            "workspace_id": row.workspace_id, "created_by_id": row.created_by_id,
+            "kind": params.kind.value,
             "format": ReportFormat(row.format).value, "params": params.to_json(),
             "order_id": params.order_id, "dedupe_key": f"schedule-run:{run_id}",
             "status": JobStatus.PENDING.value, "attempts": 0,
@@ -345,7 +338,7 @@ def _launch(conn, launch: list[tuple], now: dt.datetime) -> list[int]:
             requested.append({"job_id": job_id, "at": now, "event": "requested",
                               "detail": f"run of the schedule “{row.name}” "
                                         f"({trigger}, due {due})"})
-            deliveries += new_rows(job_id, run_id, row.owner_id, list(row.emails or []),
+            deliveries += new_rows(job_id, run_id, row.created_by_id, list(row.emails or []),
                                    row.webhook_url, notice=True, now=now)
         conn.execute(sa.insert(events), requested)
         conn.execute(sa.insert(Delivery.__table__), deliveries)
@@ -357,6 +350,6 @@ def _launch(conn, launch: list[tuple], now: dt.datetime) -> list[int]:
             schedules.c.id == row.id, schedules.c.paused_at.is_(None))
             .values(paused_at=now, pause_reason=reason))
         if done.rowcount:
-            notices.add(conn, row.owner_id, "paused",
+            notices.add(conn, row.workspace_id, row.created_by_id, "paused",
                         f"“{row.name}” paused itself: {reason}", schedule_id=row.id)
     return list(job_of_run.values())

@@ -1,7 +1,6 @@
-"""Schedules as their owner sees them: create, change, pause and resume,
-run now, delete, list, and each one's runs. Pages and the API both call
-these; a schedule is its owner's alone (anyone else gets 404, admins too:
-its recipients and webhook secret are personal)."""
+"""A workspace's schedules: create, change, pause and resume, run now,
+delete, list, and each one's runs. Pages and the API both call these;
+members may change them, viewers only look, anyone else gets 404."""
 from __future__ import annotations
 
 import datetime as dt
@@ -11,12 +10,13 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import selectinload
 
-from .. import quotas
+from .. import audit, quotas
+from ..auth.current import Actor, as_actor
 from ..delivery import consent
 from ..delivery.addresses import AddressError, parse_address
 from ..delivery.mail import MailConfigError, parse_smtp_url
 from ..delivery.webhooks import WebhookUrlError, check_url, new_secret
-from ..errors import Conflict, InvalidInput, NotFound, QuotaExceeded
+from ..errors import Conflict, InvalidInput, NotFound, OrderNotFound, QuotaExceeded
 from ..extensions import db
 from ..models import (
     MAX_ID,
@@ -26,7 +26,6 @@ from ..models import (
     ReportKind,
     Schedule,
     ScheduleRun,
-    User,
     utcnow,
 )
 from ..orders.services import get_order
@@ -48,7 +47,7 @@ class ScheduleNotFound(NotFound):
 
 @dataclass(frozen=True)
 class ScheduleSpec:
-    """Everything a schedule is, as its owner gives it (a form or a JSON body)."""
+    """Everything a schedule is, as a member gives it (a form or a JSON body)."""
 
     name: str
     kind: ReportKind
@@ -69,10 +68,11 @@ class ScheduleSpec:
                    emails=list(schedule.emails or []), webhook_url=schedule.webhook_url)
 
 
-def check(owner: User, spec: ScheduleSpec) -> ScheduleSpec:
+def check(actor: Actor, spec: ScheduleSpec) -> ScheduleSpec:
     """The spec cleaned, or InvalidInput with every field's problem (keys as
     the API names them: name, report.range, cron, timezone, email, webhook_url).
-    An order that is not the owner's is 404, as everywhere."""
+    An order of another workspace is 404, as everywhere."""
+    actor = as_actor(actor)
     errors: dict[str, list[str]] = {}
     config = current_app.config
 
@@ -136,7 +136,10 @@ def check(owner: User, spec: ScheduleSpec) -> ScheduleSpec:
     if errors:
         raise InvalidInput("The schedule is not valid.", errors)
     if kind is ReportKind.ORDER:
-        order_id = get_order(owner, order_id).id  # 404 for someone else's order
+        order = get_order(actor, order_id)
+        if order.workspace_id != actor.workspace_id:  # a schedule reports on its own orders
+            raise OrderNotFound(order_id)
+        order_id = order.id
     return ScheduleSpec(name=name, kind=kind, format=spec.format, cron=cron,
                         timezone=spec.timezone, range=range_, customer=customer,
                         order_id=order_id, emails=emails, webhook_url=webhook_url)
@@ -151,14 +154,19 @@ def when(schedule: Schedule) -> str:
     return f"{describe(schedule.cron)} ({schedule.timezone})"
 
 
-def create(owner: User, spec: ScheduleSpec, now: dt.datetime | None = None
+def create(actor: Actor, spec: ScheduleSpec, now: dt.datetime | None = None
            ) -> tuple[Schedule, str | None]:
-    """The new schedule and its webhook secret (shown once; None without a webhook)."""
+    """The new schedule and its webhook secret (shown once; None without a
+    webhook). Its maker answers for it: their verified address needs no
+    confirmation, and their notices tell of its runs."""
+    actor = as_actor(actor)
+    actor.require("schedule.create")
     now = now or utcnow()
-    spec = check(owner, spec)
-    _check_schedule_quota(owner)
+    spec = check(actor, spec)
+    _check_schedule_quota(actor)
     secret = new_secret() if spec.webhook_url else None
-    schedule = Schedule(owner_id=owner.id, name=spec.name, kind=spec.kind, format=spec.format,
+    schedule = Schedule(workspace_id=actor.workspace_id, created_by_id=actor.user_id,
+                        name=spec.name, kind=spec.kind, format=spec.format,
                         range=spec.range, customer=spec.customer, order_id=spec.order_id,
                         cron=spec.cron, timezone=spec.timezone, emails=spec.emails,
                         webhook_url=spec.webhook_url, webhook_secret=secret, failed_runs=0,
@@ -166,43 +174,55 @@ def create(owner: User, spec: ScheduleSpec, now: dt.datetime | None = None
                         created_at=now, updated_at=now)
     db.session.add(schedule)
     db.session.flush()
-    asks = consent.sync(schedule, owner, spec.emails, now)
+    asks = consent.sync(schedule, actor.user, spec.emails, now)
+    audit.record(actor, "schedule.created", f"schedule {schedule.id}", schedule.name)
     db.session.commit()
     consent.publish_asks(asks)
     return schedule, secret
 
 
-def _check_schedule_quota(owner: User) -> None:
-    """SCHEDULES_MAX_PER_USER, counted under the owner's lock (this
-    transaction's first statement), so a burst of creations counts one by one."""
+def _check_schedule_quota(actor: Actor) -> None:
+    """SCHEDULES_MAX_PER_USER (per workspace), counted under the workspace's
+    lock (this transaction's first statement), so a burst of creations
+    counts one by one."""
+    workspace_id = actor.workspace_id
     db.session.rollback()  # end check()'s reads: the lock must come first
-    quotas.lock_owners(db.session.connection(), [owner.id])
+    quotas.lock_owners(db.session.connection(), [workspace_id])
     limit = current_app.config["SCHEDULES_MAX_PER_USER"]
     count = db.session.scalar(sa.select(sa.func.count()).select_from(Schedule)
-                              .where(Schedule.owner_id == owner.id))
+                              .where(Schedule.workspace_id == workspace_id))
     if count >= limit:
         db.session.rollback()
-        raise QuotaExceeded(f"You have {count} schedules, the most this server allows "
+        raise QuotaExceeded(f"This workspace has {count} schedules, the most this server allows "
                             f"({limit}); delete one to make another.", retry_after=3600)
 
 
-def get(owner: User, schedule_id: int) -> Schedule:
+def get(actor: Actor, schedule_id: int) -> Schedule:
+    actor = as_actor(actor)
     schedule = db.session.get(Schedule, schedule_id) if 0 < schedule_id <= MAX_ID else None
-    if schedule is None or schedule.owner_id != owner.id:
+    if not actor.sees(schedule):
         raise ScheduleNotFound(schedule_id)
     return schedule
 
 
-def update(owner: User, schedule_id: int, changes: dict, *, paused: bool | None = None,
+def _to_change(actor: Actor, schedule_id: int, action: str) -> tuple[Schedule, Actor]:
+    schedule = get(actor, schedule_id)
+    here = actor.at(schedule.workspace_id)
+    here.require(action)
+    return schedule, here
+
+
+def update(actor: Actor, schedule_id: int, changes: dict, *, paused: bool | None = None,
            rotate_secret: bool = False, now: dt.datetime | None = None
            ) -> tuple[Schedule, str | None]:
     """Change the fields in `changes` (ScheduleSpec's names), and pause or
     resume. Returns the schedule and a webhook secret when a new one was made
     (a first webhook URL, or rotate_secret)."""
+    actor = as_actor(actor)
     now = now or utcnow()
-    schedule = get(owner, schedule_id)
+    schedule, actor = _to_change(actor, schedule_id, "schedule.change")
     before = ScheduleSpec.of(schedule)
-    spec = check(owner, replace(before, **changes)) if changes else before
+    spec = check(actor, replace(before, **changes)) if changes else before
     secret = None
     if spec.webhook_url and (rotate_secret or not schedule.webhook_secret):
         secret = new_secret()
@@ -214,7 +234,7 @@ def update(owner: User, schedule_id: int, changes: dict, *, paused: bool | None 
                  "timezone", "emails", "webhook_url"):
         setattr(schedule, name, getattr(spec, name))
     if paused is True and schedule.paused_at is None:
-        schedule.paused_at, schedule.pause_reason = now, "Paused by its owner."
+        schedule.paused_at, schedule.pause_reason = now, f"Paused by {actor.user.email}."
     elif paused is False and schedule.paused_at is not None:
         # from now on: a resumed schedule does not make up for the paused time
         schedule.paused_at, schedule.pause_reason, schedule.failed_runs = None, None, 0
@@ -222,26 +242,37 @@ def update(owner: User, schedule_id: int, changes: dict, *, paused: bool | None 
     if timing_changed:
         schedule.next_run_at = next_run(spec.cron, spec.timezone, now)
     schedule.updated_at = now
-    asks = consent.sync(schedule, owner, spec.emails, now)
+    asks = consent.sync(schedule, consent.person_of(schedule) or actor.user, spec.emails, now)
+    changed = [name for name in changes if getattr(before, name) != getattr(spec, name)]
+    if paused is not None:
+        changed.append("paused" if paused else "resumed")
+    if rotate_secret:
+        changed.append("new webhook secret")
+    audit.record(actor, "schedule.changed", f"schedule {schedule.id}",
+                 ", ".join(changed) or None)
     db.session.commit()
     consent.publish_asks(asks)
     return schedule, secret
 
 
-def recipients(owner: User, schedule: Schedule) -> list[tuple[str, consent.Standing]]:
+def recipients(actor: Actor, schedule: Schedule) -> list[tuple[str, consent.Standing]]:
     """Each address of the schedule and where it stands (confirmed, waiting…)."""
-    return consent.recipients_of(schedule, owner)
+    actor = as_actor(actor)
+    return consent.recipients_of(schedule, consent.person_of(schedule) or actor.user)
 
 
-def delete(owner: User, schedule_id: int) -> None:
+def delete(actor: Actor, schedule_id: int) -> None:
     """The schedule and its runs go; the reports it made stay on the Reports page."""
-    schedule = get(owner, schedule_id)
+    actor = as_actor(actor)
+    schedule, actor = _to_change(actor, schedule_id, "schedule.delete")
+    audit.record(actor, "schedule.deleted", f"schedule {schedule.id}", schedule.name)
     db.session.delete(schedule)
     db.session.commit()
 
 
-def run_now(owner: User, schedule_id: int, now: dt.datetime | None = None) -> ReportJob:
-    schedule = get(owner, schedule_id)
+def run_now(actor: Actor, schedule_id: int, now: dt.datetime | None = None) -> ReportJob:
+    actor = as_actor(actor)
+    schedule, actor = _to_change(actor, schedule_id, "schedule.run")
     if schedule.kind is ReportKind.ORDER and schedule.order_id is None:
         raise Conflict(f"Schedule {schedule.id} cannot run: its order was deleted.")
     schedule_id = schedule.id
@@ -252,20 +283,24 @@ def run_now(owner: User, schedule_id: int, now: dt.datetime | None = None) -> Re
     job_id = runs.run_now(schedule_id, now)
     if job_id is None:  # its order went between the check and the run
         raise Conflict(f"Schedule {schedule_id} could not start a run: its order was deleted.")
+    audit.record(actor, "schedule.run", f"schedule {schedule_id}", f"report {job_id}")
+    db.session.commit()
     return db.session.get(ReportJob, job_id)
 
 
-def list_schedules(owner: User, *, page: int = 1, per_page: int = 20) -> Page:
-    query = sa.select(Schedule).where(Schedule.owner_id == owner.id)
+def list_schedules(actor: Actor, *, page: int = 1, per_page: int = 20) -> Page:
+    actor = as_actor(actor)
+    query = sa.select(Schedule).where(Schedule.workspace_id == actor.workspace_id)
     total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
     items = db.session.scalars(query.order_by(Schedule.name, Schedule.id)
                                .limit(per_page).offset((page - 1) * per_page)).all()
     return Page(items=list(items), page=page, per_page=per_page, total=total or 0)
 
 
-def list_runs(owner: User, schedule_id: int, *, page: int = 1, per_page: int = 20) -> Page:
+def list_runs(actor: Actor, schedule_id: int, *, page: int = 1, per_page: int = 20) -> Page:
     """Newest first, each with its job and every delivery attempt."""
-    schedule = get(owner, schedule_id)
+    actor = as_actor(actor)
+    schedule = get(actor, schedule_id)
     query = sa.select(ScheduleRun).where(ScheduleRun.schedule_id == schedule.id)
     total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
     items = db.session.scalars(
