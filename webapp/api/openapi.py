@@ -31,7 +31,9 @@ ERROR_WORDS = {
          "rules; `errors` holds the messages per field.",
     401: "No valid API token: send `Authorization: Bearer <token>` (a session cookie is not "
          "accepted).",
-    404: "No such order, report or schedule, or it is not yours.",
+    403: "Your role in this workspace (or a read-only token) may not do this; `detail` "
+         "says why (\"Viewers cannot create orders.\").",
+    404: "No such order, report or schedule, or it is not of this token's workspace.",
     409: "The report is not in a state that allows this.",
     410: "The report's file has expired or is gone; generate it again.",
     413: "The body is larger than 2 MB.",
@@ -130,7 +132,8 @@ def _parameters(rule_path: str, query: type[BaseModel] | None) -> list[dict]:
     return parameters
 
 
-def _operation(endpoint: str, rule_path: str, op: Operation, refs: dict) -> dict:
+def _operation(endpoint: str, rule_path: str, op: Operation, refs: dict, *,
+               writes: bool = False) -> dict:
     responses: dict[str, dict] = {}
     for code, reply in sorted(op.replies.items()):
         answer: dict = {"description": reply.description}
@@ -147,6 +150,8 @@ def _operation(endpoint: str, rule_path: str, op: Operation, refs: dict) -> dict
     codes = dict(op.errors)
     for code in (500,) if op.public else COMMON_ERRORS:
         codes.setdefault(code, None)
+    if writes and not op.public:  # a viewer, or a read-only token
+        codes.setdefault(403, None)
     for code in sorted(codes):
         answer = {"description": codes[code] or ERROR_WORDS[code],
                   "content": {PROBLEM_JSON: {"schema": refs[Problem]}}}
@@ -187,8 +192,8 @@ def build_document(app: Flask) -> dict:
             continue
         path = _ROUTE_ARGUMENT.sub(lambda m: "{" + m["name"] + "}", rule.rule)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}, key=METHOD_ORDER.index):
-            paths.setdefault(path, {})[method.lower()] = _operation(rule.endpoint, rule.rule,
-                                                                     op, refs)
+            paths.setdefault(path, {})[method.lower()] = _operation(
+                rule.endpoint, rule.rule, op, refs, writes=method != "GET")
     return {
         "openapi": OPENAPI_VERSION,
         "info": {

@@ -477,6 +477,52 @@ class RunPage(BaseModel):
     pages: int
 
 
+class WorkspaceOut(BaseModel):
+    id: int
+    name: str
+    currency: str
+
+
+class MeOut(BaseModel):
+    """Who this token acts for, in which workspace, with which role and scope."""
+
+    email: str
+    role: Literal["owner", "admin", "member", "viewer"]
+    scope: Literal["read", "write"]
+    workspace: WorkspaceOut
+    may: list[str] = Field(description="The actions this token may take (roles table in the "
+                                       "README).")
+
+
+class AuditEntryOut(BaseModel):
+    id: int
+    at: Annotated[dt.datetime, PlainSerializer(_iso, return_type=str)]
+    actor: str
+    action: str
+    target: str | None
+    detail: str | None
+    via: str
+
+
+class AuditPage(BaseModel):
+    """The workspace's audit trail, newest first."""
+
+    items: list[AuditEntryOut]
+    page: int
+    per_page: int
+    total: int
+    pages: int
+
+
+class AuditQuery(PageQuery):
+    """?action=&person=&date_from=&date_to= and the page."""
+
+    action: str | None = Field(None, max_length=40, description="e.g. order.created")
+    person: str | None = Field(None, max_length=254, description="An e-mail address.")
+    date_from: dt.date | None = Field(None, description="First day (yours), included.")
+    date_to: dt.date | None = Field(None, description="Last day (yours), included.")
+
+
 REQUEST_MODELS = (OrderIn, OrderPatch, ReportRequest, ScheduleIn, SchedulePatch)
 RESPONSE_MODELS = (OrderOut, OrderPage, JobOut, JobPage, ScheduleOut, SchedulePage, RunOut,
-                   RunPage)
+                   RunPage, MeOut, AuditPage)

@@ -5,10 +5,12 @@ entry in /api/openapi.json (openapi.py); errors are RFC 9457 problems
 (errors.py)."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, url_for
-from pydantic import BaseModel
+from flask import Blueprint, current_app, jsonify, request, url_for
+from pydantic import BaseModel, ValidationError
 
+from .. import audit
 from ..auth.current import actor
+from ..errors import InvalidInput
 from ..models import Order, ReportJob, ReportKind
 from ..orders import services as orders
 from ..orders.services import ItemInput
@@ -20,13 +22,18 @@ from ..schedules import services as schedules
 from ..schedules.services import ScheduleSpec
 from ..security import limit_order_writes, limit_requests
 from ..timezones import zone_of
+from ..workspaces.roles import ACTIONS
 from .openapi import CONTENT_DISPOSITION, LOCATION, Reply, describe, openapi_document
-from .parsing import json_body, page_query, validated
+from .parsing import invalid_input, json_body, page_query, validated
 from .schemas import (
+    AuditEntryOut,
+    AuditPage,
+    AuditQuery,
     DeliveryAttemptOut,
     DeliveryOut,
     JobOut,
     JobPage,
+    MeOut,
     OrderIn,
     OrderItemOut,
     OrderOut,
@@ -44,6 +51,7 @@ from .schemas import (
     SchedulePage,
     SchedulePatch,
     ScheduleReportOut,
+    WorkspaceOut,
 )
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -388,6 +396,39 @@ def list_schedule_runs(schedule_id: int):
     found = schedules.list_runs(actor(), schedule_id, page=query.page,
                                 per_page=query.per_page)
     return _json(_page(RunPage, found, run_out))
+
+
+# --- who, and the audit trail ------------------------------------------------------
+
+@bp.get("/me")
+@describe("Who this token acts for", replies={200: Reply("The person, workspace, role and "
+                                                          "scope.", MeOut)})
+def me():
+    here = actor()
+    return _json(MeOut(email=here.user.email, role=here.role.value, scope=here.scope,
+                       workspace=WorkspaceOut(id=here.workspace_id, name=here.workspace.name,
+                                              currency=here.workspace.currency),
+                       may=[action for action in ACTIONS if here.may(action)]))
+
+
+@bp.get("/audit")
+@describe("The workspace's audit trail, newest first (owners and admins)", query=AuditQuery,
+          replies={200: Reply("One page of entries.", AuditPage)},
+          errors={400: "A query parameter is malformed.",
+                  403: "Only owners and admins read the audit log."})
+def list_audit():
+    try:
+        query = AuditQuery.model_validate(request.args.to_dict())
+    except ValidationError as exc:
+        raise InvalidInput("A query parameter is malformed.",
+                           invalid_input(exc, AuditQuery, {}).errors) from None
+    here = actor()
+    found = audit.entries(here, action=query.action, person=query.person,
+                          date_from=query.date_from, date_to=query.date_to,
+                          zone=zone_of(here), page=query.page, per_page=query.per_page)
+    return _json(_page(AuditPage, found, lambda e: AuditEntryOut(
+        id=e.id, at=e.at, actor=e.actor, action=e.action, target=e.target, detail=e.detail,
+        via=e.via)))
 
 
 # --- the description ----------------------------------------------------------
