@@ -40,6 +40,26 @@ AUTOINCREMENT = {"orders", "report_jobs", "schedules", "mail_sends", "api_tokens
                  "users"}
 
 
+def _sqlite_counters(conn) -> dict[str, int]:
+    """SQLite's highest-id-ever per AUTOINCREMENT table: a batch rebuild would
+    restart it at the highest id still present, handing out the ids of rows
+    deleted before the upgrade again."""
+    if conn.dialect.name != "sqlite":
+        return {}
+    return dict(conn.execute(sa.text("SELECT name, seq FROM sqlite_sequence")).all())
+
+
+def _restore_counters(conn, counters: dict[str, int]) -> None:
+    for table, seq in counters.items():
+        if table not in AUTOINCREMENT:
+            continue
+        done = conn.execute(sa.text("UPDATE sqlite_sequence SET seq = max(seq, :seq) "
+                                    "WHERE name = :t"), {"seq": seq, "t": table}).rowcount
+        if not done:
+            conn.execute(sa.text("INSERT INTO sqlite_sequence (name, seq) VALUES (:t, :seq)"),
+                         {"t": table, "seq": seq})
+
+
 def _batch(table):
     kwargs = {"sqlite_autoincrement": True} if table in AUTOINCREMENT else {}
     return op.batch_alter_table(table, table_kwargs=kwargs)
@@ -129,6 +149,7 @@ def upgrade():
 
     # a workspace per user, numbered as the user
     conn = op.get_bind()
+    counters = _sqlite_counters(conn)
     now = dt.datetime.now(dt.UTC)
     people = conn.execute(sa.text("SELECT id, email, timezone FROM users ORDER BY id")).all()
     if people:
@@ -187,12 +208,14 @@ def upgrade():
         batch.alter_column("workspace_id", existing_type=sa.Integer(), nullable=False)
         batch.create_foreign_key(op.f("fk_notices_workspace_id_workspaces"), "workspaces",
                                  ["workspace_id"], ["id"], ondelete="CASCADE")
+    _restore_counters(conn, counters)
 
 
 def downgrade():
     """Each workspace's rows go back to its first owner; memberships,
     invitations and the audit trail are dropped."""
     conn = op.get_bind()
+    counters = _sqlite_counters(conn)
     first_owner = ("(SELECT m.user_id FROM memberships m WHERE m.workspace_id = {t}.workspace_id"
                    " AND m.role = 'owner' ORDER BY m.created_at, m.user_id LIMIT 1)")
     with _batch("notices") as batch:
@@ -226,3 +249,4 @@ def downgrade():
                            existing_type=sa.Boolean(), existing_nullable=False)
     for table in ("audit_entries", "invitations", "memberships", "workspaces"):
         op.drop_table(table)
+    _restore_counters(conn, counters)

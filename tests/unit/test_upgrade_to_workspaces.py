@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from flask_migrate import downgrade, upgrade
 
 from tests.conftest import PG_ADMIN_URL, PG_TEST_DB, ROOT, SESSION, build_app, make_user
+from webapp import crypto
 from webapp.extensions import db
 from webapp.models import Membership, User
 from webapp.orders.services import ItemInput, create_order
@@ -66,7 +67,6 @@ class Filler:
     def __init__(self, conn):
         self.conn = conn
         self.sqlite = conn.dialect.name == "sqlite"
-        self.deleted: dict[str, list[int]] = {}
 
     def at(self, minutes: int) -> dt.datetime:
         """A moment as each database keeps it (SQLite: naive UTC, as UTCDateTime)."""
@@ -82,12 +82,12 @@ class Filler:
             return None
         return self.conn.execute(sa.text(f"{sql} RETURNING id"), values).scalar_one()
 
-    def ghost(self, table: str, **values) -> None:
+    def ghost(self, table: str, **values) -> int:
         """A row inserted and deleted: the highest id handed out is then no
         row's, and must never be handed out again."""
         row_id = self.insert(table, **values)
         self.conn.execute(sa.text(f"DELETE FROM {table} WHERE id = :i"), {"i": row_id})
-        self.deleted.setdefault(table, []).append(row_id)
+        return row_id
 
     # one person and everything they had -----------------------------------------
 
@@ -96,7 +96,8 @@ class Filler:
             "users", email=email, password_hash=f"pbkdf2:sha256:1000$salt{n}$hash{n}",
             is_admin=admin, created_at=self.at(n), session_generation=n + 3, timezone=zone,
             csv_excel=n % 2 == 0, csv_decimal_comma=n % 2 == 1, email_verified_at=self.at(n + 1),
-            totp_secret=f"gAAAAA-totp-{n}", totp_enabled_at=self.at(n + 2),
+            totp_secret=crypto.encrypt(f"JBSWY3DPEHPK3PX{n}", crypto.TOTP_SECRETS),
+            totp_enabled_at=self.at(n + 2),
             recovery_codes=json.dumps([f"hash-{n}-a", f"hash-{n}-b"]))
 
     def order(self, n: int, owner: int, customer: str) -> int:
@@ -126,7 +127,8 @@ class Filler:
             "schedules", owner_id=owner, name=f"Weekly {n}", kind="order", format="pdf",
             range="last_week", customer=f"Café {n}", order_id=first, cron=f"0 {7 + n} * * 1",
             timezone="Europe/Berlin", emails=json.dumps([f"boss{n}@example.com"]),
-            webhook_url=f"https://hooks.example.com/{n}", webhook_secret=f"gAAAAA-secret-{n}",
+            webhook_url=f"https://hooks.example.com/{n}",
+            webhook_secret=crypto.encrypt(f"whsec_{n}"),
             paused_at=self.at(60 + n), pause_reason=f"paused {n}", failed_runs=n + 1,
             next_run_at=self.at(61 + n), created_at=self.at(62 + n), updated_at=self.at(63 + n))
         run = self.insert(
@@ -175,31 +177,15 @@ class Filler:
             expires_at=self.at(35 + n), retry_of_id=retry_of, deleted_at=self.at(36 + n))
 
 
-def _fill(conn) -> tuple[list[int], dict[str, list[int]]]:
-    """Two people (one the site admin) with a row in every table; the ids of
-    the two, and the ids handed out to rows deleted since."""
+def _fill(conn) -> list[int]:
+    """Two people (one the site admin, one deleted between them) with a row in
+    every table; the ids of the two."""
     fill = Filler(conn)
     ada, gone, grace = (fill.user(n, *person) for n, person in enumerate(PEOPLE))
     conn.execute(sa.text("DELETE FROM users WHERE id = :i"), {"i": gone})
-    fill.deleted["users"] = [gone]
     for n, owner in enumerate((ada, grace)):
         fill.everything_of(n, owner)
-    # the newest row of each table the SQLite batch rebuilds, gone before the upgrade
-    fill.ghost("users", email="ghost@example.com", password_hash="!", is_admin=False,
-               created_at=fill.at(0))
-    fill.ghost("orders", owner_id=ada, customer="Ghost", customer_key="ghost", status="open",
-               created_at=fill.at(0), updated_at=fill.at(0), item_count=0, total="0")
-    fill.ghost("report_jobs", owner_id=ada, kind="summary", format="csv", params="{}",
-               dedupe_key="ghost", status="COMPLETED", attempts=1, max_attempts=3,
-               rows_done=0, created_at=fill.at(0))
-    fill.ghost("schedules", owner_id=ada, name="Ghost", kind="summary", format="csv",
-               cron="0 7 * * 1", timezone="UTC", emails="[]", failed_runs=0,
-               created_at=fill.at(0), updated_at=fill.at(0))
-    fill.ghost("mail_sends", owner_id=ada, at=fill.at(0))
-    fill.ghost("api_tokens", user_id=ada, name="ghost", token_hash="f" * 64, prefix="rg_ghost",
-               created_at=fill.at(0))
-    fill.ghost("notices", user_id=ada, kind="ready", text="ghost", created_at=fill.at(0))
-    return [ada, grace], fill.deleted
+    return [ada, grace]
 
 
 # --- reading a database back -------------------------------------------------------
@@ -224,17 +210,19 @@ def _snapshot(conn) -> dict[str, list[dict]]:
                     .mappings()] for table in _tables(conn)}
 
 
-def _as_at_0011(table: str, row: dict, columns: list[str]) -> dict:
-    return {column: row[RENAMED.get((table, column), column)] for column in columns}
+def _as_at_0011(table: str, row: dict, columns: list[str], renamed: dict) -> dict:
+    return {column: row[renamed.get((table, column), column)] for column in columns}
 
 
-def _differences(before: dict, now: dict, keys: dict, columns: dict) -> dict:
+def _differences(before: dict, now: dict, keys: dict, columns: dict,
+                 renamed: dict = RENAMED) -> dict:
     """table -> (key, row before, row now or None) for each row of `before`
-    that is gone or has another value in any of its 0011 columns."""
+    that is gone or has another value in any of its 0011 columns (found in
+    `now` under their `renamed` names)."""
     found = {}
     for table, rows in before.items():
         seen = {tuple(row[k] for k in keys[table]): row
-                for row in (_as_at_0011(table, r, columns[table]) for r in now[table])}
+                for row in (_as_at_0011(table, r, columns[table], renamed) for r in now[table])}
         for row in rows:
             key = tuple(row[k] for k in keys[table])
             if seen.get(key) != row:
@@ -247,15 +235,11 @@ def _new_rows(before: dict, now: dict, keys: dict, table: str) -> list[dict]:
     return [row for row in now[table] if tuple(row[k] for k in keys[table]) not in old]
 
 
-def _highest(before: dict, deleted: dict, table: str) -> int:
-    return max([row["id"] for row in before[table]] + deleted.get(table, []))
-
-
 # --- the test ----------------------------------------------------------------------
 
 def test_the_upgrade_keeps_every_row_and_gives_each_person_a_workspace(old_database):
     with db.engine.begin() as conn:
-        (ada, grace), deleted = _fill(conn)
+        ada, grace = _fill(conn)
     with db.engine.connect() as conn:
         tables, keys = _tables(conn), _keys(conn)
         columns = {table: _columns(conn, table) for table in tables}
@@ -301,8 +285,8 @@ def test_the_upgrade_keeps_every_row_and_gives_each_person_a_workspace(old_datab
     assert {row["id"]: row["workspace_id"] for row in after["notices"]} == \
         {row["id"]: row["user_id"] for row in before["notices"]}
 
-    # new ids count on after every id handed out before (PostgreSQL: the
-    # workspaces sequence the migration set; SQLite: AUTOINCREMENT kept)
+    # new ids count on after the old ones (PostgreSQL: the workspaces
+    # sequence the migration sets after the ids it gave)
     order = create_order(db.session.get(User, ada), "New Co",
                          [ItemInput("Tea", 1, Decimal("1.00"))])
     assert (order.workspace_id, order.created_by_id) == (ada, ada)
@@ -315,10 +299,9 @@ def test_the_upgrade_keeps_every_row_and_gives_each_person_a_workspace(old_datab
     db.session.remove()
     with db.engine.begin() as conn:
         new_ids.update(_insert_at_head(conn, ada))
-    old_ids = {table: _highest(before, deleted, "users" if table == "workspaces" else table)
-               for table in new_ids}
+    old_ids = {table: max(row["id"] for row in after[table]) for table in new_ids}
     assert {table: new_ids[table] for table in new_ids if new_ids[table] <= old_ids[table]} \
-        == {}, f"ids handed out again; highest before: {old_ids}"
+        == {}, f"ids handed out again: new {new_ids}, highest before {old_ids}"
 
     # the downgrade: every old row back as it was, under owner_id
     downgrade(directory=MIGRATIONS, revision="0011")
@@ -326,7 +309,7 @@ def test_the_upgrade_keeps_every_row_and_gives_each_person_a_workspace(old_datab
         assert _tables(conn) == tables
         assert {table: _columns(conn, table) for table in tables} == columns
         back = _snapshot(conn)
-    assert _differences(before, back, keys, {t: columns[t] for t in tables}) == {}
+    assert _differences(before, back, keys, columns, renamed={}) == {}
     for table in OWNED:  # what was made in ada's workspace since goes back to her
         assert {row["owner_id"] for row in _new_rows(before, back, keys, table)} <= {ada}, table
     assert [row["email"] for row in _new_rows(before, back, keys, "users")] == \
@@ -360,3 +343,40 @@ def _insert_at_head(conn, workspace: int) -> dict[str, int]:
     return {table: conn.execute(sa.text(f"INSERT INTO {table} {values} RETURNING id"),
                                 {"w": workspace, "now": now, "hash": "e" * 64}).scalar_one()
             for table, values in rows.items()}
+
+
+def test_ids_of_rows_deleted_before_the_upgrade_are_not_handed_out_again(old_database):
+    """The newest row of each table the migration rebuilds on SQLite, deleted
+    before the upgrade: its id is no one's and must stay so (see 0004)."""
+    with db.engine.begin() as conn:
+        fill = Filler(conn)
+        ada = fill.user(0, *PEOPLE[0])
+        at = fill.at(0)
+        gone = {
+            "users": fill.ghost("users", email="ghost@example.com", password_hash="!",
+                                is_admin=False, created_at=at),
+            "orders": fill.ghost("orders", owner_id=ada, customer="Ghost", customer_key="ghost",
+                                 status="open", created_at=at, updated_at=at, item_count=0,
+                                 total="0"),
+            "report_jobs": fill.ghost("report_jobs", owner_id=ada, kind="summary",
+                                      format="csv", params="{}", dedupe_key="ghost",
+                                      status="COMPLETED", attempts=1, max_attempts=3,
+                                      rows_done=0, created_at=at),
+            "schedules": fill.ghost("schedules", owner_id=ada, name="Ghost", kind="summary",
+                                    format="csv", cron="0 7 * * 1", timezone="UTC",
+                                    emails="[]", failed_runs=0, created_at=at, updated_at=at),
+            "mail_sends": fill.ghost("mail_sends", owner_id=ada, at=at),
+            "api_tokens": fill.ghost("api_tokens", user_id=ada, name="ghost",
+                                     token_hash="f" * 64, prefix="rg_ghost", created_at=at),
+            "notices": fill.ghost("notices", user_id=ada, kind="ready", text="ghost",
+                                  created_at=at),
+        }
+    upgrade(directory=MIGRATIONS)
+    new_ids = {"orders": create_order(db.session.get(User, ada), "New Co",
+                                      [ItemInput("Tea", 1, Decimal("1.00"))]).id,
+               "users": make_user("newcomer@example.com").id}
+    db.session.remove()
+    with db.engine.begin() as conn:
+        new_ids.update(_insert_at_head(conn, ada))
+    assert {table: new_ids[table] for table in gone if new_ids[table] <= gone[table]} == {}, \
+        f"ids of rows deleted before the upgrade handed out again: new {new_ids}, gone {gone}"
