@@ -90,6 +90,7 @@ def shop(browser, server):
     page.wait_for_url("**/orders/new")
     page.goto(f"{server}/account")
     page.fill("#name", "seed")
+    page.select_option("#scope", "write")
     page.click("button:has-text('Create token')")
     token = page.inner_text("#new-token").strip()
     context.close()

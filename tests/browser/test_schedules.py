@@ -230,7 +230,7 @@ def test_pause_then_resume_shows_and_removes_the_badge_and_the_reason(page, serv
     page.click("#pause")
     page.wait_for_url(url)
     expect(badge).to_have_text("Paused")
-    expect(reason).to_have_text("Paused by its owner.")
+    expect(reason).to_have_text("Paused by browser@example.com.")
     expect(page.locator("#next-run")).to_have_text("none while paused")
     expect(page.locator("#pause")).to_have_count(0)
     page.goto(f"{server}/schedules/")

@@ -170,7 +170,8 @@ class Launcher:
             assert answer.status_code in (302, 303), answer.text[:2000]
             page = web.get(f"{self.base}/account", timeout=10).text
             answer = web.post(f"{self.base}/account/tokens", timeout=10, data={
-                "name": "launcher test", "csrf_token": CSRF.search(page).group(1)})
+                "name": "launcher test", "scope": "write",
+                "csrf_token": CSRF.search(page).group(1)})
             assert answer.status_code == 200, answer.text[:2000]
             self._token = NEW_TOKEN.search(answer.text).group(1).strip()
         return self._token
