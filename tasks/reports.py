@@ -21,8 +21,9 @@ from celery import shared_task
 from flask import current_app
 
 from tasks.generators import ReportMeta
+from tasks.generators.audit_csv import write_audit_csv
 from tasks.pg_copy import copy_csv
-from tasks.rows import count_rows, stream_rows
+from tasks.rows import count_rows, stream_audit_rows, stream_rows
 from webapp.delivery.services import dispatch_job
 from webapp.errors import ORDER_DELETED
 from webapp.extensions import db
@@ -75,6 +76,8 @@ def _meta(job: ReportJob) -> ReportMeta:
         scope = [f"Customer: {order.customer}", f"Status: {order.status.label}",
                  f"Order date: {local(order.created_at, zone):%Y-%m-%d %H:%M} "
                  f"{zone}"]
+    elif job.kind is ReportKind.AUDIT:
+        zone = params.timezone  # the days its filter picked
     elif job.kind is ReportKind.SUMMARY:
         # a summary's days are those of the zone it was asked in
         zone = params.timezone
@@ -110,6 +113,8 @@ def write_report(job: ReportJob, meta: ReportMeta, path: Path, total: int, progr
     PostgreSQL comes straight from COPY (about 3x faster), unless a cell holds
     a line break (copy_csv says so by returning None): then, and for
     everything else, the generator of the format writes it."""
+    if job.kind is ReportKind.AUDIT:
+        return write_audit_csv(stream_audit_rows(db.engine, job), meta, path, progress=progress)
     if job.format is ReportFormat.CSV and db.engine.dialect.name == "postgresql":
         written = copy_csv(db.engine, job, meta, path, total, progress)
         if written is not None:

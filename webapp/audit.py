@@ -13,7 +13,7 @@ from .auth.current import as_actor
 from .extensions import db
 from .models import AuditEntry, utcnow
 from .pagination import Page
-from .reports.params import local_midnight
+from .reports.params import audit_where
 
 # Every action the trail knows, in words (the audit page's filter)
 ACTIONS = {
@@ -55,15 +55,9 @@ def entries(actor, *, action: str | None = None, person: str | None = None,
     Dates are the reader's days in `zone`."""
     actor = as_actor(actor)
     actor.require("audit.read")
-    query = sa.select(AuditEntry).where(AuditEntry.workspace_id == actor.workspace_id)
-    if action:
-        query = query.where(AuditEntry.action == action)
-    if person:
-        query = query.where(AuditEntry.actor == person.strip().lower())
-    if date_from:
-        query = query.where(AuditEntry.at >= local_midnight(date_from, zone))
-    if date_to:
-        query = query.where(AuditEntry.at < local_midnight(date_to + dt.timedelta(days=1), zone))
+    query = sa.select(AuditEntry).where(*audit_where(
+        actor.workspace_id, action=action, person=person, date_from=date_from,
+        date_to=date_to, zone=zone))
     total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
     rows = db.session.scalars(query.order_by(AuditEntry.id.desc())
                               .limit(per_page).offset((page - 1) * per_page)).all()

@@ -55,6 +55,7 @@ class ReportKind(enum.StrEnum):
     ORDER = "order"  # one order
     SUMMARY = "summary"  # completed orders over a date range
     ORDERS = "orders"  # the orders list as the user sees it: any status, any date, a search
+    AUDIT = "audit"  # the workspace's audit trail (CSV only; owners and admins)
 
 
 class ReportFormat(enum.StrEnum):

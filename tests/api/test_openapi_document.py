@@ -89,10 +89,11 @@ def test_the_bodies_are_described_with_money_as_strings(document):
     assert schemas["OrderItemOut"]["properties"]["unit_price"]["type"] == "string"
     assert schemas["OrderIn"]["additionalProperties"] is False
     assert set(schemas["ReportRequest"]["discriminator"]["mapping"]) == {
-        "order", "summary", "orders"}
+        "order", "summary", "orders", "audit"}
     params = schemas["JobOut"]["properties"]["params"]
     assert set(params["properties"]) == {"order_id", "date_from", "date_to", "customer",
-                                         "search", "all_owners"}
+                                         "search", "action", "person", "timezone",
+                                         "all_owners"}
     problem = schemas["Problem"]
     assert set(problem["required"]) == {"title", "status", "detail"}
     assert set(problem["properties"]) == {"type", "title", "status", "detail", "errors"}

@@ -164,6 +164,7 @@ EXPECTED: dict[str, Route] = {
     # a wrong name: refused for the role first (403), then for the name (422)
     "workspaces.delete": Route({"POST": OWNER}, body={"confirm_name": "not its name"}),
     "audit.index": Route({"GET": ADMIN}),
+    "audit.export": Route({"POST": ADMIN}, body={"action": "signed_in"}),
     "invitations.invitation": Route({"GET": ANY, "POST": ANY}, PUBLIC,
                                     {"token": "invitation_link"}),
     # --- log-in, sign-up, the account

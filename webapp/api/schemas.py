@@ -180,10 +180,26 @@ class OrdersReportIn(_Strict):
                            "the server's SMTP_URL.")
 
 
-class ReportRequest(RootModel[Annotated[OrderReportIn | SummaryReportIn | OrdersReportIn,
-                                        Field(discriminator="kind")]]):
-    """A report to generate: one order's, a summary over a date range, or the
-    orders list with its search."""
+class AuditReportIn(_Strict):
+    """The workspace's audit trail as CSV (owners and admins), with the same
+    filters as GET /api/audit; dates are the token owner's days."""
+
+    kind: Literal["audit"]
+    format: Literal["csv"]
+    action: str | None = Field(None, max_length=40, description="e.g. order.created")
+    person: str | None = Field(None, max_length=254, description="An e-mail address.")
+    date_from: IsoDate | None = Field(None, description="First day, included.")
+    date_to: IsoDate | None = Field(None, description="Last day, included.")
+    notify_email: StrictBool = Field(
+        False, description="E-mail the owner when the report is ready (or failed); needs "
+                           "the server's SMTP_URL.")
+
+
+class ReportRequest(RootModel[Annotated[
+        OrderReportIn | SummaryReportIn | OrdersReportIn | AuditReportIn,
+        Field(discriminator="kind")]]):
+    """A report to generate: one order's, a summary over a date range, the
+    orders list with its search, or the audit trail."""
 
 
 def _page_of(maximum: int):
@@ -222,14 +238,19 @@ UtcTime = Annotated[dt.datetime, PlainSerializer(_iso, return_type=str), WithJso
 ReportParamsJson = Annotated[dict[str, Any], WithJsonSchema({
     "type": "object",
     "description": "What the report covers: order_id for an order report; date_from, "
-                   "date_to and customer for a summary; search for an orders export "
-                   "(all_owners: an admin's summary or export over every user's orders).",
+                   "date_to and customer for a summary; search for an orders export; "
+                   "action, person, date_from and date_to (each may be null) for the audit "
+                   "trail; timezone: whose days the dates are (all_owners: jobs from "
+                   "before workspaces, ignored).",
     "properties": {
         "order_id": {"type": "integer"},
-        "date_from": {"type": "string", "format": "date"},
-        "date_to": {"type": "string", "format": "date"},
+        "date_from": {"type": ["string", "null"], "format": "date"},
+        "date_to": {"type": ["string", "null"], "format": "date"},
         "customer": {"type": ["string", "null"]},
         "search": {"type": ["string", "null"]},
+        "action": {"type": ["string", "null"]},
+        "person": {"type": ["string", "null"]},
+        "timezone": {"type": "string"},
         "all_owners": {"type": "boolean"},
     },
 }, mode="serialization")]

@@ -29,6 +29,7 @@ from .schemas import (
     AuditEntryOut,
     AuditPage,
     AuditQuery,
+    AuditReportIn,
     DeliveryAttemptOut,
     DeliveryOut,
     JobOut,
@@ -160,11 +161,13 @@ ALREADY = Reply("The same report is already pending or running: that job.", JobO
 @bp.post("/reports")
 @describe("Ask for a report", body=ReportRequest,
           description="An order's report, a summary of completed orders over a date "
-                      "range, or every order matching a search (kind \"orders\"). Asking "
+                      "range, every order matching a search (kind \"orders\"), or the "
+                      "audit trail as CSV (kind \"audit\", owners and admins). Asking "
                       "again for a report that is still pending or running answers that "
                       "job (200) instead of a new one (202).",
           replies={202: REQUESTED, 200: ALREADY},
-          errors={400: None, 404: "No such order, or it is not yours.", 413: None,
+          errors={400: None, 403: "Your role may not ask for this report.",
+                  404: "No such order, or it is not yours.", 413: None,
                   429: "Too many report requests in a short time (REPORT_RATE_LIMIT), or "
                        "too many reports in progress (REPORT_MAX_OPEN_JOBS)."})
 @limit_requests
@@ -177,6 +180,10 @@ def create_report():
     elif isinstance(asked, OrdersReportIn):
         job, created = reports.request_report(actor(), ReportParams.listing(asked.search),
                                               asked.format, notify_email=notify)
+    elif isinstance(asked, AuditReportIn):
+        job, created = reports.request_audit_export(
+            actor(), action=asked.action, person=asked.person, date_from=asked.date_from,
+            date_to=asked.date_to, notify_email=notify)
     else:
         job, created = reports.request_summary_report(
             actor(), asked.date_from, asked.date_to, asked.customer, asked.format,

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from ..errors import InvalidInput
-from ..models import Order, OrderStatus, ReportKind
+from ..models import AuditEntry, Order, OrderStatus, ReportFormat, ReportKind
 
 # The longest summary: ten years, leap days included. A summary's overview,
 # PDF and XLSX cost grows with its range, and a range of centuries kept a
@@ -67,6 +67,10 @@ class ReportParams:
     # SUMMARY: whose days date_from and date_to are (an IANA zone, checked by
     # the caller): the range runs from local midnight to local midnight
     timezone: str = "UTC"
+    # AUDIT: one action ("order.created") and/or one person's e-mail address;
+    # date_from/date_to (either may be None) are days in `timezone`
+    action: str | None = None
+    person: str | None = None
 
     # --- building ---------------------------------------------------------
 
@@ -93,6 +97,25 @@ class ReportParams:
         the customers matching its search."""
         return cls(kind=ReportKind.ORDERS, search=(search or "").strip() or None)
 
+    @classmethod
+    def audit(cls, *, action: str | None = None, person: str | None = None,
+              date_from: dt.date | None = None, date_to: dt.date | None = None,
+              timezone: str = "UTC") -> ReportParams:
+        """The audit trail's entries matching the audit page's filters."""
+        if date_from and date_to and date_from > date_to:
+            raise InvalidInput("The start date is after the end date.",
+                               {"date_to": ["Must be on or after the start date."]})
+        return cls(kind=ReportKind.AUDIT, action=action or None,
+                   person=(person or "").strip().lower() or None,
+                   date_from=date_from, date_to=date_to, timezone=timezone)
+
+    def formats(self) -> tuple[ReportFormat, ...]:
+        """The formats this kind of report is made in: the audit trail is
+        data for another tool (CSV), not a document."""
+        if self.kind is ReportKind.AUDIT:
+            return (ReportFormat.CSV,)
+        return tuple(ReportFormat)
+
     # --- stored form (ReportJob.params) -------------------------------------
 
     @classmethod
@@ -104,6 +127,12 @@ class ReportParams:
             # (an "all_owners" of jobs from before workspaces is ignored: a
             # report covers its own workspace only)
             return cls(kind=kind, search=data.get("search") or None)
+        if kind is ReportKind.AUDIT:
+            day = dt.date.fromisoformat
+            return cls(kind=kind, action=data.get("action"), person=data.get("person"),
+                       date_from=day(data["date_from"]) if data.get("date_from") else None,
+                       date_to=day(data["date_to"]) if data.get("date_to") else None,
+                       timezone=data.get("timezone") or "UTC")
         return cls(kind=kind, date_from=dt.date.fromisoformat(data["date_from"]),
                    date_to=dt.date.fromisoformat(data["date_to"]),
                    customer=data.get("customer") or None,
@@ -115,6 +144,11 @@ class ReportParams:
             return {"order_id": self.order_id}
         if self.kind is ReportKind.ORDERS:
             return {"search": self.search}
+        if self.kind is ReportKind.AUDIT:
+            return {"action": self.action, "person": self.person,
+                    "date_from": self.date_from.isoformat() if self.date_from else None,
+                    "date_to": self.date_to.isoformat() if self.date_to else None,
+                    "timezone": self.timezone}
         data = {"date_from": self.date_from.isoformat(), "date_to": self.date_to.isoformat(),
                 "customer": self.customer}
         if self.timezone != "UTC":  # jobs from before time zones read the same
@@ -133,6 +167,10 @@ class ReportParams:
             clauses = [Order.workspace_id == workspace_id]
             matching = Order.customer_like(self.search)
             return clauses if matching is None else [*clauses, matching]
+        if self.kind is ReportKind.AUDIT:
+            return audit_where(workspace_id, action=self.action, person=self.person,
+                               date_from=self.date_from, date_to=self.date_to,
+                               zone=self.timezone)
         start, end = self.bounds()
         clauses = [Order.status == OrderStatus.COMPLETED, Order.workspace_id == workspace_id]
         if start is not None:
@@ -157,6 +195,8 @@ class ReportParams:
     def title(self) -> str:
         if self.kind is ReportKind.ORDER:
             return f"Order #{self.order_id}"
+        if self.kind is ReportKind.AUDIT:
+            return "Audit log"
         return "Orders" if self.kind is ReportKind.ORDERS else "Completed orders"
 
     def describe(self) -> list[str]:
@@ -164,6 +204,8 @@ class ReportParams:
         names the order's customer, status and date, which the caller adds."""
         if self.kind is ReportKind.ORDER:
             return []
+        if self.kind is ReportKind.AUDIT:
+            return [self._audit_scope()]
         if self.kind is ReportKind.ORDERS:
             return ["Orders of any status and date",
                     f"Customer contains: {self.search}" if self.search else "All customers"]
@@ -177,6 +219,8 @@ class ReportParams:
             return self.title()
         if self.kind is ReportKind.ORDERS:
             return f"Orders matching “{self.search}”" if self.search else "All orders"
+        if self.kind is ReportKind.AUDIT:
+            return f"Audit log: {self._audit_scope()}"
         text = f"Completed orders {self.date_from} → {self.date_to}"
         return f"{text}, {self.customer}" if self.customer else text
 
@@ -186,9 +230,38 @@ class ReportParams:
         if self.kind is ReportKind.ORDERS:
             search = _slug(self.search or "")
             return f"orders{'-' + search if search else ''}-{created_at:%Y%m%d-%H%M}.{fmt}"
+        if self.kind is ReportKind.AUDIT:
+            return f"audit-log-{created_at:%Y%m%d-%H%M}.{fmt}"
         customer = _slug(self.customer or "")
         who = f"-{customer}" if customer else ""
         return f"completed-orders{who}-{self.date_from}-to-{self.date_to}.{fmt}"
+
+
+    def _audit_scope(self) -> str:
+        parts = [f"“{self.action}”" if self.action else "every action",
+                 f"by {self.person}" if self.person else "by everyone"]
+        if self.date_from or self.date_to:
+            parts.append(f"{self.date_from or 'the start'} to {self.date_to or 'today'} "
+                         f"({self.timezone} dates)")
+        return ", ".join(parts)
+
+
+def audit_where(workspace_id: int, *, action: str | None = None, person: str | None = None,
+                date_from: dt.date | None = None, date_to: dt.date | None = None,
+                zone: str = "UTC") -> list:
+    """The audit page's filters as SQL conditions on AuditEntry: the page and
+    its CSV export select the same entries. Dates are days in `zone`."""
+    clauses = [AuditEntry.workspace_id == workspace_id]
+    if action:
+        clauses.append(AuditEntry.action == action)
+    if person:
+        clauses.append(AuditEntry.actor == person.strip().lower())
+    if date_from and (start := local_midnight(date_from, zone)) is not None:
+        clauses.append(AuditEntry.at >= start)
+    if date_to and date_to < dt.date.max and (
+            end := local_midnight(date_to + dt.timedelta(days=1), zone)) is not None:
+        clauses.append(AuditEntry.at < end)
+    return clauses
 
 
 def local_midnight(day: dt.date, zone: str) -> dt.datetime | None:

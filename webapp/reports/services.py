@@ -96,6 +96,12 @@ def request_report(actor: Actor, params: ReportParams, fmt: ReportFormat, *,
         order = get_order(actor, params.order_id)  # 404 for an order of no workspace of theirs
         actor = actor.at(order.workspace_id)
     actor.require("report.request")
+    if params.kind is ReportKind.AUDIT:
+        actor.require("audit.read")
+    if fmt not in params.formats():
+        only = ", ".join(f.value.upper() for f in params.formats())
+        raise InvalidInput(f"{params.title()} reports are made as {only} only.",
+                           {"format": [f"Must be {only.lower()}."]})
     if notify_email and not current_app.config["SMTP_URL"]:
         raise InvalidInput(NO_MAIL, {"notify_email": [NO_MAIL]})
     if notify_email and not actor.user.email_verified:
@@ -190,10 +196,30 @@ def request_summary_report(actor: Actor, date_from: dt.date, date_to: dt.date,
                           notify_email=notify_email)
 
 
+def request_audit_export(actor: Actor, *, action: str | None = None,
+                         person: str | None = None, date_from: dt.date | None = None,
+                         date_to: dt.date | None = None,
+                         notify_email: bool = False) -> tuple[ReportJob, bool]:
+    """The audit trail as CSV, with the audit page's filters (the asker's days)."""
+    actor = as_actor(actor)
+    params = ReportParams.audit(action=action, person=person, date_from=date_from,
+                                date_to=date_to, timezone=zone_of(actor.user))
+    return request_report(actor, params, ReportFormat.CSV, notify_email=notify_email)
+
+
+def _shown_to(actor: Actor, job: ReportJob | None) -> bool:
+    """Whether `actor` sees `job`: a member of its workspace, and for an
+    export of the audit trail one who may read that trail (owners, admins)."""
+    if job is None or job.deleted_at is not None:
+        return False
+    here = actor.at(job.workspace_id)
+    return here is not None and (job.kind is not ReportKind.AUDIT or here.may("audit.read"))
+
+
 def get_job(actor: Actor, job_id: int) -> ReportJob:
     actor = as_actor(actor)
     job = db.session.get(ReportJob, job_id) if 0 < job_id <= MAX_ID else None
-    if not actor.sees(job) or job.deleted_at is not None:
+    if not _shown_to(actor, job):
         raise JobNotFound(job_id)
     return job
 
@@ -225,8 +251,9 @@ def jobs_by_ids(actor: Actor, job_ids, workspace_id: int | None = None) -> list[
     here = actor.at(workspace_id) if workspace_id is not None else actor
     if not ids or here is None:
         return []
-    return list(db.session.scalars(_OWN_JOBS_BY_IDS,
-                                   {"ids": ids, "workspace_id": here.workspace_id}))
+    found = db.session.scalars(_OWN_JOBS_BY_IDS,
+                               {"ids": ids, "workspace_id": here.workspace_id})
+    return [job for job in found if job.kind is not ReportKind.AUDIT or here.may("audit.read")]
 
 
 def list_jobs(actor: Actor, *, page: int = 1, per_page: int = 20,
@@ -236,6 +263,8 @@ def list_jobs(actor: Actor, *, page: int = 1, per_page: int = 20,
         ReportJob.deleted_at.is_(None))
     if order_id is not None:
         query = query.where(ReportJob.order_id == order_id)
+    if not actor.may("audit.read"):  # the trail's exports are for those who may read it
+        query = query.where(ReportJob.kind != ReportKind.AUDIT)
     total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
     jobs = db.session.scalars(
         query.order_by(ReportJob.created_at.desc(), ReportJob.id.desc())
