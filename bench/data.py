@@ -200,6 +200,7 @@ def ensure_data(app, items: int, rebuild: bool = False, say=print) -> dict:
     Returns {"workspace_id", "built": bool, "seconds"}; needs no app context."""
     from webapp.extensions import db
     from webapp.models import Order, OrderItem
+    from webapp.orders.bulk import order_rows
 
     with app.app_context():
         user = bench_user(items)
@@ -218,8 +219,9 @@ def ensure_data(app, items: int, rebuild: bool = False, say=print) -> dict:
             conn.execute(sa.delete(orders_t).where(orders_t.c.workspace_id == workspace_id))
             first = (conn.scalar(sa.select(sa.func.max(orders_t.c.id))) or 0) + 1
             done = 0
-            for order_rows, item_rows in generate(items, first, workspace_id):
-                conn.execute(sa.insert(orders_t), order_rows)
+            for chunk, item_rows in generate(items, first, workspace_id):
+                # customers as records, numbers, order dates: as the services fill them
+                conn.execute(sa.insert(orders_t), order_rows(conn, chunk))
                 conn.execute(sa.insert(items_t), item_rows)
                 done += len(item_rows)
                 if done % 200_000 < len(item_rows):

@@ -7,8 +7,8 @@
   auto page break only, over the same rows (read with the raw driver).
 
 The SELECT is the one ``tasks.rows.rows_select`` builds for the benchmark's
-summary job, plus ``quantity * unit_price AS line_total``, so the reference
-reads exactly the rows and columns the report task writes.
+summary job (items and shipping rows, with net, tax and gross), so the
+reference reads exactly the rows and columns the report task writes.
 
     python -m bench.reference --db postgresql --owner-id 3 --format csv --out /tmp/x.csv
 
@@ -27,10 +27,11 @@ from pathlib import Path
 
 from .common import DATE_FROM, DATE_TO, PG_ADMIN_URL, PG_DB, ROOT, SQLITE_PATH
 
-HEADER = ("order_id", "order_date", "customer", "status", "product", "quantity", "unit_price",
-          "line_total")
-# The PDF report's column widths (mm, A4 landscape) and row height.
-WIDTHS = (16.0, 20.0, 62.0, 20.0, 83.0, 14.0, 30.0, 32.0)
+HEADER = ("order_id", "order_number", "order_date", "customer", "status", "product",
+          "quantity", "unit_price", "discount_percent", "discount", "net", "tax_percent", "tax",
+          "gross")
+# The PDF report's column widths (mm, A4 landscape; tasks/generators/pdf/table.py) and row height.
+WIDTHS = (19.0, 19.0, 42.0, 17.0, 54.0, 12.0, 21.0, 14.0, 23.0, 12.0, 21.0, 23.0)
 ROW_H = 12.5 / (72 / 25.4)
 FONT = ROOT / "static" / "fonts" / "DejaVuSans.ttf"
 FETCH = 2000
@@ -42,15 +43,15 @@ def summary_params() -> dict:
 
 
 def reference_sql(db: str, workspace_id: int) -> str:
-    """The task's own summary SELECT (tasks.rows.rows_select) plus line_total, as SQL text."""
+    """The task's own summary SELECT (tasks.rows.rows_select), as SQL text: its rows
+    carry each line's net, tax and gross already."""
     from sqlalchemy.dialects import postgresql, sqlite
 
     from tasks.rows import rows_select
-    from webapp.models import OrderItem, ReportJob, ReportKind
+    from webapp.models import ReportJob, ReportKind
 
     job = ReportJob(kind=ReportKind.SUMMARY, workspace_id=workspace_id, params=summary_params())
-    stmt = rows_select(job).add_columns(
-        (OrderItem.quantity * OrderItem.unit_price).label("line_total"))
+    stmt = rows_select(job)
     dialect = postgresql.psycopg.dialect() if db == "postgresql" else sqlite.pysqlite.dialect()
     return str(stmt.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
 
@@ -117,17 +118,22 @@ def pdf_minimal(db: str, sql: str, out: Path) -> int:
     pdf.set_font("DejaVu", size=8)
     cell = pdf.cell
     rows = 0
-    w0, w1, w2, w3, w4, w5, w6, w7 = WIDTHS
+    w0, w1, w2, w3, w4, w5, w6, w7, w8, w9, w10, w11 = WIDTHS
     h = ROW_H
-    for order_id, date, customer, status, product, qty, price, total in _iter_rows(db, sql):
-        cell(w0, h, str(order_id))
+    for (_id, number, date, customer, status, product, qty, price, disc_rate, _disc, net,
+         tax_rate, tax, gross) in _iter_rows(db, sql):
+        cell(w0, h, number)
         cell(w1, h, str(date)[:10])
         cell(w2, h, customer)
         cell(w3, h, status)
         cell(w4, h, product)
         cell(w5, h, str(qty), align="R")
         cell(w6, h, str(price), align="R")
-        cell(w7, h, str(total), align="R", new_x="LMARGIN", new_y="NEXT")
+        cell(w7, h, str(disc_rate), align="R")
+        cell(w8, h, str(net), align="R")
+        cell(w9, h, str(tax_rate), align="R")
+        cell(w10, h, str(tax), align="R")
+        cell(w11, h, str(gross), align="R", new_x="LMARGIN", new_y="NEXT")
         rows += 1
     pdf.output(str(out))
     return rows

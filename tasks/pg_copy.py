@@ -1,8 +1,8 @@
 """CSV straight from PostgreSQL: `COPY (SELECT …) TO STDOUT WITH CSV`, with
 every cell formatted in SQL exactly as generators/csv_report.write_csv formats
-it (same header, ISO UTC dates, 2-decimal money, the formula-injection guard,
-the same quotes), so both paths give byte-identical files; a test holds them to
-that.
+it (same header, ISO dates, 2-decimal money, percentages without trailing
+zeros, the formula-injection guard, the same quotes), so both paths give
+byte-identical files; a test holds them to that.
 
 COPY itself can only quote for its own separator, and write_csv quotes a text
 cell that holds either style's separator (csv_report.QUOTED_CHARS). So the
@@ -33,6 +33,7 @@ from tasks.generators.csv_report import (
     QUOTED_PATTERN,
     SUSPECT_PATTERN,
 )
+from tasks.rows import SHIPPING
 from webapp.models import Order, OrderItem, ReportJob, ReportKind
 from webapp.reports.params import params_of
 
@@ -78,39 +79,64 @@ def _text_cell(column):
 def formatted_select(job: ReportJob, meta: ReportMeta) -> sa.Select:
     """The rows of rows_select(job), in its order, formatted as write_csv writes them.
 
-    An order's own cells (id, date, customer, status) repeat on each of its
-    items; they are formatted once per order in a subquery over the orders,
-    then joined to the items: to_char and the guard run per order instead of
-    per line item (100 items per order in the benchmark: COPY of its 1M rows
-    took ~1.4 s instead of ~2.4 s, as long as a bare COPY of the same rows).
-    The subquery's ORDER BY is what keeps it that way: PostgreSQL never
-    flattens a subquery that sorts, so its cells are not recomputed per joined
-    row, and the sort hands the outer ORDER BY its order, leaving only each
-    order's items to sort (an incremental sort, as for rows_select)."""
-    if meta.timezone == "UTC":
-        date = sa.func.to_char(sa.func.timezone("UTC", Order.created_at),
-                               'YYYY-MM-DD"T"HH24:MI:SS"Z"')
-    else:  # in the session's zone (copy_csv sets it), with that moment's offset
-        date = sa.func.to_char(Order.created_at, 'YYYY-MM-DD"T"HH24:MI:SSTZH:TZM')
-    # the same order as rows_select: summaries by date, every other kind by id
+    An order's own cells (id, number, date, customer, status) repeat on each
+    of its rows; they are formatted once per order in a subquery over the
+    orders, then joined to the items (and, for an order that charges
+    shipping, followed by its shipping row): to_char and the guard run per
+    order instead of per line item (100 items per order in the benchmark:
+    COPY of its 1M rows took ~1.4 s instead of ~2.4 s). The subquery's ORDER
+    BY keeps PostgreSQL from flattening it, so its cells are not recomputed
+    per joined row."""
     summary = job.kind is ReportKind.SUMMARY
-    orders = (sa.select(Order.id, Order.created_at, date.label("order_date"),
+    first = Order.order_date if summary else Order.id
+    orders = (sa.select(Order.id, first.label("k1"),
+                        _text_cell(Order.number).label("number"),
+                        sa.func.to_char(Order.order_date, "YYYY-MM-DD").label("order_date"),
                         _text_cell(Order.customer).label("customer"),
-                        _text_cell(sa.type_coerce(Order.status, sa.String)).label("status"))
+                        _text_cell(sa.type_coerce(Order.status, sa.String)).label("status"),
+                        Order.shipping, Order.shipping_tax_rate, Order.shipping_net,
+                        Order.shipping_tax)
               .where(*params_of(job).where(job.workspace_id))
-              .order_by(*((Order.created_at, Order.id) if summary else (Order.id,)))
+              .order_by(first, Order.id)
               .subquery("o"))
-    price, total = OrderItem.unit_price, OrderItem.quantity * OrderItem.unit_price
-    if meta.csv_excel and meta.decimal_comma:
-        price, total = (sa.func.replace(sa.cast(v, sa.Text), ".", ",") for v in (price, total))
-    columns = (orders.c.id, orders.c.order_date, orders.c.customer, orders.c.status,
-               _text_cell(OrderItem.product), OrderItem.quantity, price, total,
-               sa.literal(meta.currency, sa.Text))
-    order = (orders.c.created_at, orders.c.id) if summary else (orders.c.id,)
+    comma = meta.csv_excel and meta.decimal_comma
+
+    def money(value):
+        text = sa.cast(value, sa.Text)
+        return sa.func.replace(text, ".", ",") if comma else text
+
+    def percent(value):
+        text = sa.cast(sa.func.trim_scale(value), sa.Text)
+        return sa.func.replace(text, ".", ",") if comma else text
+
+    def zero():
+        return money(sa.cast(sa.literal_column("0"), sa.Numeric(12, 2)))
+
+    currency = sa.literal(meta.currency, sa.Text)
+    head = (orders.c.id, orders.c.number, orders.c.order_date, orders.c.customer,
+            orders.c.status)
+    items = (sa.select(*head, _text_cell(OrderItem.product), OrderItem.quantity,
+                       money(OrderItem.unit_price), percent(OrderItem.discount_rate),
+                       money(OrderItem.discount), money(OrderItem.net),
+                       percent(OrderItem.tax_rate), money(OrderItem.tax),
+                       money(OrderItem.gross), currency,
+                       orders.c.k1, sa.literal_column("0").label("k2"),
+                       OrderItem.id.label("k3"))
+             .select_from(orders.join(OrderItem, OrderItem.order_id == orders.c.id)))
+    gross = orders.c.shipping_net + orders.c.shipping_tax
+    shipping = (sa.select(*head, sa.literal(SHIPPING, sa.Text), sa.literal_column("1"),
+                          money(orders.c.shipping), percent(sa.literal_column("0")),
+                          zero(), money(orders.c.shipping_net),
+                          percent(orders.c.shipping_tax_rate), money(orders.c.shipping_tax),
+                          money(gross), currency,
+                          orders.c.k1, sa.literal_column("1"), sa.literal_column("0"))
+                .where(gross != 0))
+    both = sa.union_all(items, shipping).subquery("r")
+    columns = list(both.c)
     # labelled with the CSV header, which COPY's HEADER option writes
-    return (sa.select(*(column.label(name) for column, name in zip(columns, HEADER, strict=True)))
-            .select_from(orders.join(OrderItem, OrderItem.order_id == orders.c.id))
-            .order_by(*order, OrderItem.id))
+    return (sa.select(*(column.label(name) for column, name
+                        in zip(columns[:len(HEADER)], HEADER, strict=True)))
+            .order_by(columns[-3], columns[0], columns[-2], columns[-1]))
 
 
 def copy_csv(engine: Engine, job: ReportJob, meta: ReportMeta, path: Path,
@@ -127,9 +153,6 @@ def copy_csv(engine: Engine, job: ReportJob, meta: ReportMeta, path: Path,
     with engine.connect() as conn, open(path, "wb") as out:
         if meta.csv_excel:
             out.write(BOM.encode())
-        with conn.connection.driver_connection.cursor() as cursor:
-            if meta.timezone != "UTC":  # to_char shows times in the session's zone
-                cursor.execute("SELECT set_config('TimeZone', %s, true)", (meta.timezone,))
         with conn.connection.driver_connection.cursor() as cursor, \
                 cursor.copy(sql, compiled.params) as copy:
             # libpq hands over one row per chunk: converting, counting and

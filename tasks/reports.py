@@ -8,12 +8,14 @@ Every change of the job's status is made by webapp/reports/lifecycle.py
 decides what to write and where."""
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 import logging
 import secrets
 import sqlite3
 import threading
 import time
+from decimal import Decimal
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -22,18 +24,21 @@ from flask import current_app
 
 from tasks.generators import ReportMeta
 from tasks.generators.audit_csv import write_audit_csv
+from tasks.generators.document import DocumentLine, OrderDocument, Party
 from tasks.pg_copy import copy_csv
 from tasks.rows import count_rows, stream_audit_rows, stream_rows
+from webapp.customers.countries import country_name
 from webapp.delivery.services import dispatch_job
 from webapp.errors import ORDER_DELETED
 from webapp.extensions import db
 from webapp.models import Order, ReportFormat, ReportJob, ReportKind, User, Workspace
+from webapp.orders.money import normalise_rate
 from webapp.reports import lifecycle
 from webapp.reports.lifecycle import ReportDataError
 from webapp.reports.overview import compute as compute_overview
 from webapp.reports.params import params_of, summary_span_error
 from webapp.storage import create_scratch_file, storage
-from webapp.timezones import local, zone_of
+from webapp.timezones import zone_of
 
 log = logging.getLogger(__name__)
 
@@ -66,16 +71,17 @@ def _meta(job: ReportJob) -> ReportMeta:
     workspace = db.session.get(Workspace, job.workspace_id)
     zone = zone_of(asker) if asker else workspace.default_timezone
     currency = workspace.currency
-    overview = None
+    overview = document = None
     if job.kind is ReportKind.ORDER:
         # scoped like the rows: an order id that now names someone else's order
         # (or none) means the owner's order is gone
         order = db.session.scalar(sa.select(Order).where(*params.where(job.workspace_id)))
         if order is None:
             raise ReportDataError(ORDER_DELETED)
-        scope = [f"Customer: {order.customer}", f"Status: {order.status.label}",
-                 f"Order date: {local(order.created_at, zone):%Y-%m-%d %H:%M} "
-                 f"{zone}"]
+        scope = [f"Number: {order.number}", f"Customer: {order.customer}",
+                 f"Status: {order.status.label}", f"Order date: {order.order_date:%Y-%m-%d}"]
+        if job.format is ReportFormat.PDF:
+            document = order_document(order, workspace, zone)
     elif job.kind is ReportKind.AUDIT:
         zone = params.timezone  # the days its filter picked
     elif job.kind is ReportKind.SUMMARY:
@@ -86,10 +92,36 @@ def _meta(job: ReportJob) -> ReportMeta:
             raise ReportDataError(too_long)
         if job.format is not ReportFormat.CSV:  # CSV is data, not a document
             overview = compute_overview(job.workspace_id, params, currency)
-    return ReportMeta(kind=job.kind.value, title=params.title(), scope=scope, currency=currency,
-                      timezone=zone, overview=overview,
+    title = f"Order {order.number}" if job.kind is ReportKind.ORDER else params.title()
+    return ReportMeta(kind=job.kind.value, title=title, scope=scope, currency=currency,
+                      timezone=zone, overview=overview, document=document,
                       csv_excel=bool(asker and asker.csv_excel),
                       decimal_comma=bool(asker and asker.csv_excel and asker.csv_decimal_comma))
+
+
+def order_document(order: Order, workspace: Workspace, zone: str) -> OrderDocument:
+    """What the order's PDF carries: the workspace as seller, the customer
+    record as buyer (as they are now: a file made before keeps what it printed)."""
+    buyer = order.customer_record
+    seller_lines = tuple(line.strip() for line in (workspace.address or "").splitlines()
+                         if line.strip())
+    buyer_lines = [line.strip() for line in (buyer.address or "").splitlines() if line.strip()]
+    place = " ".join(part for part in (buyer.postcode, buyer.city) if part)
+    buyer_lines += [place] if place else []
+    buyer_lines += [country_name(buyer.country)] if buyer.country else []
+    shipping = None
+    if order.shipping_net or order.shipping_tax:
+        shipping = DocumentLine("Shipping", 1, order.shipping, Decimal(0), Decimal(0),
+                                normalise_rate(order.shipping_tax_rate), order.shipping_net,
+                                order.shipping_tax, order.shipping_gross)
+    return OrderDocument(
+        title=workspace.document_title, number=order.number, order_date=order.order_date,
+        status=order.status.label,
+        seller=Party(workspace.legal_name or workspace.name, seller_lines, workspace.tax_id),
+        buyer=Party(buyer.name, tuple(buyer_lines), buyer.tax_id, buyer.email),
+        currency=workspace.currency, timezone=zone, generated_at=dt.datetime.now(dt.UTC),
+        external_ref=order.external_ref, notes=order.notes, logo=workspace.logo,
+        shipping=shipping, prices_include_tax=order.prices_include_tax)
 
 
 def _remove_quietly(path: Path) -> None:

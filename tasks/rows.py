@@ -12,20 +12,34 @@ from sqlalchemy.engine import Engine
 from tasks.generators import Row
 from tasks.generators.audit_csv import AuditRow
 from webapp.models import AuditEntry, Order, OrderItem, ReportJob, ReportKind
+from webapp.orders.money import normalise_rate
 from webapp.reports.params import params_of
 
 BATCH = 2000
 
-_COLUMNS = (
-    Order.id,
-    Order.created_at,
-    Order.customer,
-    # the stored word itself: no Enum object per row
-    sa.type_coerce(Order.status, sa.String),
-    OrderItem.product,
-    OrderItem.quantity,
-    OrderItem.unit_price,
-)
+SHIPPING = "Shipping"  # the product name of an order's shipping row
+
+
+def _item_columns():
+    return (Order.id, Order.number, Order.order_date, Order.customer,
+            # the stored word itself: no Enum object per row
+            sa.type_coerce(Order.status, sa.String),
+            OrderItem.product, OrderItem.quantity, OrderItem.unit_price,
+            OrderItem.discount_rate, OrderItem.discount, OrderItem.net, OrderItem.tax_rate,
+            OrderItem.tax, OrderItem.gross)
+
+
+def _shipping_columns():
+    zero = sa.literal(0, sa.Numeric(12, 2))
+    return (Order.id, Order.number, Order.order_date, Order.customer,
+            sa.type_coerce(Order.status, sa.String),
+            sa.literal(SHIPPING, sa.String), sa.literal(1, sa.Integer), Order.shipping,
+            zero, zero, Order.shipping_net, Order.shipping_tax_rate, Order.shipping_tax,
+            Order.shipping_net + Order.shipping_tax)
+
+
+def has_shipping():
+    return Order.shipping_net + Order.shipping_tax != 0
 
 
 def _where(job: ReportJob) -> list:
@@ -34,25 +48,39 @@ def _where(job: ReportJob) -> list:
 
 
 def rows_select(job: ReportJob) -> sa.Select:
-    stmt = (sa.select(*_COLUMNS).join(OrderItem, OrderItem.order_id == Order.id)
-            .where(*_where(job)))
-    if job.kind is ReportKind.SUMMARY:
-        # the detail after the overview reads in time order; an order's items
-        # stay together (its subtotal follows them)
-        return stmt.order_by(Order.created_at, Order.id, OrderItem.id)
-    return stmt.order_by(Order.id, OrderItem.id)
+    """Every item of the job's orders, then each order's shipping row (if it
+    charges any), an order's rows together: by order date and id for a
+    summary (the detail after the overview reads in time order), by id
+    otherwise."""
+    where = _where(job)
+    summary = job.kind is ReportKind.SUMMARY
+    first = Order.order_date if summary else Order.id
+    items = (sa.select(*_item_columns(), first.label("k1"), sa.literal(0).label("k2"),
+                       OrderItem.id.label("k3"))
+             .join(OrderItem, OrderItem.order_id == Order.id).where(*where))
+    shipping = (sa.select(*_shipping_columns(), first.label("k1"), sa.literal(1).label("k2"),
+                          sa.literal(0).label("k3"))
+                .where(*where, has_shipping()))
+    both = sa.union_all(items, shipping).subquery()
+    columns = list(both.c)
+    keys = [both.c.k1, columns[0]] if summary else [both.c.k1]  # columns[0]: the order id
+    return sa.select(*columns[:14]).order_by(*keys, both.c.k2, both.c.k3)
 
 
 def count_rows(engine: Engine, job: ReportJob) -> int:
     """The report's row count, for progress and the PDF limit, from the
     orders' own item_count (kept with their items by every writer, bulk loads
-    included): counting the joined items took 0.2 s of a 1M-row CSV's ~2.7 s,
-    this a few ms. A count that is off costs speed, not rows: copy_csv checks
-    it and hands a job whose rows do not match to the Python writer."""
+    included) plus one per order that charges shipping: counting the joined
+    items took 0.2 s of a 1M-row CSV's ~2.7 s, this a few ms. A count that is
+    off costs speed, not rows: copy_csv checks it and hands a job whose rows
+    do not match to the Python writer."""
     if job.kind is ReportKind.AUDIT:
         stmt = sa.select(sa.func.count()).select_from(AuditEntry).where(*_where(job))
     else:
-        stmt = sa.select(sa.func.coalesce(sa.func.sum(Order.item_count), 0)).where(*_where(job))
+        stmt = sa.select(sa.func.coalesce(sa.func.sum(Order.item_count), 0)
+                         + sa.func.coalesce(sa.func.sum(sa.case((has_shipping(), 1),
+                                                                else_=0)), 0)
+                         ).where(*_where(job))
     with engine.connect() as conn:
         return int(conn.scalar(stmt))
 
@@ -63,25 +91,41 @@ def stream_rows(engine: Engine, job: ReportJob) -> Iterator[Row]:
     SQLAlchemy binds the parameters, but the rows are read from the DBAPI
     cursor itself: per-row result processing (type decorators, Row objects)
     cost more than writing the CSV. Values that repeat across rows (an order's
-    date, a price) are converted once and cached."""
+    date, a price, a rate) are converted once and cached."""
     sqlite = engine.dialect.name == "sqlite"
     dates: dict = {}
-    prices: dict = {}
+    amounts: dict = {}
+    rates: dict = {}
+
+    def money(value):
+        found = amounts.get(value)
+        if found is None:
+            if len(amounts) > 10_000:
+                amounts.clear()
+            found = amounts[value] = Decimal(f"{value:.2f}")
+        return found
+
+    def rate(value):
+        found = rates.get(value)
+        if found is None:
+            found = rates[value] = normalise_rate(Decimal(str(value)))
+        return found
+
     for batch in _raw_batches(engine, rows_select(job)):
-        for order_id, created, customer, status, product, qty, price in batch:
-            date = dates.get(created)
-            if date is None:
-                if len(dates) > 10_000:
-                    dates.clear()
-                date = dates[created] = _as_utc(created)
+        for (order_id, number, day, customer, status, product, qty, price, discount_rate,
+             discount, net, tax_rate, tax, gross) in batch:
+            if day.__class__ is str:  # SQLite's date text
+                date = dates.get(day)
+                if date is None:
+                    if len(dates) > 10_000:
+                        dates.clear()
+                    date = dates[day] = dt.date.fromisoformat(day)
+                day = date
             if sqlite:  # SQLite hands back floats; money is Decimal from here on
-                amount = prices.get(price)
-                if amount is None:
-                    if len(prices) > 10_000:
-                        prices.clear()
-                    amount = prices[price] = Decimal(f"{price:.2f}")
-                price = amount
-            yield Row(order_id, date, customer, status, product, qty, price, qty * price)
+                price, discount, net, tax, gross = (money(price), money(discount), money(net),
+                                                    money(tax), money(gross))
+            yield Row(order_id, number, day, customer, status, product, qty, price,
+                      rate(discount_rate), discount, net, rate(tax_rate), tax, gross)
 
 
 def stream_audit_rows(engine: Engine, job: ReportJob) -> Iterator[AuditRow]:

@@ -44,8 +44,8 @@ PASSWORD = "correct-horse-battery"
 TABLES = ("audit_entries", "invitations", "mail_sends", "sender_blocks",
           "schedule_recipients", "signup_requests", "notices", "delivery_attempts", "deliveries",
           "schedule_runs", "schedules", "product_months", "report_events", "report_jobs",
-          "order_items", "orders", "worker_beats", "api_tokens", "memberships", "workspaces",
-          "users")
+          "order_items", "orders", "customers", "worker_beats", "api_tokens", "memberships",
+          "workspaces", "users")
 
 
 def pytest_configure(config):
@@ -262,6 +262,17 @@ def make_user(email: str, *, site_admin: bool = False, verified: bool = False):
     from webapp.auth.services import create_user
 
     return create_user(email, PASSWORD, site_admin=site_admin, verified=verified)
+
+
+def workspace_of(user) -> int:
+    """The id of the person's first workspace (their own, from sign-up): not
+    their user id, which it only happens to equal in a fresh database."""
+    from webapp.extensions import db
+    from webapp.models import Membership
+
+    return db.session.scalar(sa.select(Membership.workspace_id)
+                             .where(Membership.user_id == user.id)
+                             .order_by(Membership.workspace_id).limit(1))
 
 
 def logged_in_client(app, user):

@@ -17,6 +17,7 @@ from .api.views import bp as api_bp
 from .auth.views import bp as auth_bp
 from .cli import register_cli
 from .config import Config, broker_for
+from .customers.views import bp as customers_bp
 from .dashboard.views import bp as dashboard_bp
 from .delivery import services as delivery
 from .delivery.views import bp as recipients_bp
@@ -76,6 +77,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(orders_bp)
+    app.register_blueprint(customers_bp)
     app.register_blueprint(reports_bp)
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(schedules_bp)

@@ -20,6 +20,8 @@ ACTIONS = {
     "signed_in": "Signed in",
     "order.created": "Order created", "order.changed": "Order changed",
     "order.deleted": "Order deleted",
+    "customer.created": "Customer created", "customer.changed": "Customer changed",
+    "customer.deleted": "Customer deleted",
     "report.requested": "Report requested", "report.downloaded": "Report downloaded",
     "report.cancelled": "Report cancelled", "report.deleted": "Report deleted",
     "schedule.created": "Schedule created", "schedule.changed": "Schedule changed",

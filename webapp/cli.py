@@ -15,9 +15,12 @@ from flask import Flask, current_app
 from .auth.current import as_actor
 from .auth.services import create_user, normalise_email, set_password
 from .crypto import TOTP_SECRETS, reencrypt_column
+from .customers.services import find_or_create
 from .errors import DomainError
 from .extensions import db
 from .models import Order, OrderItem, OrderStatus, User, utcnow
+from .orders.bulk import take_numbers
+from .timezones import local, zone_of
 
 CUSTOMERS = [
     "ACME Corporation", "Globex GmbH", "Initech", "Café Lumière", "Ürün Ticaret A.Ş.",
@@ -60,23 +63,34 @@ def demo_user() -> tuple[User, str | None]:
 
 def make_demo_orders(owner: User, count: int, max_items: int = 8, seed: int | None = None,
                      days: int = 90) -> int:
-    """Insert `count` realistic orders over the last `days` days into the
-    oldest workspace of `owner`; returns items added."""
-    workspace_id = as_actor(owner).workspace_id
+    """Insert `count` realistic orders dated over the last `days` days into
+    the oldest workspace of `owner` (standard and reduced tax rates, some
+    discounts and shipping); returns items added."""
+    actor = as_actor(owner)
+    workspace_id = actor.workspace_id
     rng = random.Random(seed)
     now = dt.datetime.now(dt.UTC)
+    zone = zone_of(owner)
     statuses = [OrderStatus.COMPLETED] * 6 + [OrderStatus.OPEN] * 3 + [OrderStatus.CANCELLED]
+    records = {name: find_or_create(actor, name) for name in CUSTOMERS}
+    first, prefix = take_numbers(db.session.connection(), workspace_id, count)
+    currency = actor.workspace.currency
     added = 0
-    for _ in range(count):
+    for n in range(count):
         created = now - dt.timedelta(minutes=rng.randrange(days * 24 * 60))
+        customer = records[rng.choice(CUSTOMERS)]
         order = Order(workspace_id=workspace_id, created_by_id=owner.id,
-                      customer=rng.choice(CUSTOMERS),
-                      status=rng.choice(statuses),
-                      created_at=created, updated_at=created)
+                      customer_id=customer.id, customer=customer.name,
+                      number=f"{prefix}{first + n:06d}", order_date=local(created, zone).date(),
+                      status=rng.choice(statuses), created_at=created, updated_at=created,
+                      shipping=Decimal(rng.choice(["0", "0", "4.90", "9.90"])),
+                      shipping_tax_rate=Decimal(19))
         for product, price in rng.sample(PRODUCTS, rng.randint(1, min(max_items, len(PRODUCTS)))):
-            order.items.append(OrderItem(product=product, quantity=rng.randint(1, 40),
-                                         unit_price=Decimal(price)))
-        order.recompute_totals()
+            order.items.append(OrderItem(
+                product=product, quantity=rng.randint(1, 40), unit_price=Decimal(price),
+                tax_rate=Decimal(rng.choice([19, 19, 19, 7])),
+                discount_rate=Decimal(rng.choice([0, 0, 0, 0, 5, 10]))))
+        order.recompute_totals(currency)
         added += len(order.items)
         db.session.add(order)
     db.session.commit()

@@ -10,6 +10,7 @@ ORDER_DELETED = "The order was deleted."
 class DomainError(Exception):
     status_code = 400
     retry_after: int | None = None  # seconds, sent as Retry-After when set
+    headers: dict[str, str] | None = None  # more headers of the answer (a 409's Location)
 
     def __init__(self, message: str, errors: dict[str, list[str]] | None = None):
         super().__init__(message)
@@ -35,6 +36,11 @@ class NotFound(DomainError):
 class OrderNotFound(NotFound):
     def __init__(self, order_id):
         super().__init__(f"Order {order_id} does not exist.")
+
+
+class CustomerNotFound(NotFound):
+    def __init__(self, customer_id):
+        super().__init__(f"Customer {customer_id} does not exist.")
 
 
 class JobNotFound(NotFound):

@@ -49,8 +49,16 @@ def duration(value: dt.timedelta | None) -> str:
     return f"{int(seconds // 60)} min {int(seconds % 60)} s"
 
 
+def rate(value: Decimal | None) -> str:
+    """A percentage as people write it: 19, 5.5, 8.125 (no trailing zeros)."""
+    if not value:
+        return "0"
+    return format(Decimal(value).normalize(), "f")
+
+
 def register(app: Flask) -> None:
     app.add_template_filter(money)
+    app.add_template_filter(rate)
     app.add_template_filter(localtime)
     app.add_template_filter(size_in_words, "filesize")
     app.add_template_filter(params_of, "params")

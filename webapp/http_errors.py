@@ -102,7 +102,8 @@ def _rate_limit_wait() -> str:
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError):
-        headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
+        headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else {}
+        headers = {**headers, **(exc.headers or {})} or None
         if wants_json():
             return problem(exc.status_code, exc.message, exc.errors, headers=headers)
         return _page_error(exc.status_code, exc.message, headers)

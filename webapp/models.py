@@ -19,10 +19,17 @@ from .enums import (  # noqa: F401 - re-exported: models and their words togethe
     Role,
 )
 from .extensions import db
+from .orders.money import minor_unit, order_amounts
 from .orders.validation import search_key
 
 # ids are 32-bit in PostgreSQL: a larger one in a URL or a body cannot exist
 MAX_ID = 2**31 - 1
+
+
+def money_currency(currency: str) -> str:
+    """The currency amounts are rounded for: money columns hold 2 decimals,
+    so a currency of 3 (KWD, BHD …) is rounded to cents like USD."""
+    return currency if minor_unit(currency) <= 2 else "USD"
 
 
 def utcnow() -> dt.datetime:
@@ -135,6 +142,17 @@ class Workspace(db.Model):
     logo: Mapped[bytes | None] = mapped_column(sa.LargeBinary, nullable=True, deferred=True)
     logo_type: Mapped[str | None] = mapped_column(sa.String(20), nullable=True)
     require_two_factor: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # order numbers: prefix + the next number of the sequence, zero-padded
+    # ("SO-000123"); taken under the workspace row's lock in the order's own
+    # transaction, so a number is used once and a rolled-back order gives it back
+    order_prefix: Mapped[str] = mapped_column(sa.String(20), default="SO-", server_default="SO-")
+    next_order_number: Mapped[int] = mapped_column(default=1, server_default="1")
+    # prices typed in gross (tax included) rather than net; an order keeps the
+    # choice it was made with (Order.prices_include_tax)
+    prices_include_tax: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # what the one-order PDF is called (DOCUMENT_TITLES)
+    document_title: Mapped[str] = mapped_column(sa.String(40), default="Order confirmation",
+                                                server_default="Order confirmation")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     memberships: Mapped[list[Membership]] = relationship(
@@ -247,6 +265,63 @@ class ApiToken(db.Model):
     __table_args__ = ({"sqlite_autoincrement": True},)
 
 
+DOCUMENT_TITLES = ("Order confirmation", "Pro-forma invoice", "Delivery note")
+# a percentage (tax or discount rate): 0 to 100 with up to 3 decimals (8.125 %)
+Rate = sa.Numeric(6, 3, asdecimal=True)
+
+
+class Customer(db.Model):
+    """Who orders: one record per customer of a workspace, which its orders
+    point at. Orders keep a copy of the name (Order.customer), rewritten with
+    every rename in the same transaction, so lists, searches and report rows
+    need no join."""
+
+    __tablename__ = "customers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    # search_key(name), kept by the model like Order.customer_key
+    name_key: Mapped[str] = mapped_column(
+        sa.Text, default=lambda ctx: search_key(ctx.get_current_parameters().get("name")))
+    email: Mapped[str | None] = mapped_column(sa.String(254), nullable=True)
+    address: Mapped[str | None] = mapped_column(sa.Text, nullable=True)  # street lines
+    postcode: Mapped[str | None] = mapped_column(sa.String(20), nullable=True)
+    city: Mapped[str | None] = mapped_column(sa.String(100), nullable=True)
+    country: Mapped[str | None] = mapped_column(sa.String(2), nullable=True)  # ISO 3166-1 alpha-2
+    tax_id: Mapped[str | None] = mapped_column(sa.String(50), nullable=True)
+    notes: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (
+        sa.Index("ix_customers_workspace_name_key", "workspace_id", "name_key"),
+        {"sqlite_autoincrement": True},
+    )
+
+    @validates("name")
+    def _keep_name_key(self, _name: str, name: str) -> str:
+        self.name_key = search_key(name)
+        return name
+
+    @classmethod
+    def name_like(cls, search: str | None):
+        """The customer search ("contains", any case or accent), or None."""
+        key = search_key(search or "")
+        if not key:
+            return None
+        escaped = key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        return cls.name_key.like(f"%{escaped}%", escape="\\")
+
+    @property
+    def address_lines(self) -> list[str]:
+        """The billing address as a document prints it."""
+        lines = [line.strip() for line in (self.address or "").splitlines() if line.strip()]
+        place = " ".join(part for part in (self.postcode, self.city) if part)
+        return [*lines, *([place] if place else []), *([self.country] if self.country else [])]
+
+
 class Order(db.Model):
     __tablename__ = "orders"
 
@@ -256,6 +331,9 @@ class Order(db.Model):
     # the person who made it (kept, as NULL, when they leave)
     created_by_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    customer_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("customers.id", ondelete="RESTRICT"), index=True)
+    # the customer's name, a copy kept in step with the record (see Customer)
     customer: Mapped[str] = mapped_column(sa.String(200))
     # search_key(customer): what the customer search compares, the same on every
     # database. Kept by the model itself: set with `customer` on every ORM write
@@ -265,13 +343,41 @@ class Order(db.Model):
     customer_key: Mapped[str] = mapped_column(
         sa.Text, default=lambda ctx: search_key(ctx.get_current_parameters().get("customer")))
     status: Mapped[OrderStatus] = mapped_column(_enum(OrderStatus), default=OrderStatus.OPEN)
+    # "SO-000123": the workspace's prefix and sequence when it was made
+    number: Mapped[str] = mapped_column(sa.String(40))
+    # the shop's or ERP's own reference (the API and imports), unique in a workspace
+    external_ref: Mapped[str | None] = mapped_column(sa.String(100), nullable=True)
+    # the order's day in its workspace's calendar: what every report, range
+    # and chart counts by (created_at is only when it was typed in)
+    order_date: Mapped[dt.date] = mapped_column(sa.Date)
+    notes: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+    # whether unit_price and shipping were entered gross (the workspace's
+    # setting when the order was made; it never reinterprets old orders)
+    prices_include_tax: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    shipping: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"),
+                                              server_default="0")  # as entered
+    shipping_tax_rate: Mapped[Decimal] = mapped_column(Rate, default=Decimal(0),
+                                                       server_default="0")
+    shipping_net: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"),
+                                                  server_default="0")
+    shipping_tax: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"),
+                                                  server_default="0")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     # Denormalised from the items by the service that writes them, so lists
-    # and filters never sum items on the fly.
+    # and filters never sum items on the fly (webapp/orders/money.py: the
+    # totals are sums of the rounded lines, shipping included).
     item_count: Mapped[int] = mapped_column(default=0)
     units: Mapped[int] = mapped_column(default=0, server_default="0")  # sum of quantities
-    total: Mapped[Decimal] = mapped_column(MoneyTotal, default=Decimal("0.00"))
+    total: Mapped[Decimal] = mapped_column(MoneyTotal, default=Decimal("0.00"))  # gross
+    net_total: Mapped[Decimal] = mapped_column(MoneyTotal, default=Decimal("0.00"),
+                                               server_default="0")
+    tax_total: Mapped[Decimal] = mapped_column(MoneyTotal, default=Decimal("0.00"),
+                                               server_default="0")
+    discount_total: Mapped[Decimal] = mapped_column(MoneyTotal, default=Decimal("0.00"),
+                                                    server_default="0")
+
+    customer_record: Mapped[Customer] = relationship()
 
     items: Mapped[list[OrderItem]] = relationship(
         back_populates="order", cascade="all, delete-orphan", order_by="OrderItem.id",
@@ -283,6 +389,11 @@ class Order(db.Model):
         sa.Index("ix_orders_created_at", "created_at"),
         # a user's completed orders in a range: every summary and the dashboard
         sa.Index("ix_orders_workspace_status_created_at", "workspace_id", "status", "created_at"),
+        # every summary, range and chart: a workspace's completed orders by date
+        sa.Index("ix_orders_workspace_status_order_date", "workspace_id", "status", "order_date"),
+        sa.UniqueConstraint("workspace_id", "number", name="uq_orders_workspace_number"),
+        sa.UniqueConstraint("workspace_id", "external_ref",
+                            name="uq_orders_workspace_external_ref"),
         # The search is "contains" (LIKE '%key%'): on PostgreSQL a trigram GIN
         # index serves it (and has no B-tree row size limit for long keys); on
         # SQLite this is a plain index, which no index type could help there.
@@ -310,10 +421,32 @@ class Order(db.Model):
         escaped = key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         return cls.customer_key.like(f"%{escaped}%", escape="\\")
 
-    def recompute_totals(self) -> None:
+    def recompute_totals(self, currency: str = "USD") -> None:
+        """Every line's amounts and the order's totals from what was entered,
+        by the one rounding rule (webapp/orders/money.py)."""
+        amounts = order_amounts(
+            ((i.quantity, i.unit_price, i.tax_rate or Decimal(0), i.discount_rate or Decimal(0))
+             for i in self.items),
+            shipping=self.shipping or Decimal(0),
+            shipping_tax_rate=self.shipping_tax_rate or Decimal(0),
+            currency=money_currency(currency), prices_include_tax=self.prices_include_tax)
+        for item, line in zip(self.items, amounts.lines, strict=True):
+            item.discount, item.net, item.tax, item.gross = (
+                line.discount, line.net, line.tax, line.gross)
+        self.shipping_net, self.shipping_tax = amounts.shipping.net, amounts.shipping.tax
         self.item_count = len(self.items)
         self.units = sum(i.quantity for i in self.items)
-        self.total = sum((i.line_total for i in self.items), Decimal("0.00"))
+        self.total, self.net_total, self.tax_total, self.discount_total = (
+            amounts.gross, amounts.net, amounts.tax, amounts.discount)
+
+    @property
+    def shipping_gross(self) -> Decimal:
+        return (self.shipping_net or Decimal(0)) + (self.shipping_tax or Decimal(0))
+
+
+def _plain_amount(context) -> Decimal:
+    given = context.get_current_parameters()
+    return Decimal(given["quantity"]) * Decimal(str(given["unit_price"]))
 
 
 class OrderItem(db.Model):
@@ -324,7 +457,19 @@ class OrderItem(db.Model):
         sa.ForeignKey("orders.id", ondelete="CASCADE"), index=True)
     product: Mapped[str] = mapped_column(sa.String(200))
     quantity: Mapped[int] = mapped_column()
-    unit_price: Mapped[Decimal] = mapped_column(Money)
+    unit_price: Mapped[Decimal] = mapped_column(Money)  # as entered: net, or gross (see Order)
+    tax_rate: Mapped[Decimal] = mapped_column(Rate, default=Decimal(0), server_default="0")
+    discount_rate: Mapped[Decimal] = mapped_column(Rate, default=Decimal(0), server_default="0")
+    # computed by Order.recompute_totals (webapp/orders/money.py); stored so
+    # reports and sums read them as they are
+    # (a Core insert that leaves them out, a bulk load, gets quantity × unit price)
+    # (MoneyTotal: a line reaches 10,000 × 1,000,000.00, past what Money holds)
+    discount: Mapped[Decimal] = mapped_column(MoneyTotal, default=Decimal("0.00"),
+                                              server_default="0")
+    net: Mapped[Decimal] = mapped_column(MoneyTotal, default=_plain_amount, server_default="0")
+    tax: Mapped[Decimal] = mapped_column(MoneyTotal, default=Decimal("0.00"), server_default="0")
+    gross: Mapped[Decimal] = mapped_column(MoneyTotal, default=_plain_amount,
+                                           server_default="0")
 
     order: Mapped[Order] = relationship(back_populates="items")
 
@@ -335,12 +480,18 @@ class OrderItem(db.Model):
     )
 
     @property
-    def line_total(self) -> Decimal:
+    def amount(self) -> Decimal:
+        """Quantity × unit price, before the discount."""
         return self.quantity * self.unit_price
+
+    @property
+    def line_total(self) -> Decimal:
+        """The line's net amount (after its discount, before tax)."""
+        return self.net
 
 
 class ProductMonth(db.Model):
-    """What each product sold in a UTC month, per owner, over completed orders:
+    """What each product sold in a month of order dates, per workspace, over completed orders:
     the overview's top products read whole months here instead of a year of
     line items. Kept in step with every ORM write of orders and items by
     webapp/orders/rollup.py; bulk loads that bypass the ORM call rebuild()."""
@@ -352,7 +503,8 @@ class ProductMonth(db.Model):
     month: Mapped[dt.date] = mapped_column(sa.Date, primary_key=True)  # its first day
     product: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
     # whole cents: exact on every database (SQLite keeps NUMERIC as REAL)
-    revenue_cents: Mapped[int] = mapped_column(sa.BigInteger)
+    revenue_cents: Mapped[int] = mapped_column(sa.BigInteger)  # gross (tax included)
+    net_cents: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
     units: Mapped[int] = mapped_column(sa.BigInteger)
     orders: Mapped[int] = mapped_column()  # completed orders with this product
 

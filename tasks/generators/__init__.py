@@ -7,8 +7,9 @@ Contract shared by every generator::
 
     write_xxx(rows, meta, path, progress=None) -> int   # number of rows written
 
-* ``rows`` is an iterable of :data:`Row` tuples, ordered by order id then item
-  id, so per-order subtotals can be computed while streaming.
+* ``rows`` is an iterable of :data:`Row` tuples, an order's rows together
+  (its items by id, then its shipping row), so per-order subtotals can be
+  computed while streaming.
 * ``path`` is where to write; the caller chooses a temporary name and hands
   the file to the store afterwards, so a generator never has to care about
   partial files.
@@ -27,18 +28,32 @@ from zoneinfo import ZoneInfo
 if TYPE_CHECKING:  # generators import nothing of webapp at run time
     from webapp.reports.overview import Overview
 
+    from .document import OrderDocument
+
 PROGRESS_EVERY = 2000
 
 
 class Row(NamedTuple):
+    """One line of an order as every report writes it. Amounts are the
+    order's stored ones (webapp/orders/money.py computed them when the order
+    was saved): net + tax = gross on every row, and the rows of an order sum
+    to its totals. An order's shipping is a row of its own after its items
+    (product "Shipping", quantity 1, no discount)."""
+
     order_id: int
-    order_date: dt.datetime  # UTC, naive or aware
+    number: str  # the order's number, e.g. "SO-000123"
+    order_date: dt.date  # the order's date (a calendar day of its workspace)
     customer: str
     status: str  # "open" | "completed" | "cancelled"
     product: str
     quantity: int
-    unit_price: Decimal
-    line_total: Decimal
+    unit_price: Decimal  # as entered: net, or gross if the order's prices include tax
+    discount_rate: Decimal  # percent, 0-100
+    discount: Decimal  # the amount taken off quantity × unit price
+    net: Decimal
+    tax_rate: Decimal  # percent
+    tax: Decimal
+    gross: Decimal
 
 
 @dataclass(frozen=True)
@@ -62,6 +77,9 @@ class ReportMeta:
     # also ";" between cells and "," before the cents
     csv_excel: bool = False
     decimal_comma: bool = False
+    # one order's PDF: the business document (seller, buyer, number, totals)
+    # that tasks/generators/pdf/document.py writes instead of a report table
+    document: OrderDocument | None = None
 
     @property
     def zone(self) -> ZoneInfo:

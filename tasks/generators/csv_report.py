@@ -1,15 +1,29 @@
 """CSV generator: RFC 4180, UTF-8 without BOM, CRLF line endings.
 
-Text cells (customer, product, status) are guarded against spreadsheet formula
-injection with :func:`text_cell`; numeric cells are written as plain numbers.
-Order dates are ISO 8601 in the user's zone: ``…Z`` for UTC, else with the
-offset of that moment (``2026-11-03T15:05:00+01:00``). Every row says its
-currency.
+One record per report row (an order's items, then its shipping row), under
+:data:`HEADER`. Every cell, precisely (tasks/pg_copy.py writes the same bytes
+from SQL, so these rules are its specification too):
+
+* ``order_id``, ``quantity``: the integer in decimal digits, ``-`` if negative.
+* ``order_date``: the order's calendar date as ``YYYY-MM-DD`` (``date.isoformat()``;
+  SQL ``to_char(d, 'YYYY-MM-DD')``). A date, so no time zone is applied.
+* ``order_number``, ``customer``, ``status``, ``product``: :func:`text_cell` (the
+  formula guard, then double quotes if the text holds a :data:`QUOTED_CHARS`).
+* money (``unit_price``, ``discount``, ``net``, ``tax``, ``gross``): exactly two
+  decimals, no thousands separator, ``-`` if negative (``f"{x:.2f}"``; the
+  stored amounts are NUMERIC(…, 2), so nothing is rounded and SQL's ``x::text``
+  is the same text). Zero is ``0.00``, never ``-0.00``.
+* percentages (``discount_percent``, ``tax_percent``): the rate without trailing
+  zeros and without a trailing point: ``19``, ``5.5``, ``8.125``, ``0``, ``100``
+  (``format(rate.normalize(), "f")``, never an exponent; SQL ``trim_scale(rate)::text``).
+  Zero is ``0``.
+* ``currency``: ``meta.currency`` as it is (a three-letter code).
 
 "CSV for Excel" (``meta.csv_excel``) starts the file with a UTF-8 BOM, which
 Excel needs to read it as UTF-8; with ``meta.decimal_comma`` (locales where
-Excel reads "1,5" as one and a half) cells are separated by ``;`` and money is
-written ``12,50``.
+Excel reads "1,5" as one and a half) cells are separated by ``;`` and the
+decimal point of every money and percentage cell is a comma (``12,50``,
+``5,5``); nothing else changes.
 """
 from __future__ import annotations
 
@@ -29,6 +43,8 @@ __all__ = [
     "QUOTED_PATTERN",
     "SUSPECT_PATTERN",
     "format_local",
+    "format_money",
+    "format_percent",
     "format_utc",
     "neutralise",
     "quote",
@@ -38,13 +54,19 @@ __all__ = [
 
 HEADER = (
     "order_id",
+    "order_number",
     "order_date",
     "customer",
     "status",
     "product",
     "quantity",
     "unit_price",
-    "line_total",
+    "discount_percent",
+    "discount",
+    "net",
+    "tax_percent",
+    "tax",
+    "gross",
     "currency",
 )
 BOM = "\ufeff"
@@ -143,10 +165,37 @@ def format_local(value: dt.datetime, zone) -> str:
     return value.astimezone(zone).isoformat(timespec="seconds")
 
 
+def format_money(value) -> str:
+    """A money cell with a decimal point: ``1234.50``, ``-5.00``, ``0.00``."""
+    text = f"{value:.2f}"
+    return "0.00" if text == "-0.00" else text
+
+
+def format_percent(rate) -> str:
+    """A percentage cell with a decimal point: ``19``, ``5.5``, ``8.125``, ``0``, ``100``."""
+    if not rate:
+        return "0"
+    return format(rate.normalize(), "f")
+
+
 def _remember(cache: dict[str, str], text: str) -> str:
     if len(cache) > 4096:
         cache.clear()
     cell = cache[text] = text_cell(text)
+    return cell
+
+
+# Percentages are cached by value (a workspace has a few rates; Decimal("19.0")
+# and Decimal("19.000") share an entry, which is right since both are written
+# alike). Amounts are not: net, tax and gross have a long tail of values, and
+# str() of a stored amount is as fast as a lookup that misses.
+_NUMBER_CACHE_MAX = 4096
+
+
+def _number(cache: dict, value, fmt) -> str:
+    if len(cache) > _NUMBER_CACHE_MAX:
+        cache.clear()
+    cell = cache[value] = fmt(value)
     return cell
 
 
@@ -156,36 +205,52 @@ def write_csv(rows: Rows, meta: ReportMeta, path, progress: Progress = None) -> 
     Lines are put together here rather than by csv.writer, which can only
     quote for its own separator (see QUOTED_CHARS); text cells are quoted by
     text_cell, and the other cells are numbers, dates and the currency code,
-    which never need quotes."""
+    which never need quotes. The cells an order's rows share (id, number,
+    date, customer, status) are rendered once per order."""
     count = 0
-    date_cache: dict[dt.datetime, str] = {}
     cells: dict[str, str] = {}  # text -> its cell: names repeat on every item
+    percent: dict = {}
     every = PROGRESS_EVERY
     next_report = every
-    zone = None if meta.timezone == "UTC" else meta.zone
     comma = meta.csv_excel and meta.decimal_comma
     sep = ";" if comma else ","
-    currency = meta.currency
+    end = f"{sep}{meta.currency}\r\n"
+    fmt_percent = format_percent
+    if comma:  # the decimal point is the only "." in a percentage
+        def fmt_percent(rate) -> str:
+            return format_percent(rate).replace(".", ",")
+
+    last_id = last_number = last_date = last_customer = last_status = None
+    head = ""
     with open(path, "w", encoding="utf-8", newline="") as fh:
         write = fh.write
         if meta.csv_excel:
             write(BOM)
         write(sep.join(HEADER) + "\r\n")
-        for order_id, order_date, customer, status, product, qty, price, total in rows:
-            date_s = date_cache.get(order_date)
-            if date_s is None:
-                if len(date_cache) > 4096:
-                    date_cache.clear()
-                date_s = date_cache[order_date] = (
-                    format_utc(order_date) if zone is None else format_local(order_date, zone))
-            customer = cells.get(customer) or _remember(cells, customer)
-            status = cells.get(status) or _remember(cells, status)
+        for (order_id, number, order_date, customer, status, product, qty, price,
+             disc_rate, disc, net, tax_rate, tax, gross) in rows:
+            if (order_id != last_id or number != last_number or order_date != last_date
+                    or customer != last_customer or status != last_status):
+                last_id, last_number, last_date = order_id, number, order_date
+                last_customer, last_status = customer, status
+                head = (f"{order_id}{sep}{cells.get(number) or _remember(cells, number)}{sep}"
+                        f"{dt.date.isoformat(order_date)}{sep}"
+                        f"{cells.get(customer) or _remember(cells, customer)}{sep}"
+                        f"{cells.get(status) or _remember(cells, status)}{sep}")
             product = cells.get(product) or _remember(cells, product)
-            price_s, total_s = f"{price:.2f}", f"{total:.2f}"
+            # str() is exact and fast for the stored amounts (two decimals); anything
+            # else (an exponent, another scale, -0.00) is formatted properly
+            p, d, n, t, g = str(price), str(disc), str(net), str(tax), str(gross)
+            if not (p[-3:-2] == d[-3:-2] == n[-3:-2] == t[-3:-2] == g[-3:-2] == "."
+                    and "-0.00" not in (p, d, n, t, g)):
+                p, d, n, t, g = map(format_money, (price, disc, net, tax, gross))
             if comma:
-                price_s, total_s = price_s.replace(".", ","), total_s.replace(".", ",")
-            write(f"{order_id}{sep}{date_s}{sep}{customer}{sep}{status}{sep}{product}{sep}"
-                  f"{int(qty)}{sep}{price_s}{sep}{total_s}{sep}{currency}\r\n")
+                p, d, n, t, g = (p.replace(".", ","), d.replace(".", ","), n.replace(".", ","),
+                                 t.replace(".", ","), g.replace(".", ","))
+            dr = percent.get(disc_rate) or _number(percent, disc_rate, fmt_percent)
+            tr = percent.get(tax_rate) or _number(percent, tax_rate, fmt_percent)
+            write(f"{head}{product}{sep}{int(qty)}{sep}{p}{sep}{dr}{sep}{d}{sep}{n}{sep}{tr}{sep}"
+                  f"{t}{sep}{g}{end}")
             count += 1
             if count == next_report:
                 next_report += every

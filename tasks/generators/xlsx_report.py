@@ -1,7 +1,12 @@
 """XLSX generator: an Office Open XML workbook written by hand, streamed.
 
-Sheets, in workbook order: "Summary", then "Lines" (one row per line item),
-continued on "Lines (2)", "Lines (3)", … past :data:`MAX_ROWS_PER_SHEET`.
+Sheets, in workbook order: "Summary", then "Lines" (one row per report row:
+an order's items, then its shipping row), continued on "Lines (2)",
+"Lines (3)", … past :data:`MAX_ROWS_PER_SHEET`. The last Lines sheet ends,
+after a blank row, with a totals row: the sums of Quantity, Discount, Net, Tax
+and Gross over every Lines sheet, as numbers (no formulas, see below). Lines
+carry no per-order subtotal rows: they would be counted twice by a filter, a
+sort or a pivot table; the PDF shows subtotals.
 
 The package parts are XML strings written straight into the zip: a sheet is
 one deflated zip entry filled in chunks while the rows stream by, so memory
@@ -12,31 +17,38 @@ order's cells are rendered once per order, a text or a quantity seen before
 costs a dict lookup, money is str(Decimal)), which makes it many times faster.
 
 Cells are typed: numbers and money are numbers (Decimal written as its exact
-string), dates are Excel serial numbers with a date format, shown in the
-user's zone. Text is always an inline string (``t="inlineStr"``): a spreadsheet
-never evaluates it, so "=1+2" is stored as is (no ``'`` guard as in CSV) and no
-``<f>`` element is ever written.
+string), percentages are the rate as a plain number (19, 5.5: the header says
+"%"), an order's date is an Excel date (a serial day number with a date-only
+format: it is a calendar date, no zone applies); the Summary's generation time
+is shown in the user's zone. Text is always an inline string
+(``t="inlineStr"``): a spreadsheet never evaluates it, so "=1+2" is stored as
+is (no ``'`` guard as in CSV) and no ``<f>`` element is ever written.
 """
 from __future__ import annotations
 
 import datetime as dt
 import re
 import zipfile
+from dataclasses import dataclass
 from decimal import Decimal
 from itertools import chain
 
 from . import PROGRESS_EVERY, Progress, ReportMeta, Rows
 
-__all__ = ["LINES_HEADER", "MAX_ROWS_PER_SHEET", "write_xlsx"]
+__all__ = ["KEY_FIGURES", "LINES_HEADER", "MAX_ROWS_PER_SHEET", "TOTAL_LABEL", "LineTotals",
+           "write_xlsx"]
 
-# Excel's 1,048,576 rows per sheet, less the header row. A module global read
-# at each call, so a test can lower it.
-MAX_ROWS_PER_SHEET = 1_048_575
+# Excel's 1,048,576 rows per sheet, less the header row and the totals (a blank
+# row and the totals row): whether a sheet is the last is only known at its
+# end, so every sheet keeps room for them. A module global read at each call,
+# so a test can lower it.
+MAX_ROWS_PER_SHEET = 1_048_573
 
-LINES_HEADER = ("Order", "Order date", "Customer", "Status", "Product", "Quantity",
-                "Unit price", "Line total", "Currency")
-_LINES_WIDTHS = (9, 19, 30, 11, 42, 9, 14, 14, 9)
-_LAST_COL = "I"
+LINES_HEADER = ("Order", "Number", "Date", "Customer", "Status", "Product", "Quantity",
+                "Unit price", "Discount %", "Discount", "Net", "Tax %", "Tax", "Gross")
+_LINES_WIDTHS = (9, 13, 11, 30, 11, 42, 9, 14, 11, 13, 14, 8, 13, 14)
+_LAST_COL = "N"
+TOTAL_LABEL = "Total"
 
 # Rows per zip write: ~350 bytes of XML each, so ~0.7 MB per write (big enough
 # for zlib and the zip layer to run at full speed, small enough to stay flat).
@@ -55,6 +67,20 @@ _MAX_TEXT = 32_767
 
 # Style ids: positions in cellXfs of styles.xml below.
 _S_HEADER, _S_DATETIME, _S_MONEY, _S_INT, _S_PERCENT, _S_DATE, _S_TITLE = 1, 2, 3, 4, 5, 6, 7
+_S_MONEY_BOLD, _S_INT_BOLD = 8, 9
+
+# The Summary's key figures: (label, Kpis attribute, style).
+KEY_FIGURES = (
+    ("Orders", "orders", _S_INT),
+    ("Line items", "items", _S_INT),
+    ("Units", "units", _S_INT),
+    ("Revenue (gross)", "revenue", _S_MONEY),
+    ("Net", "net", _S_MONEY),
+    ("Tax", "tax", _S_MONEY),
+    ("Discounts", "discount", _S_MONEY),
+    ("Shipping", "shipping", _S_MONEY),
+    ("Average order value", "average_order_value", _S_MONEY),
+)
 
 _EXCEL_EPOCH = dt.datetime(1899, 12, 30)  # serial 0 in the 1900 date system (after its leap bug)
 _ONE_DAY = dt.timedelta(days=1)
@@ -110,6 +136,11 @@ def _num_cell(value, style: int = 0) -> str:
     return f"<c{s}><v>{value}</v></c>"
 
 
+def _rate(value) -> str:
+    """A percentage as written: ``19``, ``5.5``, ``0`` (never an exponent)."""
+    return format(value.normalize(), "f") if value else "0"
+
+
 def _serial(value: dt.datetime | dt.date) -> str:
     """Excel serial number of a naive local datetime, or of a date."""
     if not isinstance(value, dt.datetime):
@@ -150,6 +181,8 @@ def _styles_xml(currency: str) -> str:
         xf.format(166, 0, num),  # percent
         xf.format(167, 0, num),  # date
         xf.format(0, 2, ' applyFont="1"'),  # title
+        xf.format(165, 1, num + ' applyFont="1"'),  # money, bold (totals)
+        xf.format(3, 1, num + ' applyFont="1"'),  # integer, bold (totals)
     ]
     return (
         f'{_XML_DECL}<styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
@@ -292,8 +325,21 @@ def _app_xml(names: list[str]) -> str:
 
 # --- the Summary sheet ------------------------------------------------------------------
 
-def _summary_rows(meta: ReportMeta, totals: tuple[int, int, int, Decimal]) -> list[list[str]]:
-    """The Summary sheet as rows of rendered cells (small: at most ~550 rows)."""
+@dataclass(frozen=True)
+class LineTotals:
+    """What the Lines sheets add up to (the totals row, and the Summary of a
+    report without an overview)."""
+    orders: int = 0
+    lines: int = 0
+    units: int = 0
+    discount: Decimal = Decimal("0.00")
+    net: Decimal = Decimal("0.00")
+    tax: Decimal = Decimal("0.00")
+    gross: Decimal = Decimal("0.00")
+
+
+def _summary_rows(meta: ReportMeta, totals: LineTotals) -> list[list[str]]:
+    """The Summary sheet as rows of rendered cells (small: at most ~600 rows)."""
     zone = meta.zone
     t, n, m, blank = _text_cell, _num_cell, _S_MONEY, "<c/>"
     rows: list[list[str]] = [[t(meta.title, _S_TITLE)]]
@@ -305,13 +351,15 @@ def _summary_rows(meta: ReportMeta, totals: tuple[int, int, int, Decimal]) -> li
 
     ov = meta.overview
     if ov is None:
-        orders, items, units, revenue = totals
         rows += [
             [t("Totals", _S_HEADER), t("Value", _S_HEADER)],
-            [t("Orders"), n(orders, _S_INT)],
-            [t("Line items"), n(items, _S_INT)],
-            [t("Units"), n(units, _S_INT)],
-            [t("Revenue"), n(revenue, m)],
+            [t("Orders"), n(totals.orders, _S_INT)],
+            [t("Rows (line items and shipping)"), n(totals.lines, _S_INT)],
+            [t("Units"), n(totals.units, _S_INT)],
+            [t("Discounts"), n(totals.discount, m)],
+            [t("Net"), n(totals.net, m)],
+            [t("Tax"), n(totals.tax, m)],
+            [t("Revenue (gross)"), n(totals.gross, m)],
         ]
         return rows
 
@@ -326,11 +374,20 @@ def _summary_rows(meta: ReportMeta, totals: tuple[int, int, int, Decimal]) -> li
         [],
         [t(h, _S_HEADER) for h in ("Key figures", "This period", "Previous period", "Change %")],
     ]
-    for label, name, style in (("Orders", "orders", _S_INT), ("Line items", "items", _S_INT),
-                               ("Units", "units", _S_INT), ("Revenue", "revenue", m),
-                               ("Average order value", "average_order_value", m)):
+    for label, name, style in KEY_FIGURES:
         rows.append([t(label), n(getattr(ov.kpis, name), style),
                      n(getattr(ov.previous, name), style), change(name)])
+
+    rows.append([])
+    rows.append([t("Tax by rate", _S_HEADER)])
+    rows.append([t(h, _S_HEADER) for h in ("Rate %", "Net", "Tax", "Gross")])
+    zero = Decimal("0.00")
+    net = tax = gross = zero
+    for r in ov.tax_rows:
+        rows.append([n(_rate(r.rate)), n(r.net, m), n(r.tax, m), n(r.gross, m)])
+        net, tax, gross = net + r.net, tax + r.tax, gross + r.gross
+    rows.append([t("Total", _S_HEADER), n(net, _S_MONEY_BOLD), n(tax, _S_MONEY_BOLD),
+                 n(gross, _S_MONEY_BOLD)])
 
     rows.append([])
     rows.append([t(h, _S_HEADER) for h in ("Period start", "Label", "Orders", "Revenue")])
@@ -352,7 +409,7 @@ def _summary_rows(meta: ReportMeta, totals: tuple[int, int, int, Decimal]) -> li
     return rows
 
 
-def _summary_xml(meta: ReportMeta, totals) -> str:
+def _summary_xml(meta: ReportMeta, totals: LineTotals) -> str:
     rows = _summary_rows(meta, totals)
     body = "".join(f'<row r="{i}">{"".join(cells)}</row>'
                    for i, cells in enumerate(rows, 1) if cells)
@@ -374,26 +431,36 @@ _LINES_START = (
 )
 
 
+def _totals_row(r: int, totals: LineTotals) -> str:
+    """The row after the last line: the sums of the summable columns, bold."""
+    def money(col: str, value: Decimal) -> str:
+        return f'<c r="{col}{r}" s="{_S_MONEY_BOLD}"><v>{format(value, "f")}</v></c>'
+
+    return (f'<row r="{r}"><c r="A{r}" t="inlineStr" s="{_S_HEADER}"><is><t>{TOTAL_LABEL}</t>'
+            f'</is></c><c r="G{r}" s="{_S_INT_BOLD}"><v>{totals.units}</v></c>'
+            f'{money("J", totals.discount)}{money("K", totals.net)}'
+            f'{money("M", totals.tax)}{money("N", totals.gross)}</row>')
+
+
 def write_xlsx(rows: Rows, meta: ReportMeta, path, progress: Progress = None) -> int:
     """Write ``rows`` to ``path`` as an XLSX workbook and return the number of data rows."""
     limit = MAX_ROWS_PER_SHEET
     every = PROGRESS_EVERY
-    zone = meta.zone
     text_cell = _text_cell
-    currency = _text_cell(meta.currency)
     integer = _S_INT
-    epoch = dt.datetime(1899, 12, 30, tzinfo=zone)  # same tzinfo: a wall-clock difference
-    one_day = _ONE_DAY
+    date_epoch = _EXCEL_EPOCH.date()
 
     text_cells: dict[str, str] = {}
-    date_cells: dict[dt.datetime, str] = {}
+    date_cells: dict[dt.date, str] = {}
     qty_cells: dict[int, str] = {}
+    rate_cells: dict[Decimal, str] = {}
 
     count = orders = units = 0
-    revenue = Decimal("0.00")
-    last_id = last_when = last_customer = last_status = head = None
+    discount = net_sum = tax_sum = gross_sum = Decimal("0.00")
+    last_id = last_number = last_date = last_customer = last_status = head = None
     names: list[str] = []
     filters: dict[int, str] = {}  # sheet index in the workbook -> autofilter range
+    totals = LineTotals()
 
     it = iter(rows)
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED,
@@ -415,31 +482,34 @@ def write_xlsx(rows: Rows, meta: ReportMeta, path, progress: Progress = None) ->
                     first = sheet_rows + 2  # row 1 is the header
                     buf: list[str] = []
                     append = buf.append
-                    for r, (order_id, when, customer, status, product, qty, price,
-                            total) in zip(range(first, first + n), it, strict=False):
-                        # Rows come ordered by order: the order's cells are rendered once.
-                        if (order_id != last_id or when != last_when
+                    for r, (order_id, number, day, customer, status, product, qty, price,
+                            disc_rate, disc, net, tax_rate, tax, gross) in zip(
+                                range(first, first + n), it, strict=False):
+                        # Rows come together by order: the order's cells are rendered once.
+                        if (order_id != last_id or number != last_number or day != last_date
                                 or customer != last_customer or status != last_status):
                             if order_id != last_id:
                                 orders += 1
-                            date = date_cells.get(when)
+                            date = date_cells.get(day)
                             if date is None:
                                 if len(date_cells) >= _SMALL_CACHE_MAX:
                                     date_cells.clear()
-                                local = (zone.fromutc(when.replace(tzinfo=zone))
-                                         if when.tzinfo is None else when.astimezone(zone))
-                                date = date_cells[when] = (
-                                    f'<c s="2"><v>{(local - epoch) / one_day!r}</v></c>')
+                                # dt.date's own subtraction: a datetime counts as its day
+                                serial = dt.date.toordinal(day) - date_epoch.toordinal()
+                                date = date_cells[day] = f'<c s="{_S_DATE}"><v>{serial}</v></c>'
+                            if len(text_cells) >= _TEXT_CACHE_MAX:
+                                text_cells.clear()
+                            o = text_cells.get(number)
+                            if o is None:
+                                o = text_cells[number] = text_cell(number)
                             c = text_cells.get(customer)
                             if c is None:
-                                if len(text_cells) >= _TEXT_CACHE_MAX:
-                                    text_cells.clear()
                                 c = text_cells[customer] = text_cell(customer)
                             s = text_cells.get(status)
                             if s is None:
                                 s = text_cells[status] = text_cell(status)
-                            head = f"<c><v>{order_id}</v></c>{date}{c}{s}"
-                            last_id, last_when = order_id, when
+                            head = f"<c><v>{order_id}</v></c>{o}{date}{c}{s}"
+                            last_id, last_number, last_date = order_id, number, day
                             last_customer, last_status = customer, status
                         p = text_cells.get(product)
                         if p is None:
@@ -451,12 +521,24 @@ def write_xlsx(rows: Rows, meta: ReportMeta, path, progress: Progress = None) ->
                             if len(qty_cells) >= _SMALL_CACHE_MAX:
                                 qty_cells.clear()
                             q = qty_cells[qty] = f'<c s="{integer}"><v>{int(qty)}</v></c>'
+                        dr = rate_cells.get(disc_rate)
+                        if dr is None:
+                            if len(rate_cells) >= _SMALL_CACHE_MAX:
+                                rate_cells.clear()
+                            dr = rate_cells[disc_rate] = f"<c><v>{_rate(disc_rate)}</v></c>"
+                        tr = rate_cells.get(tax_rate)
+                        if tr is None:
+                            tr = rate_cells[tax_rate] = f"<c><v>{_rate(tax_rate)}</v></c>"
                         units += qty
-                        revenue += total
+                        discount += disc
+                        net_sum += net
+                        tax_sum += tax
+                        gross_sum += gross
                         # str(Decimal) is exact and 3x faster than format(); it is
                         # never "NaN"/"Infinity" for money read from NUMERIC(12, 2).
-                        append(f'<row r="{r}">{head}{p}{q}<c s="3"><v>{price!s}</v></c>'
-                               f'<c s="3"><v>{total!s}</v></c>{currency}</row>')
+                        append(f'<row r="{r}">{head}{p}{q}<c s="3"><v>{price!s}</v></c>{dr}'
+                               f'<c s="3"><v>{disc!s}</v></c><c s="3"><v>{net!s}</v></c>{tr}'
+                               f'<c s="3"><v>{tax!s}</v></c><c s="3"><v>{gross!s}</v></c></row>')
                     got = len(buf)
                     if got:
                         write("".join(buf).encode())
@@ -467,21 +549,27 @@ def write_xlsx(rows: Rows, meta: ReportMeta, path, progress: Progress = None) ->
                     if got < n:
                         exhausted = True
                         break
+                if not exhausted:
+                    # Full: this is the last sheet unless another row exists.
+                    nxt = next(it, None)
+                    if nxt is None:
+                        exhausted = True
+                    else:
+                        it = chain((nxt,), it)
+                if exhausted:
+                    totals = LineTotals(orders=orders, lines=count, units=units,
+                                        discount=discount, net=net_sum, tax=tax_sum,
+                                        gross=gross_sum)
+                    write(_totals_row(sheet_rows + 3, totals).encode())  # a blank row between
                 write(f"</sheetData><autoFilter ref=\"A1:{_LAST_COL}{sheet_rows + 1}\"/>"
                       f"{_SHEET_END}".encode())
             # The workbook's sheet index (Summary is 0) of this Lines sheet.
             filters[len(names)] = f"$A$1:${_LAST_COL}${sheet_rows + 1}"
             if exhausted:
                 break
-            # Full: start another sheet only if another row exists.
-            nxt = next(it, None)
-            if nxt is None:
-                break
-            it = chain((nxt,), it)
 
         names.insert(0, "Summary")
-        zf.writestr("xl/worksheets/sheet1.xml",
-                    _summary_xml(meta, (orders, count, units, revenue)).encode())
+        zf.writestr("xl/worksheets/sheet1.xml", _summary_xml(meta, totals).encode())
         zf.writestr("xl/workbook.xml", _workbook_xml(names, filters).encode())
         zf.writestr("xl/_rels/workbook.xml.rels", _workbook_rels(len(names)).encode())
         zf.writestr("xl/styles.xml", _styles_xml(meta.currency).encode())

@@ -76,7 +76,10 @@ def test_every_error_answer_is_a_problem_and_every_body_can_be_refused(document)
         if method in BODY_METHODS and "requestBody" in operation:
             assert {"400", "413"} <= set(responses), (path, method)
         for parameter in operation.get("parameters", []):
-            if parameter["in"] == "path":
+            if parameter["in"] == "path" and parameter["name"] == "ref":
+                # PUT by external reference makes the order it does not find
+                assert parameter["schema"]["type"] == "string", (path, method)
+            elif parameter["in"] == "path":
                 assert "404" in responses, (path, method)
                 assert parameter["schema"] == {"type": "integer", "minimum": 1,
                                                "maximum": 2**31 - 1}

@@ -109,7 +109,7 @@ def test_the_default_button_is_invisible_unreachable_by_tab_and_hidden_from_read
     assert names == ["Remove item 1", "+ Add item", "Create order"]
     # keyboard: Tab from the first field walks every control but never stops on it
     stops = []
-    for _ in range(12):
+    for _ in range(30):
         page.keyboard.press("Tab")
         stops.append(page.evaluate("document.activeElement.className || document.activeElement.id"))
         if "primary" in stops[-1]:
@@ -179,3 +179,69 @@ def test_failed_submit_focuses_the_first_field_with_an_error_tied_to_it(page, se
     assert _focused(page) == "customer"
     assert page.inner_text(f"#{page.get_attribute('#customer', 'aria-describedby')}") == \
         "Customer is required."
+
+
+# --- the customer picker ---------------------------------------------------------
+
+def _new_customer(page, server, name, city="") -> None:
+    page.goto(f"{server}/customers/new")
+    page.fill("#name", name)
+    if city:
+        page.fill("#city", city)
+    page.click("button:has-text('Create customer')")
+    page.wait_for_url(re.compile(r".*/customers/\d+$"))
+
+
+def test_the_picker_finds_a_customer_without_accents_and_enter_picks_it(page, server):
+    _new_customer(page, server, "Müller & Söhne GmbH", city="Köln")
+    _new_customer(page, server, "Mulligan's Bar")
+    page.goto(f"{server}/orders/new")
+    assert _focused(page) == "customer"
+    page.keyboard.type("muller")  # no umlaut, any case: the search key
+    listbox = page.locator("#customer-listbox")
+    expect(listbox.locator("[role=option]").first).to_contain_text("Müller & Söhne GmbH")
+    expect(page.locator("#customer")).to_have_attribute("aria-expanded", "true")
+    page.keyboard.press("ArrowDown")
+    active = page.get_attribute("#customer", "aria-activedescendant")
+    assert active and page.locator(f"#{active}").inner_text().startswith("Müller & Söhne GmbH")
+    page.keyboard.press("Enter")  # picks; the form is not submitted
+    expect(page.locator("#customer")).to_have_value("Müller & Söhne GmbH")
+    expect(listbox).to_be_hidden()
+    assert page.url.endswith("/orders/new")
+    expect(page.locator("#customer-status")).to_contain_text("chosen")
+    picked_id = page.input_value("input[name=customer_id]")
+    assert picked_id.isdigit()
+    _fill_row(page, 0, "Tea", "2", "3.50")
+    page.keyboard.press("Enter")  # now Enter saves
+    page.wait_for_url(re.compile(r".*/orders/\d+$"))
+    link = page.locator(f"a[href$='/customers/{picked_id}']")
+    expect(link).to_have_text("Müller & Söhne GmbH")
+
+
+def test_a_new_customer_is_made_inline_and_the_typed_order_is_kept(page, server):
+    page.goto(f"{server}/orders/new")
+    _fill_row(page, 0, "Coffee", "3", "4.20")
+    page.fill("#notes", "Deliver to the back door")
+    page.focus("#customer")
+    page.keyboard.type("Neue Kundin AG")
+    create = page.locator("#customer-listbox-create")
+    expect(create).to_have_text("Create customer “Neue Kundin AG”")
+    for _ in range(page.locator("#customer-listbox [role=option]").count()):
+        page.keyboard.press("ArrowDown")  # the create option is the last one
+        if page.get_attribute("#customer", "aria-activedescendant") == "customer-listbox-create":
+            break
+    page.keyboard.press("Enter")
+    expect(page.locator("#customer-status")).to_contain_text("created and chosen")
+    new_id = page.input_value("input[name=customer_id]")
+    assert new_id.isdigit()
+    # nothing else on the page changed: still the new-order form, as typed
+    assert page.url.endswith("/orders/new")
+    assert page.input_value("#items-0-product") == "Coffee"
+    assert page.input_value("#items-0-quantity") == "3"
+    assert page.input_value("#notes") == "Deliver to the back door"
+    page.click("text=Create order")
+    page.wait_for_url(re.compile(r".*/orders/\d+$"))
+    expect(page.locator(f"a[href$='/customers/{new_id}']")).to_have_text("Neue Kundin AG")
+    page.goto(f"{server}/customers/{new_id}")
+    expect(page.locator("h1")).to_contain_text("Neue Kundin AG")
+    expect(page.locator("main")).to_contain_text("12.60")  # its one order, listed

@@ -102,15 +102,16 @@ class Cluster:
         """Completed orders inserted in bulk (fast), dated today."""
         from webapp.extensions import db
         from webapp.models import Order, OrderItem
+        from webapp.orders.bulk import order_rows
 
         now = dt.datetime.now(dt.UTC)
         with self.app.app_context(), db.engine.begin() as conn:
             first = (conn.scalar(sa.select(sa.func.max(Order.id))) or 0) + 1
-            conn.execute(sa.insert(Order.__table__), [
+            conn.execute(sa.insert(Order.__table__), order_rows(conn, [
                 {"id": first + n, "workspace_id": self.workspace_id, "customer": customer,
                  "status": "completed", "created_at": now,
                  "updated_at": now, "item_count": items, "units": items,
-                 "total": Decimal("2.50") * items} for n in range(orders)])
+                 "total": Decimal("2.50") * items} for n in range(orders)]))
             conn.execute(sa.insert(OrderItem.__table__), [
                 {"order_id": first + n, "product": f"Ürün {i} Ελληνικά", "quantity": 1,
                  "unit_price": Decimal("2.50")} for n in range(orders) for i in range(items)])

@@ -30,14 +30,14 @@ import os
 import re
 import subprocess
 import sys
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pytest
 
 from tasks.generators import ReportMeta, Row
 from tasks.generators.pdf import write_pdf
-from webapp.reports.overview import Grain, Kpis, Overview, Period, Ranked
+from webapp.reports.overview import Grain, Kpis, Overview, Period, Ranked, TaxRow
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = Path(__file__).with_name("pdf_reference")
@@ -45,17 +45,44 @@ REGENERATE = os.environ.get("REGENERATE_PDF_REFERENCE") == "1"
 HASH_SEED = "0"
 
 GENERATED = dt.datetime(2026, 11, 28, 9, 30, tzinfo=dt.UTC)
-WHEN = dt.datetime(2026, 11, 3, 14, 5)  # UTC, naive as the row streams give it
+DAY = dt.date(2026, 11, 3)
 START = dt.date(2026, 11, 1)
+CENT = Decimal("0.01")
 LONG_NAME = "Umbrella Holdings International Trading Company Limited of Somewhere Far"
 NAMES = ["ACME Corporation", "日本茶センター", "Ελληνικά Τρόφιμα", LONG_NAME, "Globex",
          "Initech", "Café crème SARL", "Hooli", "Stark Industries", "Wayne Enterprises"]
 
 
 def item(order_id: int, customer: str, product: str, qty: int, price: str,
-         when: dt.datetime = WHEN, status: str = "completed") -> Row:
-    unit = Decimal(price)
-    return Row(order_id, when, customer, status, product, qty, unit, unit * qty)
+         day: dt.date = DAY, status: str = "completed", discount: str = "0",
+         tax: str = "19") -> Row:
+    """A line as the order's money rules store it: discount and tax rounded per line."""
+    unit, rate, tax_rate = Decimal(price), Decimal(discount), Decimal(tax)
+    off = (unit * qty * rate / 100).quantize(CENT, ROUND_HALF_UP)
+    net = unit * qty - off
+    tax_amount = (net * tax_rate / 100).quantize(CENT, ROUND_HALF_UP)
+    return Row(order_id, f"SO-{order_id:06d}", day, customer, status, product, qty, unit, rate,
+               off, net, tax_rate, tax_amount, net + tax_amount)
+
+
+def shipping(order_id: int, customer: str, net: str = "4.90", day: dt.date = DAY) -> Row:
+    return item(order_id, customer, "Shipping", 1, net, day)
+
+
+def tax_rows(revenue: Decimal, rates: tuple[str, ...] = ("7", "19")) -> list[TaxRow]:
+    """The gross revenue split evenly over the rates (the last one takes the rest)."""
+    out, left = [], revenue
+    for i, rate in enumerate(rates):
+        gross = left if i == len(rates) - 1 else (revenue / len(rates)).quantize(CENT)
+        left -= gross
+        net = (gross * 100 / (100 + Decimal(rate))).quantize(CENT)
+        out.append(TaxRow(Decimal(rate), net, gross - net, gross))
+    return out
+
+
+def kpis(revenue: Decimal, rows: list[TaxRow], **kw) -> Kpis:
+    net = sum((r.net for r in rows), Decimal("0.00"))
+    return Kpis(revenue=revenue, net=net, tax=revenue - net, **kw)
 
 
 def day_revenue(d: int) -> Decimal:
@@ -78,6 +105,8 @@ def overview(**kw) -> Overview:
     periods = kw.pop("periods", None)
     periods = days(30) if periods is None else periods
     revenue = sum((p.revenue for p in periods), Decimal("0.00"))
+    taxes = kw.pop("tax_rows", None)
+    taxes = tax_rows(revenue, ("0", "5.5", "7", "19")) if taxes is None else taxes
     values = dict(
         title="Completed orders",
         scope=["Status: completed"],
@@ -85,8 +114,10 @@ def overview(**kw) -> Overview:
         date_to=periods[-1].start if periods else START,
         timezone="Europe/Berlin",
         currency="USD",
-        kpis=Kpis(orders=45, items=120, units=300, revenue=revenue),
-        previous=Kpis(orders=40, items=0, units=400, revenue=revenue * 2),
+        kpis=kpis(revenue, taxes, orders=45, items=120, units=300, discount=Decimal("321.00"),
+                  shipping=Decimal("98.70")),
+        previous=Kpis(orders=40, items=0, units=400, revenue=revenue * 2, net=revenue,
+                      tax=revenue, discount=Decimal("642.00")),
         previous_from=dt.date(2026, 10, 2),
         previous_to=dt.date(2026, 10, 31),
         grain=Grain.DAY,
@@ -97,6 +128,7 @@ def overview(**kw) -> Overview:
                              15 - i) for i in range(10)],
         customers=[Ranked(f"Customer {i:03d}", Decimal(900 - i), 2, 4) for i in range(40)],
         customers_total=45,
+        tax_rows=taxes,
     )
     values.update(kw)
     return Overview(**values)
@@ -107,22 +139,29 @@ def overview(**kw) -> Overview:
 def order_report() -> tuple[list[Row], ReportMeta]:
     rows = [item(42, "ACME Corporation", "Widget", 2, "10.10"),
             item(42, "ACME Corporation", "Gadget with a name far too long for its column "
-                 "in the line-item table, cut with an ellipsis", 1, "999.99"),
-            item(42, "ACME Corporation", "Bolt M4", 1200, "0.05"),
-            item(42, "ACME Corporation", "Crate", 3, "123456.78")]
+                 "in the line-item table, cut with an ellipsis", 1, "999.99", discount="12.5"),
+            item(42, "ACME Corporation", "Bolt M4", 1200, "0.05", tax="7"),
+            item(42, "ACME Corporation", "Crate", 3, "123456.78", tax="0"),
+            shipping(42, "ACME Corporation")]
     meta = ReportMeta(kind="order", title="Order #42", generated_at=GENERATED,
                       scope=["Customer: ACME Corporation", "Status: Completed",
-                             "Order date: 2026-11-03 15:05 Europe/Berlin"],
+                             "Order date: 2026-11-03"],
                       timezone="Europe/Berlin")
     return rows, meta
 
 
 def summary_with_overview() -> tuple[list[Row], ReportMeta]:
-    """Overview (chart, top lists, totals per customer over two pages), then three
-    items per order with subtotals over several pages."""
-    rows = [item(i // 3 + 1, NAMES[i // 3 % len(NAMES)], f"Product {i % 13} \u2013 blue",
-                 i % 4 + 1, f"{i % 50 + 1}.25", WHEN + dt.timedelta(hours=i))
-            for i in range(150)]
+    """Overview (chart, tax by rate, top lists, totals per customer over two pages),
+    then three items and a shipping row per order with subtotals over several pages."""
+    rows = []
+    for i in range(150):
+        order = i // 3 + 1
+        day = DAY + dt.timedelta(days=i // 24)
+        rows.append(item(order, NAMES[i // 3 % len(NAMES)], f"Product {i % 13} \u2013 blue",
+                         i % 4 + 1, f"{i % 50 + 1}.25", day, discount=("0", "10", "2.5")[i % 3],
+                         tax=("19", "7", "5.5", "0")[i % 4]))
+        if i % 3 == 2:
+            rows.append(shipping(order, NAMES[i // 3 % len(NAMES)], day=day))
     meta = ReportMeta(kind="summary", title="Completed orders", generated_at=GENERATED,
                       scope=["Status: completed", "From 2026-11-01 to 2026-11-30"],
                       timezone="Europe/Berlin", overview=overview())
@@ -133,7 +172,8 @@ def empty_summary() -> tuple[list[Row], ReportMeta]:
     """No orders: the overview says so instead of drawing, and so does the table."""
     ov = overview(periods=[Period(p.start, p.label, Decimal("0.00"), 0) for p in days(7)],
                   kpis=Kpis(), previous=Kpis(orders=3, revenue=Decimal("9.99")),
-                  top_customers=[], top_products=[], customers=[], customers_total=0)
+                  top_customers=[], top_products=[], customers=[], customers_total=0,
+                  tax_rows=[])
     meta = ReportMeta(kind="summary", title="Completed orders", generated_at=GENERATED,
                       scope=["Status: completed", "From 2026-11-01 to 2026-11-07"],
                       timezone="Europe/Berlin", overview=ov)
@@ -157,20 +197,24 @@ def non_latin() -> tuple[list[Row], ReportMeta]:
 
 
 def zone_and_currency() -> tuple[list[Row], ReportMeta]:
-    """Times west of UTC (dates move back), EUR, a weekly chart of three wide bars
-    and key figures too large for their boxes at full size."""
+    """A zone west of UTC (the generation time moves, order dates do not), EUR, a
+    weekly chart of three wide bars, key figures too large for their boxes at full
+    size and the eight tax rates the overview keeps on one page."""
     weeks = [Period(dt.date(2026, 11, 2) + dt.timedelta(weeks=w), f"Nov {2 + 7 * w}",
                     Decimal(98765432 * (w + 1)) + Decimal("0.99"), 40 + w) for w in range(3)]
     revenue = sum((p.revenue for p in weeks), Decimal("0.00"))
+    taxes = tax_rows(revenue, ("0", "2.1", "5.5", "7", "8.125", "10", "19", "20"))
     ov = overview(periods=weeks, grain=Grain.WEEK, timezone="America/New_York", currency="EUR",
-                  kpis=Kpis(orders=123456, items=987654, units=12345678, revenue=revenue),
+                  kpis=kpis(revenue, taxes, orders=123456, items=987654, units=12345678,
+                            discount=Decimal("12345678.90"), shipping=Decimal("98765.43")),
                   previous=Kpis(orders=123000, items=900000, units=12000000,
                                 revenue=revenue - Decimal("1000.01")),
+                  tax_rows=taxes,
                   customers=[Ranked(n, Decimal(1000 - i), 1, 1) for i, n in enumerate(NAMES)],
                   customers_total=10)
-    rows = [item(1, "ACME Corporation", "Late", 1, "1.00", dt.datetime(2026, 11, 4, 3, 0)),
-            item(1, "ACME Corporation", "Later", 2, "2.00", dt.datetime(2026, 11, 4, 4, 59)),
-            item(2, "Globex", "Noon", 1, "3.00", dt.datetime(2026, 11, 4, 17, 0))]
+    rows = [item(1, "ACME Corporation", "Late", 1, "1.00", dt.date(2026, 11, 4)),
+            item(1, "ACME Corporation", "Later", 2, "2.00", dt.date(2026, 11, 4)),
+            item(2, "Globex", "Noon", 1, "3.00", dt.date(2026, 11, 5), tax="8.125")]
     meta = ReportMeta(kind="summary", title="Completed orders", generated_at=GENERATED,
                       scope=["Status: completed", "From 2026-11-02 to 2026-11-22"],
                       timezone="America/New_York", currency="EUR", overview=ov)

@@ -30,14 +30,18 @@ from tasks.generators.pdf import write_pdf
 NAMES = ["ACME Corporation", "Café crème SARL", "Ελληνικά Τρόφιμα", "日本茶センター", "Привет"]
 
 def rows(n):
-    when = dt.datetime(2025, 3, 1, 9, 30)
+    day = dt.date(2025, 3, 1)
+    rate = Decimal("19.000")
     for i in range(n):
         order = i // 40 + 1
         price = Decimal(f"{(i * 7919) % 50_000 + 50}") / 100
         qty = i % 7 + 1
         product = f"日本茶 {i % 211} g" if i % 31 == 0 else f"Product {i % 997} – blue"
-        yield Row(order, when, NAMES[order % len(NAMES)], "completed", product, qty,
-                  price, price * qty)
+        net = price * qty
+        tax = (net * rate / 100).quantize(Decimal("0.01"))
+        yield Row(order, f"SO-{order:06d}", day + dt.timedelta(days=order),
+                  NAMES[order % len(NAMES)], "completed", product, qty, price,
+                  Decimal("0.000"), Decimal("0.00"), net, rate, tax, net + tax)
 
 def hwm_mb():
     with open("/proc/self/status") as f:
@@ -78,7 +82,7 @@ def test_peak_memory_does_not_grow_with_the_row_count(tmp_path):
     assert f"Page 1 of {n}" in reader.pages[0].extract_text()
     last = reader.pages[-1].extract_text()
     assert f"Page {n} of {n}" in last
-    assert f"Line items: {LARGE:,}" in last
+    assert f"Rows: {LARGE:,} (line items and shipping)" in last
     assert "日本茶" in reader.pages[n // 2].extract_text()
     # Only the report is left behind: the page spill file was anonymous.
     assert sorted(p.name for p in tmp_path.iterdir()) == ["large.pdf", "small.pdf"]

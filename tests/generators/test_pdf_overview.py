@@ -16,9 +16,9 @@ from pypdf import PdfReader
 from tasks.generators import ReportMeta, Row
 from tasks.generators.pdf import EMPTY_MESSAGE, NO_ORDERS_MESSAGE, write_pdf
 from tasks.generators.pdf.fonts import PT_PER_MM
-from tasks.generators.pdf.overview import ticks
+from tasks.generators.pdf.overview import TAX_ROWS_BESIDE_CHART, ticks
 from webapp.enums import ReportKind
-from webapp.reports.overview import Grain, Kpis, Overview, Period, Ranked
+from webapp.reports.overview import Grain, Kpis, Overview, Period, Ranked, TaxRow
 
 BAR_GREY = 0.4  # the chart's bars (BAR_FILL)
 RANK_GREY = 0.6  # the top lists' bars (RANK_FILL)
@@ -26,7 +26,9 @@ START = dt.date(2026, 11, 1)
 LONG_NAME = "Umbrella Holdings International Trading Company Limited of Somewhere Far"
 CUSTOMERS = ["ACME Corporation", "日本茶センター", "Ελληνικά Τρόφιμα", LONG_NAME, "Globex",
              "Initech", "Café crème SARL", "Hooli", "Stark Industries", "Wayne Enterprises"]
-HEADER = "Order Date Customer Status Product Qty Unit price (USD) Line total (USD)"
+HEADER = "Number Date Customer Status Product Qty Unit price Disc. % Net Tax % Tax Gross"
+KPI_LABELS = ("Orders", "Line items", "Units", "Revenue (gross)", "Revenue (net)", "Tax",
+              "Discounts", "Shipping (net)", "Avg. order value")
 
 
 def day_revenue(d: int) -> Decimal:
@@ -45,9 +47,27 @@ def periods(days: int, start: dt.date = START) -> list[Period]:
     return out
 
 
+def tax_rows(revenue: Decimal, rates=("7", "19")) -> list[TaxRow]:
+    """The gross revenue split evenly over the rates (the last one takes the rest)."""
+    out, left = [], revenue
+    for i, rate in enumerate(rates):
+        gross = left if i == len(rates) - 1 else (revenue / len(rates)).quantize(Decimal("0.01"))
+        left -= gross
+        net = (gross * 100 / (100 + Decimal(rate))).quantize(Decimal("0.01"))
+        out.append(TaxRow(Decimal(rate), net, gross - net, gross))
+    return out
+
+
+def kpis(revenue: Decimal, rows: list[TaxRow], **kw) -> Kpis:
+    net = sum((r.net for r in rows), Decimal("0.00"))
+    return Kpis(revenue=revenue, net=net, tax=revenue - net, **kw)
+
+
 def make_overview(days: int = 30, **kw) -> Overview:
     ps = kw.pop("periods", None) or periods(days)
     revenue = sum((p.revenue for p in ps), Decimal("0.00"))
+    taxes = kw.pop("tax_rows", None)
+    taxes = tax_rows(revenue) if taxes is None else taxes
     customers = [Ranked(f"Customer {i:03d}", Decimal(900 - i), 2, 4) for i in range(40)]
     values = dict(
         title="Completed orders",
@@ -56,8 +76,10 @@ def make_overview(days: int = 30, **kw) -> Overview:
         date_to=ps[-1].start if ps else START,
         timezone="Europe/Berlin",
         currency="USD",
-        kpis=Kpis(orders=45, items=120, units=300, revenue=revenue),
-        previous=Kpis(orders=40, items=0, units=400, revenue=revenue * 2),
+        kpis=kpis(revenue, taxes, orders=45, items=120, units=300,
+                  discount=Decimal("321.00"), shipping=Decimal("98.70")),
+        previous=Kpis(orders=40, items=0, units=400, revenue=revenue * 2, net=revenue,
+                      tax=revenue, discount=Decimal("642.00"), shipping=Decimal("0.00")),
         previous_from=dt.date(2026, 10, 2),
         previous_to=dt.date(2026, 10, 31),
         grain=Grain.DAY,
@@ -68,6 +90,7 @@ def make_overview(days: int = 30, **kw) -> Overview:
                              15 - i) for i in range(10)],
         customers=customers,
         customers_total=45,
+        tax_rows=taxes,
     )
     values.update(kw)
     return Overview(**values)
@@ -82,10 +105,17 @@ def meta(overview: Overview | None = None, **kw) -> ReportMeta:
     return ReportMeta(overview=overview, **kw)
 
 
-def rows(n: int = 12, when: dt.datetime = dt.datetime(2026, 11, 3, 14, 5)) -> list[Row]:
-    price = Decimal("10.00")
-    return [Row(i // 3 + 1, when, "ACME", "completed", f"Item {i}", 2, price, price * 2)
-            for i in range(n)]
+def item(order_id: int, product: str, day: dt.date = dt.date(2026, 11, 3),
+         customer: str = "ACME", price: str = "10.00", qty: int = 2) -> Row:
+    """A line at 19 % tax, no discount."""
+    net = Decimal(price) * qty
+    tax = (net * Decimal("0.19")).quantize(Decimal("0.01"))
+    return Row(order_id, f"SO-{order_id:06d}", day, customer, "completed", product, qty,
+               Decimal(price), Decimal(0), Decimal("0.00"), net, Decimal(19), tax, net + tax)
+
+
+def rows(n: int = 12) -> list[Row]:
+    return [item(i // 3 + 1, f"Item {i}") for i in range(n)]
 
 
 def pdftotext(path, page: int | None = None) -> str:
@@ -133,20 +163,23 @@ def test_page_one_holds_header_zone_and_every_key_figure_with_its_change(tmp_pat
     assert "Status: completed" in text
     assert "Times in Europe/Berlin" in text
     assert "Generated 2026-11-28 10:30 Europe/Berlin" in text
-    assert "vs 2026-10-02 \u2013 2026-10-31" in text
-    for label in ("Orders", "Line items", "Units", "Revenue (USD)", "Average order value (USD)"):
+    assert ("Amounts in USD \u00b7 2026-11-01 \u2013 2026-11-30 vs "
+            "2026-10-02 \u2013 2026-10-31") in text
+    for label in KPI_LABELS:
         assert label in text
-    revenue = ov.kpis.revenue
-    for value in ("45", "120", "300", f"{revenue:,.2f}", f"{ov.kpis.average_order_value:,.2f}"):
+    k = ov.kpis
+    for value in ("45", "120", "300", *(f"{v:,.2f}" for v in (
+            k.revenue, k.net, k.tax, k.discount, k.shipping, k.average_order_value))):
         assert re.search(rf"(^|\s){re.escape(value)}(\s|$)", text), value
     assert "Change: +12.5 %" in flat  # orders 45 vs 40
-    assert "Change: n/a" in flat  # items: none before, no percentage
+    assert "Change: n/a" in flat  # items: none before, no percentage; shipping too
     assert "Change: -25.0 %" in flat  # units 300 vs 400
-    assert "Change: -50.0 %" in flat  # revenue: half of before
-    aov = ov.change("average_order_value")
-    assert f"Change: {aov:+} %" in flat
+    assert "Change: -50.0 %" in flat  # revenue: half of before; discounts too
+    for name in ("net", "tax", "average_order_value"):
+        assert f"Change: {ov.change(name):+} %" in flat, name
     assert "Previous: 40" in flat
-    assert f"Previous: {revenue * 2:,.2f}" in flat
+    assert f"Previous: {k.revenue * 2:,.2f}" in flat
+    assert "Previous: 642.00" in flat
     assert f"Previous: {ov.previous.average_order_value:,.2f}" in flat
 
 
@@ -154,7 +187,7 @@ def test_page_one_has_the_chart_title_axes_and_top_lists(tmp_path):
     path = write(tmp_path, make_overview())
 
     text = pdftotext(path, 1)
-    assert "Revenue per day (USD), 2026-11-01 \u2013 2026-11-30" in text
+    assert "Revenue per day (USD)" in text
     assert "Revenue (USD)" in text  # y axis title
     assert re.search(r"^\s*Day\s*$", text, re.M)  # x axis title
     # Peak 1,000.50: round ticks of 250 up to 1,250, money formatted.
@@ -297,7 +330,7 @@ def test_line_items_start_on_a_later_page_and_the_footer_counts_every_page(tmp_p
     assert HEADER in squash(texts[first_items])
     assert all("Item " not in t for t in texts[:first_items])
     assert "Key figures" not in squash(" ".join(texts[1:]))
-    assert "Grand total: 600.00 USD" in squash(texts[-1])
+    assert "Net: 600.00 USD Tax: 114.00 USD Grand total: 714.00 USD" in squash(texts[-1])
 
 
 def test_without_an_overview_the_table_starts_on_page_one(tmp_path):
@@ -315,7 +348,7 @@ def test_empty_overview_says_so_instead_of_drawing_an_empty_chart(tmp_path):
     ps = [Period(START + dt.timedelta(days=d), f"Nov {d + 1}", Decimal("0.00"), 0)
           for d in range(30)]
     ov = make_overview(periods=ps, kpis=Kpis(), previous=Kpis(), top_customers=[],
-                       top_products=[], customers=[], customers_total=0)
+                       top_products=[], customers=[], customers_total=0, tax_rows=[])
     path = write(tmp_path, ov, items=[])
 
     text = pdftotext(path)
@@ -325,7 +358,9 @@ def test_empty_overview_says_so_instead_of_drawing_an_empty_chart(tmp_path):
     assert NO_ORDERS_MESSAGE in text
     assert EMPTY_MESSAGE in text
     assert "Change: n/a" in flat
-    assert "Average order value (USD)" in text
+    assert "Avg. order value" in text
+    assert "Tax by rate" in text
+    assert "None in this range" in text
     assert "Page 1 of 1" in text
     with pdfplumber.open(path) as pdf:
         assert rects_of(pdf.pages[0], BAR_GREY) == []
@@ -334,7 +369,8 @@ def test_empty_overview_says_so_instead_of_drawing_an_empty_chart(tmp_path):
 
 def test_overview_without_periods_or_with_a_previous_period_of_nothing_does_not_crash(tmp_path):
     ov = make_overview(periods=[], kpis=Kpis(), previous=Kpis(orders=3, revenue=Decimal("9.99")),
-                       top_customers=[], top_products=[], customers=[], customers_total=0)
+                       top_customers=[], top_products=[], customers=[], customers_total=0,
+                       tax_rows=[])
     path = write(tmp_path, ov)
 
     flat = squash(pdftotext(path))
@@ -395,51 +431,129 @@ def test_axis_ticks_are_round_and_cover_the_peak():
     assert len(ticks(Decimal("123456789.12"))) <= 11
 
 
-# -- time zones -------------------------------------------------------------------------
+# -- tax by rate and the one-page overview ---------------------------------------------
+
+EIGHT_RATES = ("0", "2.1", "5.5", "7", "8.125", "10", "19", "20")
+
+
+def test_tax_by_rate_stands_beside_the_chart_with_a_row_per_rate_and_a_total(tmp_path):
+    taxes = [TaxRow(Decimal("0"), Decimal("100.00"), Decimal("0.00"), Decimal("100.00")),
+             TaxRow(Decimal("5.5"), Decimal("200.00"), Decimal("11.00"), Decimal("211.00")),
+             TaxRow(Decimal("19"), Decimal("12345.67"), Decimal("2345.68"),
+                    Decimal("14691.35"))]
+    path = write(tmp_path, make_overview(tax_rows=taxes))
+
+    text = pdftotext(path, 1)
+    flat = squash(text)
+    assert "Tax by rate (USD)" in flat
+    assert "Rate % Net Tax Gross" in flat
+    assert "0 100.00 0.00 100.00" in flat
+    assert "5.5 200.00 11.00 211.00" in flat
+    assert "19 12,345.67 2,345.68 14,691.35" in flat
+    assert "Total 12,645.67 2,356.68 15,002.35" in flat  # the rows' sums
+    with pdfplumber.open(path) as pdf:
+        page = pdf.pages[0]
+        words = page.extract_words()
+        bars = rects_of(page, BAR_GREY)
+    table_left = min(w["x0"] for w in words if w["text"] in {"Rate", "12,345.67"})
+    assert max(b["x1"] for b in bars) < table_left - 5  # the chart makes room for it
+    rate_top = next(w for w in words if w["text"] == "Rate")["top"]
+    plot_bottom = max(b["bottom"] for b in bars)
+    assert rate_top < plot_bottom  # beside the chart, not under it
+
+
+@pytest.mark.parametrize("rates", [EIGHT_RATES, tuple(str(r) for r in
+                                                     range(TAX_ROWS_BESIDE_CHART))])
+def test_the_overview_stays_one_page_with_many_rates_and_long_names(tmp_path, rates):
+    long_product = "Premium loose-leaf green tea from a very long named estate, 500 g tin"
+    customers = [Ranked(f"{LONG_NAME} {i}", Decimal(5000 - i), 3, 3) for i in range(10)]
+    products = [Ranked(f"{long_product} {i}", Decimal(3000 - i), 3, 3) for i in range(10)]
+    ov = make_overview(tax_rows=tax_rows(Decimal("98765.43"), rates), top_customers=customers,
+                       top_products=products)
+    meta_lines = ["Completed orders from 2026-11-01 to 2026-11-30 (Europe/Berlin dates)",
+                  f"Customer: {LONG_NAME}"]
+    path = write(tmp_path, ov, scope=meta_lines)
+
+    first = squash(pdftotext(path, 1))
+    for text in ("Key figures", *KPI_LABELS, "Revenue per day (USD)", "Tax by rate",
+                 "Top 10 customers by revenue", "Top 10 products by revenue"):
+        assert text in first, text
+    for r in ov.tax_rows:
+        assert f"{r.rate} {r.net:,.2f} {r.tax:,.2f} {r.gross:,.2f}" in first, r.rate
+    assert "Total " in first
+    assert "10 Umbrella Holdings" in first and "10 Premium loose-leaf" in first  # last rows
+    later = squash(" ".join(pdftotext(path, n) for n in range(2, len(PdfReader(path).pages) + 1)))
+    for text in ("Key figures", "Tax by rate", "Top 10", "Revenue per day"):
+        assert text not in later, text
+    assert "Totals per customer" in later  # the one section that may run on
+    with pdfplumber.open(path) as pdf:
+        page = pdf.pages[0]
+        footer = next(w for w in page.extract_words() if w["text"] == "Page")
+        body = [w for w in page.extract_words() if w["top"] < footer["top"] - 1]
+        # nothing runs into the footer, nor off the right edge
+        assert max(w["bottom"] for w in body) < footer["top"] - 3
+        assert max(w["x1"] for w in body) <= page.width - 10 * PT_PER_MM + 0.5
+
+
+def test_key_figures_too_large_for_their_boxes_are_set_smaller_not_cut(tmp_path):
+    big = Decimal("123456789012.34")
+    ov = make_overview(kpis=Kpis(orders=9876543, items=98765432, units=987654321, revenue=big,
+                                 net=big, tax=big, discount=big, shipping=big))
+    path = write(tmp_path, ov)
+
+    text = pdftotext(path, 1)
+    assert text.count(f"{big:,.2f}") >= 5
+    assert "98,765,432" in text and "987,654,321" in text
+    with pdfplumber.open(path) as pdf:
+        page = pdf.pages[0]
+        boxes = sorted((r for r in page.rects if r["fill"] and grey(r) == pytest.approx(0.93)),
+                       key=lambda r: r["x0"])
+        words = page.extract_words()
+    assert len(boxes) == len(KPI_LABELS)
+    for box in boxes:
+        inside = [w for w in words if box["top"] <= w["top"] and w["bottom"] <= box["bottom"]
+                  and w["x0"] >= box["x0"] - 0.5 and w["x0"] < box["x1"]]
+        assert inside
+        assert max(w["x1"] for w in inside) <= box["x1"] + 0.5
+
+
+# -- order dates --------------------------------------------------------------------------
 
 @pytest.mark.parametrize("overview", [False, True])
-def test_order_dates_are_shown_in_the_users_zone(tmp_path, overview):
-    price = Decimal("1.00")
-    items = [
-        Row(1, dt.datetime(2026, 3, 29, 0, 30), "Spring", "completed", "A", 1, price, price),
-        Row(2, dt.datetime(2026, 3, 28, 23, 30, tzinfo=dt.UTC), "Eve", "completed", "B", 1,
-            price, price),
-        Row(3, dt.datetime(2026, 11, 3, 23, 30), "Late", "completed", "C", 1, price, price),
-        Row(4, dt.datetime(2026, 11, 3, 12, 0, tzinfo=dt.UTC), "Noon", "completed", "D", 1,
-            price, price),
-    ]
-    path = write(tmp_path, make_overview() if overview else None, items=items)
+@pytest.mark.parametrize("zone", ["Europe/Berlin", "America/New_York", "UTC"])
+def test_order_dates_are_calendar_dates_shown_as_they_are_in_any_zone(tmp_path, overview, zone):
+    items = [item(1, "A", dt.date(2026, 3, 29), "Spring"),
+             item(2, "B", dt.date(2026, 3, 28), "Eve"),
+             item(3, "C", dt.date(2026, 11, 3), "Late"),
+             item(4, "D", dt.date(2026, 12, 31), "Noon")]
+    path = write(tmp_path, make_overview() if overview else None, items=items, timezone=zone)
 
     text = squash(pdftotext(path))
-    assert "1 2026-03-29 Spring" in text
-    assert "2 2026-03-29 Eve" in text  # 00:30 in Berlin
-    assert "3 2026-11-04 Late" in text  # 00:30 the next day in Berlin
-    assert "4 2026-11-03 Noon" in text
-    assert "Times in Europe/Berlin" in text
+    assert "SO-000001 2026-03-29 Spring" in text
+    assert "SO-000002 2026-03-28 Eve" in text
+    assert "SO-000003 2026-11-03 Late" in text
+    assert "SO-000004 2026-12-31 Noon" in text
+    assert f"Times in {zone}" in text
 
 
-def test_a_zone_west_of_utc_moves_dates_back(tmp_path):
-    price = Decimal("1.00")
-    items = [Row(1, dt.datetime(2026, 11, 4, 3, 0), "ACME", "completed", "A", 1, price, price)]
-    path = write(tmp_path, None, items=items, timezone="America/New_York")
+def test_the_generation_time_is_shown_in_the_users_zone(tmp_path):
+    path = write(tmp_path, None, items=[item(1, "A")], timezone="America/New_York")
 
     text = squash(pdftotext(path))
-    assert "1 2026-11-03 ACME" in text
+    assert "SO-000001 2026-11-03 ACME" in text
     assert "Generated 2026-11-28 04:30 America/New_York" in text
     assert "Times in America/New_York" in text
 
 
 def test_utc_stays_the_default_zone(tmp_path):
-    items = [Row(1, dt.datetime(2026, 11, 3, 23, 30), "ACME", "completed", "A", 1,
-                 Decimal("1.00"), Decimal("1.00"))]
     path = tmp_path / "r.pdf"
-    write_pdf(items, ReportMeta(kind=ReportKind.SUMMARY, title="Completed orders",
-                                generated_at=dt.datetime(2026, 11, 28, 9, 30)), path)
+    write_pdf([item(1, "A")], ReportMeta(kind=ReportKind.SUMMARY, title="Completed orders",
+                                         generated_at=dt.datetime(2026, 11, 28, 9, 30)), path)
 
     text = squash(pdftotext(path))
     assert "Generated 2026-11-28 09:30 UTC" in text
     assert "Times in UTC" in text
-    assert "1 2026-11-03 ACME" in text
+    assert "SO-000001 2026-11-03 ACME" in text
 
 
 def test_a_long_summary_is_a_strict_pdf_with_every_page_numbered(tmp_path):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import pdfplumber
 import pytest
@@ -13,8 +13,9 @@ from tasks.generators import PROGRESS_EVERY, ReportMeta, Row
 from tasks.generators.pdf import EMPTY_MESSAGE, write_pdf
 from webapp.enums import ReportKind
 
-WHEN = dt.datetime(2026, 11, 3, 14, 5)
-HEADER = "Order Date Customer Status Product Qty Unit price (USD) Line total (USD)"
+DAY = dt.date(2026, 11, 3)
+CENT = Decimal("0.01")
+HEADER = "Number Date Customer Status Product Qty Unit price Disc. % Net Tax % Tax Gross"
 UNICODE_NAMES = ["Café crème", "Ürün", "Ελληνικά", "日本茶", "Привет"]
 
 
@@ -27,9 +28,18 @@ def summary_meta(**kw) -> ReportMeta:
 
 
 def row(order_id=1, customer="ACME", product="Widget", qty=1, price="10.00",
-        status="completed") -> Row:
-    price = Decimal(price)
-    return Row(order_id, WHEN, customer, status, product, qty, price, price * qty)
+        status="completed", discount_rate="0", tax_rate="19", number=None, day=DAY) -> Row:
+    """A line as the order's money rules store it: discount and tax rounded per line."""
+    price, discount_rate, tax_rate = Decimal(price), Decimal(discount_rate), Decimal(tax_rate)
+    discount = (price * qty * discount_rate / 100).quantize(CENT, ROUND_HALF_UP)
+    net = price * qty - discount
+    tax = (net * tax_rate / 100).quantize(CENT, ROUND_HALF_UP)
+    return Row(order_id, number or f"SO-{order_id:06d}", day, customer, status, product, qty,
+               price, discount_rate, discount, net, tax_rate, tax, net + tax)
+
+
+def shipping(order_id=1, net="4.90", tax_rate="19") -> Row:
+    return row(order_id, product="Shipping", price=net, tax_rate=tax_rate)
 
 
 def pages_text(path) -> list[str]:
@@ -100,55 +110,93 @@ def test_fonts_are_subset_so_a_small_report_stays_small(tmp_path):
 
 def test_summary_has_a_subtotal_per_order_and_a_grand_total_with_counts(tmp_path):
     rows = [
-        row(1, product="Widget", qty=3, price="19.90"),  # 59.70
-        row(1, product="Gadget", qty=1, price="1250.00"),  # 1,250.00
-        row(2, customer="Globex", product="Sprocket", qty=10, price="0.05"),  # 0.50
-        row(3, customer="Initech", product="Stapler", qty=2, price="600000.00"),
+        row(1, product="Widget", qty=3, price="19.90"),  # 59.70 + 11.34
+        row(1, product="Gadget", qty=1, price="1250.00", tax_rate="7"),  # 1,250.00 + 87.50
+        shipping(1),  # 4.90 + 0.93
+        row(2, customer="Globex", product="Sprocket", qty=10, price="0.05"),  # 0.50 + 0.10
+        row(3, customer="Initech", product="Stapler", qty=2, price="600000.00", tax_rate="0"),
     ]
     path = tmp_path / "r.pdf"
     write_pdf(rows, summary_meta(), path)
 
     text = squash(" ".join(pages_text(path)))
-    assert "Subtotal order #1: 1,309.70" in text
-    assert "Subtotal order #2: 0.50" in text
-    assert "Subtotal order #3: 1,200,000.00" in text
-    assert "Grand total: 1,201,310.20 USD" in text
+    assert "Subtotal SO-000001: 1,314.60 99.77 1,414.37" in text
+    assert "Subtotal SO-000002: 0.50 0.10 0.60" in text
+    assert "Subtotal SO-000003: 1,200,000.00 0.00 1,200,000.00" in text
+    assert "Net: 1,201,315.10 USD" in text
+    assert "Tax: 99.87 USD" in text
+    assert "Grand total: 1,201,414.97 USD" in text
     assert "Orders: 3" in text
-    assert "Line items: 4" in text
+    assert "Rows: 5 (line items and shipping)" in text
     assert "Order total" not in text
 
 
-def test_each_row_shows_all_columns_with_money_formatted(tmp_path):
-    rows = [row(42, customer="ACME", product="Widget", qty=3, price="1234.5", status="open")]
+def test_net_tax_and_gross_totals_stand_under_their_columns_and_add_up(tmp_path):
+    rows = [row(1, product="Tea", qty=3, price="19.99", discount_rate="12.5", tax_rate="5.5"),
+            row(1, product="Pot", qty=1, price="45.00", tax_rate="19"), shipping(1),
+            row(2, product="Cup", qty=4, price="2.50", tax_rate="7")]
     path = tmp_path / "r.pdf"
     write_pdf(rows, summary_meta(), path)
 
+    # by hand: Tea 59.97 - 7.50 = 52.47 net, 2.89 tax; Pot 45.00 + 8.55; shipping
+    # 4.90 + 0.93: order 1 is 102.37 net, 12.37 tax, 114.74 gross; Cup 10.00 + 0.70
+    text = squash(" ".join(pages_text(path)))
+    assert "Subtotal SO-000001: 102.37 12.37 114.74" in text
+    assert "Subtotal SO-000002: 10.00 0.70 10.70" in text
+    assert "Net: 112.37 USD Tax: 13.07 USD Grand total: 125.44 USD" in text
+    with pdfplumber.open(path) as pdf:
+        words = pdf.pages[0].extract_words(extra_attrs=["fontname"])
+    header = {w["text"]: w for w in words if w["top"] < next(
+        w for w in words if w["text"] == "Number")["bottom"]}
+    subtotal = [w for w in words if w["text"] in {"102.37", "12.37", "114.74"}
+                and w["fontname"].endswith("Bold")]
+    assert len(subtotal) == 3
+    for w, column in zip(sorted(subtotal, key=lambda w: w["x0"]), ("Net", "Tax", "Gross"),
+                         strict=True):
+        assert w["x1"] == pytest.approx(header[column]["x1"], abs=0.5), column
+
+
+def test_each_row_shows_all_columns_with_money_formatted(tmp_path):
+    rows = [row(42, customer="ACME", product="Widget", qty=3, price="1234.5", status="open",
+                discount_rate="12.500", tax_rate="5.500"),
+            shipping(42)]
+    path = tmp_path / "r.pdf"
+    write_pdf(rows, summary_meta(), path)
+
+    # 3,703.50 less 12.5 % (462.94) = 3,240.56 net, 5.5 % tax 178.23
     lines = pages_text(path)[0].splitlines()
-    assert "42 2026-11-03 ACME open Widget 3 1,234.50 3,703.50" in lines
+    assert "SO-000042 2026-11-03 ACME open Widget 3 1,234.50 12.5 3,240.56 5.5 178.23 3,418.79" \
+        in lines
+    # no discount: an empty cell, not a 0
+    assert "SO-000042 2026-11-03 ACME completed Shipping 1 4.90 4.90 19 0.93 5.83" in lines
 
 
-def test_currency_is_shown_in_the_column_headers_and_total(tmp_path):
+def test_currency_is_named_above_the_table_and_in_the_totals(tmp_path):
     path = tmp_path / "r.pdf"
     write_pdf([row(price="5")], summary_meta(currency="EUR"), path)
 
     text = pages_text(path)[0]
-    assert "Unit price (EUR)" in text
-    assert "Line total (EUR)" in text
-    assert "Grand total: 5.00 EUR" in text
+    assert "Amounts in EUR" in text
+    assert HEADER in text
+    assert "Net: 5.00 EUR" in text
+    assert "Tax: 0.95 EUR" in text
+    assert "Grand total: 5.95 EUR" in text
 
 
-def test_order_report_ends_with_the_order_total_and_has_no_subtotals(tmp_path):
+def test_order_report_ends_with_the_order_totals_and_has_no_subtotals(tmp_path):
     rows = [row(42, product="Widget", qty=2, price="10.10"),
-            row(42, product="Gadget", qty=1, price="999.99")]
+            row(42, product="Gadget", qty=1, price="999.99", tax_rate="7"), shipping(42)]
     meta = ReportMeta(kind=ReportKind.ORDER, title="Order #42", scope=["Customer: ACME"])
     path = tmp_path / "r.pdf"
-    assert write_pdf(rows, meta, path) == 2
+    assert write_pdf(rows, meta, path) == 3
 
+    # 20.20 + 3.84; 999.99 + 70.00; 4.90 + 0.93
     text = squash(" ".join(pages_text(path)))
     assert "Order #42" in text
-    assert "Order total: 1,020.19 USD" in text
+    assert "Net: 1,025.09 USD Tax: 74.77 USD Order total: 1,099.86 USD" in text
     assert "Subtotal" not in text
     assert "Grand total" not in text
+    assert "Orders:" not in text
 
 
 def test_multi_page_summary_numbers_pages_and_repeats_the_header(tmp_path):
@@ -166,16 +214,22 @@ def test_multi_page_summary_numbers_pages_and_repeats_the_header(tmp_path):
         assert f"Page {number} of {n}" in text
     # Every row made it, exactly once, in order.
     all_lines = [line for text in texts for line in text.splitlines()]
-    data = [line for line in all_lines if re.match(r"^\d+ 2026-11-03 ", line)]
+    data = [line for line in all_lines if re.match(r"^SO-\d+ 2026-11-03 ", line)]
     assert len(data) == 300
-    assert [int(line.split()[0]) for line in data] == [r.order_id for r in rows]
-    grand = sum(r.line_total for r in rows)
-    assert f"Grand total: {grand:,.2f} USD" in texts[-1]
-    assert "Orders: 100" in texts[-1]
-    assert "Line items: 300" in texts[-1]
-    subtotals = re.findall(r"Subtotal order #(\d+): ([\d,.]+)", squash(" ".join(texts)))
+    assert [int(line.split()[0][3:]) for line in data] == [r.order_id for r in rows]
+    net, tax, gross = (sum(getattr(r, f) for r in rows) for f in ("net", "tax", "gross"))
+    last = squash(texts[-1])
+    assert f"Net: {net:,.2f} USD Tax: {tax:,.2f} USD Grand total: {gross:,.2f} USD" in last
+    assert "Orders: 100" in last
+    assert "Rows: 300 (line items and shipping)" in last
+    subtotals = re.findall(r"Subtotal SO-(\d+): ([\d,.]+) ([\d,.]+) ([\d,.]+)",
+                           squash(" ".join(texts)))
     assert len(subtotals) == 100
-    assert sum(Decimal(amount.replace(",", "")) for _, amount in subtotals) == grand
+
+    def total(i: int) -> Decimal:
+        return sum(Decimal(amounts[i].replace(",", "")) for _, *amounts in subtotals)
+
+    assert (total(0), total(1), total(2)) == (net, tax, gross)
 
 
 def test_rows_never_run_into_the_footer(tmp_path):
@@ -197,17 +251,17 @@ def test_amounts_are_right_aligned_under_their_header(tmp_path):
 
     with pdfplumber.open(path) as pdf:
         words = pdf.pages[0].extract_words()
-    unit_header, total_header = sorted((w for w in words if w["text"] == "(USD)"),
-                                       key=lambda w: w["x0"])
-    unit_prices = [w for w in words if w["text"] in {"1.00", "123,456.78"}
-                   and w["x0"] < unit_header["x1"]]
-    line_totals = [w for w in words if w["text"] in {"1.00", "1,481,481.36"}
-                   and w["x0"] > unit_header["x1"]]
-    assert len(unit_prices) == len(line_totals) == 2
-    for w in unit_prices:
-        assert w["x1"] == pytest.approx(unit_header["x1"], abs=0.5)
-    for w in line_totals:
-        assert w["x1"] == pytest.approx(total_header["x1"], abs=0.5)
+    head = next(w for w in words if w["text"] == "Number")
+    header = {w["text"]: w for w in words if w["top"] < head["bottom"]}
+    rows_words = [w for w in words if w["top"] > head["bottom"]]
+    # 1.00 at 19 %: 1.00 0.19 1.19; 12 x 123,456.78 = 1,481,481.36, tax 281,481.46
+    expected = {"price": ("1.00", "123,456.78"), "Net": ("1.00", "1,481,481.36"),
+                "Tax": ("0.19", "281,481.46"), "Gross": ("1.19", "1,762,962.82")}
+    for column, texts in expected.items():
+        right = header["price" if column == "price" else column]["x1"]
+        cells = [w for w in rows_words if w["text"] in texts
+                 and w["x1"] == pytest.approx(right, abs=0.5)]
+        assert len(cells) == 2, column
 
 
 def test_long_names_are_cut_with_an_ellipsis_inside_their_column(tmp_path):
@@ -227,8 +281,9 @@ def test_long_names_are_cut_with_an_ellipsis_inside_their_column(tmp_path):
     qty_x = next(w for w in words if w["text"] == "Qty")["x0"]
     row_top = next(w for w in words if w["text"] == "Umbrella")["top"]
     cells = [w for w in words if w["top"] == row_top]
-    customer_words = [w for w in cells if w["x0"] < status_x]
-    product_words = [w for w in cells if w["text"].startswith(("Extremely", "long", "product"))]
+    customer_words = [w for w in cells if w["x0"] < status_x - 1]
+    product_x = next(w for w in words if w["text"] == "Product")["x0"]
+    product_words = [w for w in cells if product_x - 1 < w["x0"] < qty_x]
     assert customer_words[-1]["text"].endswith("\u2026")
     assert product_words[-1]["text"].endswith("\u2026")
     assert max(w["x1"] for w in customer_words) < status_x
@@ -240,6 +295,9 @@ def test_line_breaks_and_tabs_in_names_stay_on_one_line(tmp_path):
     write_pdf([row(customer="Two\nlines", product="Tab\there")], summary_meta(), path)
 
     assert "Two lines completed Tab here" in pages_text(path)[0]
+    path = tmp_path / "n.pdf"
+    write_pdf([row(number="SO\n7")], summary_meta(), path)
+    assert "SO 7 2026-11-03 ACME" in pages_text(path)[0]
 
 
 def test_empty_report_is_a_valid_pdf_saying_there_are_no_items(tmp_path):
@@ -293,7 +351,8 @@ def test_mixed_script_cells_switch_fonts_and_keep_the_columns_aligned(tmp_path):
     write_pdf(rows, summary_meta(), path)
 
     lines = pages_text(path)[0].splitlines()
-    assert "1 2026-11-03 ACME 日本茶 #7 completed Sencha 日本茶 100 g 3 2.50 7.50" in lines
+    assert ("SO-000001 2026-11-03 ACME 日本茶 #7 completed Sencha 日本茶 100 g 3 2.50 7.50 19 1.43 "
+            "8.93") in lines
     with pdfplumber.open(path) as pdf:
         page = pdf.pages[0]
         fonts = {c["text"]: c["fontname"] for c in page.chars if c["text"] in "日本茶Sencha"}
@@ -349,4 +408,4 @@ def test_page_count_in_the_footer_matches_the_file_for_an_order_report(tmp_path)
     assert n >= 3
     for number, page in enumerate(reader.pages, start=1):
         assert f"Page {number} of {n}" in page.extract_text()
-    assert "Order total: 95.00 USD" in reader.pages[-1].extract_text()
+    assert "Order total: 113.05 USD" in reader.pages[-1].extract_text()  # 95.00 + 19 %

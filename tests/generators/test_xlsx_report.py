@@ -11,7 +11,7 @@ import subprocess
 import sys
 import tempfile
 import zipfile
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -21,14 +21,16 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from tasks.generators import PROGRESS_EVERY, ReportMeta, Row, xlsx_report
-from tasks.generators.xlsx_report import LINES_HEADER, write_xlsx
+from tasks.generators.xlsx_report import LINES_HEADER, TOTAL_LABEL, write_xlsx
 from webapp.enums import ReportKind
-from webapp.reports.overview import Grain, Kpis, Overview, Period, Ranked
+from webapp.reports.overview import Grain, Kpis, Overview, Period, Ranked, TaxRow
 
 ROOT = Path(__file__).resolve().parents[2]
-WHEN = dt.datetime(2026, 11, 3, 14, 5, 9)  # naive = UTC
-HEADER = ["Order", "Order date", "Customer", "Status", "Product", "Quantity", "Unit price",
-          "Line total", "Currency"]
+DAY = dt.date(2026, 11, 3)
+CENT = Decimal("0.01")
+HEADER = ["Order", "Number", "Date", "Customer", "Status", "Product", "Quantity", "Unit price",
+          "Discount %", "Discount", "Net", "Tax %", "Tax", "Gross"]
+BLANK = [None] * len(HEADER)
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
 
@@ -42,15 +44,36 @@ def meta(**kw) -> ReportMeta:
 
 
 def row(order_id=1, customer="ACME", product="Widget", qty=2, price="9.99", status="completed",
-        when=WHEN) -> Row:
-    price = Decimal(price)
-    return Row(order_id, when, customer, status, product, qty, price, price * qty)
+        day=DAY, number=None, discount_rate="0", tax_rate="19") -> Row:
+    """A line as the order's money rules store it: discount and tax rounded per line."""
+    price, discount_rate, tax_rate = Decimal(price), Decimal(discount_rate), Decimal(tax_rate)
+    discount = (price * qty * discount_rate / 100).quantize(CENT, ROUND_HALF_UP)
+    net = price * qty - discount
+    tax = (net * tax_rate / 100).quantize(CENT, ROUND_HALF_UP)
+    return Row(order_id, number or f"SO-{order_id:06d}", day, customer, status, product, qty,
+               price, discount_rate, discount, net, tax_rate, tax, net + tax)
 
 
 def many_rows(n: int, per_order: int = 3) -> list[Row]:
     return [row(i // per_order + 1, f"Customer {i // per_order % 17}", f"Product {i % 13}",
-                i % 4 + 1, f"{i % 50 + 1}.25", when=WHEN + dt.timedelta(minutes=i // per_order))
+                i % 4 + 1, f"{i % 50 + 1}.25", day=DAY + dt.timedelta(days=i // per_order % 40),
+                discount_rate=("0", "10", "2.5")[i % 3], tax_rate=("19", "7", "0", "5.5")[i % 4])
             for i in range(n)]
+
+
+def data_rows(ws) -> list[list]:
+    """A Lines sheet's rows below the header, without the blank row and the totals."""
+    got = values(ws)[1:]
+    if got and got[-1][0] == TOTAL_LABEL:
+        assert got[-2] == BLANK
+        got = got[:-2]
+    return got
+
+
+def totals_row(ws) -> list:
+    last = values(ws)[-1]
+    assert last[0] == TOTAL_LABEL
+    return last
 
 
 def load(path) -> openpyxl.Workbook:
@@ -85,8 +108,10 @@ def overview(**kw) -> Overview:
         title="Completed orders", scope=["Status: completed"],
         date_from=dt.date(2026, 11, 1), date_to=dt.date(2026, 11, 3),
         timezone="Europe/Berlin", currency="EUR",
-        kpis=Kpis(orders=4, items=9, units=32, revenue=Decimal("1000.50")),
-        previous=Kpis(orders=2, items=0, units=16, revenue=Decimal("800.00")),
+        kpis=Kpis(orders=4, items=9, units=32, revenue=Decimal("1000.50"), net=Decimal("880.60"),
+                  tax=Decimal("119.90"), discount=Decimal("25.00"), shipping=Decimal("19.60")),
+        previous=Kpis(orders=2, items=0, units=16, revenue=Decimal("800.00"),
+                      net=Decimal("700.00"), tax=Decimal("100.00")),
         previous_from=dt.date(2026, 10, 29), previous_to=dt.date(2026, 10, 31),
         grain=Grain.DAY,
         periods=[Period(dt.date(2026, 11, 1), "Nov 1", Decimal("0.00"), 0),
@@ -96,15 +121,23 @@ def overview(**kw) -> Overview:
                        Ranked("Globex", Decimal("100.50"), 1, 2)],
         top_products=[Ranked("日本茶 100 g", Decimal("700.00"), 2, 20),
                       Ranked("=SUM(A1:A2) test item", Decimal("300.50"), 2, 12)],
+        tax_rows=kw.pop("tax_rows", TAX_ROWS),
         **kw,
     )
+
+
+TAX_ROWS = [TaxRow(Decimal("0"), Decimal("100.00"), Decimal("0.00"), Decimal("100.00")),
+            TaxRow(Decimal("7"), Decimal("200.00"), Decimal("14.00"), Decimal("214.00")),
+            TaxRow(Decimal("8.125"), Decimal("80.60"), Decimal("6.55"), Decimal("87.15")),
+            TaxRow(Decimal("19"), Decimal("500.00"), Decimal("99.35"), Decimal("599.35"))]
 
 
 # --- structure, types, formats --------------------------------------------------------
 
 def test_workbook_has_summary_first_then_lines_with_header_and_typed_cells(tmp_path):
-    rows = [row(1, "ACME", "Widget", 3, "19.90"), row(1, "ACME", "Gadget", 1, "1250"),
-            row(2, "Globex", "Sprocket", 10, "0.05", status="open")]
+    rows = [row(1, "ACME", "Widget", 3, "19.90", discount_rate="10"),
+            row(1, "ACME", "Gadget", 1, "1250", tax_rate="7"),
+            row(2, "Globex", "Sprocket", 10, "0.05", status="open", tax_rate="5.5")]
     path = tmp_path / "r.xlsx"
 
     assert write_xlsx(rows, meta(timezone="UTC"), path) == 3
@@ -116,33 +149,35 @@ def test_workbook_has_summary_first_then_lines_with_header_and_typed_cells(tmp_p
     assert wb.active.title == "Summary"
     got = values(wb["Lines"])
     assert got[0] == HEADER == list(LINES_HEADER)
-    assert got[1:] == [
-        [1, dt.datetime(2026, 11, 3, 14, 5, 9), "ACME", "completed", "Widget", 3, 19.9, 59.7,
-         "USD"],
-        [1, dt.datetime(2026, 11, 3, 14, 5, 9), "ACME", "completed", "Gadget", 1, 1250, 1250,
-         "USD"],
-        [2, dt.datetime(2026, 11, 3, 14, 5, 9), "Globex", "open", "Sprocket", 10, 0.05, 0.5,
-         "USD"],
+    day = dt.datetime(2026, 11, 3)  # openpyxl reads every date cell as a datetime
+    # 59.70 less 10 % = 53.73 net, 19 % tax 10.21; 1250 at 7 % = 87.50; 0.50 at 5.5 % = 0.03
+    assert data_rows(wb["Lines"]) == [
+        [1, "SO-000001", day, "ACME", "completed", "Widget", 3, 19.9, 10, 5.97, 53.73, 19, 10.21,
+         63.94],
+        [1, "SO-000001", day, "ACME", "completed", "Gadget", 1, 1250, 0, 0, 1250, 7, 87.5,
+         1337.5],
+        [2, "SO-000002", day, "Globex", "open", "Sprocket", 10, 0.05, 0, 0, 0.5, 5.5, 0.03, 0.53],
     ]
     ws = wb["Lines"]
-    assert [c.data_type for c in ws[2]] == ["n", "d", "s", "s", "s", "n", "n", "n", "s"]
+    assert [c.data_type for c in ws[2]] == ["n", "s", "d", "s", "s", "s"] + ["n"] * 8
     assert all(c.font.b for c in ws[1])
     assert not ws["A2"].font.b
 
 
 def test_money_is_the_exact_decimal_with_a_two_decimal_currency_format(tmp_path):
-    rows = [row(1, qty=3, price="1234567.10"), row(2, qty=1, price="0.05")]
+    rows = [row(1, qty=3, price="1234567.10", tax_rate="0"), row(2, qty=1, price="0.05")]
     path = tmp_path / "r.xlsx"
     write_xlsx(rows, meta(currency="EUR"), path)
 
     ws = load(path)["Lines"]
-    assert ws["G2"].number_format == ws["H2"].number_format == '#,##0.00 "EUR"'
-    assert ws["F2"].number_format == "#,##0"
-    assert ws["I2"].value == "EUR" and ws["I2"].data_type == "s"
+    for col in "HJKMN":  # unit price, discount, net, tax, gross
+        assert ws[f"{col}2"].number_format == '#,##0.00 "EUR"', col
+    assert ws["G2"].number_format == "#,##0"
+    assert ws["I2"].number_format == ws["L2"].number_format == "General"  # rates: 19, 5.5
     # The stored number is Decimal's own string: float math would give 3703701.3000000003.
     xml = part(path, "xl/worksheets/sheet2.xml")
     assert "<v>1234567.10</v><" in xml and "<v>3703701.30</v>" in xml and "<v>0.05</v>" in xml
-    assert Decimal(str(ws["H2"].value)) == Decimal("3703701.30")
+    assert Decimal(str(ws["K2"].value)) == Decimal("3703701.30")
 
 
 @pytest.mark.parametrize(("currency", "fmt"), [
@@ -156,33 +191,42 @@ def test_currency_format_is_built_from_meta_currency_and_escaped(tmp_path, curre
     write_xlsx([row()], meta(currency=currency), path)
 
     ws = load(path)["Lines"]
-    assert ws["G2"].number_format == fmt
-    assert ws["I2"].value == currency
+    assert ws["H2"].number_format == ws["N2"].number_format == fmt
     ElementTree.fromstring(part(path, "xl/styles.xml"))
 
 
-def test_dates_are_excel_dates_in_the_users_zone(tmp_path):
-    rows = [
-        row(1, when=dt.datetime(2026, 11, 3, 23, 30)),  # naive = UTC: next day in Berlin
-        row(2, when=dt.datetime(2026, 7, 1, 12, 0, tzinfo=dt.UTC)),  # summer time, +2
-        row(3, when=dt.datetime(2026, 1, 15, 8, 0, tzinfo=dt.timezone(dt.timedelta(hours=-5)))),
-        row(4, when=dt.datetime(2026, 3, 29, 0, 59, 59)),  # the second before DST starts
-        row(5, when=dt.datetime(2026, 3, 29, 1, 0, 0)),
-    ]
+def test_rates_are_plain_numbers_without_trailing_zeros(tmp_path):
+    rows = [row(1, discount_rate="12.500", tax_rate="19.000"),
+            row(2, discount_rate="0.000", tax_rate="8.125"),
+            row(3, discount_rate="100", tax_rate="0")]
     path = tmp_path / "r.xlsx"
-    write_xlsx(rows, meta(timezone="Europe/Berlin"), path)
+    write_xlsx(rows, meta(), path)
 
     ws = load(path)["Lines"]
-    assert [ws.cell(r, 2).value for r in range(2, 7)] == [
-        dt.datetime(2026, 11, 4, 0, 30),
-        dt.datetime(2026, 7, 1, 14, 0),
-        dt.datetime(2026, 1, 15, 14, 0),
-        dt.datetime(2026, 3, 29, 1, 59, 59),
-        dt.datetime(2026, 3, 29, 3, 0, 0),
-    ]
-    assert ws["B2"].number_format == "yyyy-mm-dd hh:mm:ss"
-    assert ws["B2"].is_date
-    assert "<f>" not in part(path, "xl/worksheets/sheet2.xml")
+    assert [(ws.cell(r, 9).value, ws.cell(r, 12).value) for r in (2, 3, 4)] == [
+        (12.5, 19), (0, 8.125), (100, 0)]
+    xml = part(path, "xl/worksheets/sheet2.xml")
+    assert "<v>12.5</v>" in xml and "<v>19</v>" in xml and "<v>100</v>" in xml
+    assert "E+" not in xml and "19.000" not in xml
+
+
+def test_order_dates_are_excel_dates_without_a_time_in_any_zone(tmp_path):
+    days = [dt.date(2026, 11, 3), dt.date(2026, 3, 29), dt.date(1999, 12, 31),
+            dt.date(2026, 2, 28)]
+    rows = [row(i + 1, day=day) for i, day in enumerate(days)]
+    for zone in ("UTC", "Europe/Berlin", "Pacific/Kiritimati", "America/New_York"):
+        path = tmp_path / "r.xlsx"
+        write_xlsx(rows, meta(timezone=zone), path)
+
+        ws = load(path)["Lines"]
+        assert [ws.cell(r, 3).value for r in range(2, 6)] == [
+            dt.datetime.combine(day, dt.time()) for day in days], zone
+        assert ws["C2"].number_format == "yyyy-mm-dd"
+        assert ws["C2"].is_date
+    # a whole serial day number: no fraction of a day, so no time
+    xml = part(path, "xl/worksheets/sheet2.xml")
+    assert '<c s="6"><v>46329</v></c>' in xml  # 2026-11-03
+    assert "<f>" not in xml
 
 
 def test_header_row_is_frozen_and_filtered_with_column_widths(tmp_path):
@@ -192,12 +236,12 @@ def test_header_row_is_frozen_and_filtered_with_column_widths(tmp_path):
     wb = load(path)
     ws = wb["Lines"]
     assert ws.freeze_panes == "A2"
-    assert ws.auto_filter.ref == "A1:I8"
-    assert ws.column_dimensions["E"].width > ws.column_dimensions["A"].width >= 8
-    assert all(ws.column_dimensions[c].width for c in "ABCDEFGHI")
+    assert ws.auto_filter.ref == "A1:N8"  # the data, not the totals row below it
+    assert ws.column_dimensions["F"].width > ws.column_dimensions["A"].width >= 8
+    assert all(ws.column_dimensions[c].width for c in "ABCDEFGHIJKLMN")
     # Excel's hidden defined name for the filter, scoped to the Lines sheet (index 1).
     assert ("<definedName name=\"_xlnm._FilterDatabase\" localSheetId=\"1\" hidden=\"1\">"
-            "'Lines'!$A$1:$I$8</definedName>") in part(path, "xl/workbook.xml")
+            "'Lines'!$A$1:$N$8</definedName>") in part(path, "xl/workbook.xml")
     assert wb["Summary"].freeze_panes is None
 
 
@@ -228,12 +272,12 @@ def test_every_part_is_well_formed_xml_in_its_standard_namespace(tmp_path):
                                   "\uff1d1+2", " =1+2", "\t=1"])
 def test_text_that_looks_like_a_formula_is_stored_as_that_exact_text(tmp_path, text):
     path = tmp_path / "r.xlsx"
-    write_xlsx([row(customer=text, product=text, status=text)],
+    write_xlsx([row(customer=text, product=text, status=text, number=text)],
                meta(title=text, scope=[text]), path)
 
     wb = load(path)
     cells = wb["Lines"][2]
-    for cell in (cells[2], cells[3], cells[4]):
+    for cell in (cells[1], cells[3], cells[4], cells[5]):
         assert cell.value == text  # no "'" guard: an XLSX text cell is never evaluated
         assert cell.data_type == "s"
     assert wb["Summary"]["A1"].value == text
@@ -248,9 +292,9 @@ def test_unicode_in_any_script_round_trips(tmp_path):
     write_xlsx(rows, meta(title="Café & 日本茶 <orders>", scope=["Kunde: Müller & Söhne"]), path)
 
     wb = load(path)
-    got = values(wb["Lines"])[1:]
-    assert [r[2] for r in got] == names
-    assert [r[4] for r in got] == [f"{n} tea" for n in names]
+    got = data_rows(wb["Lines"])
+    assert [r[3] for r in got] == names
+    assert [r[5] for r in got] == [f"{n} tea" for n in names]
     assert wb["Summary"]["A1"].value == "Café & 日本茶 <orders>"
     assert wb["Summary"]["A2"].value == "Kunde: Müller & Söhne"
 
@@ -262,8 +306,8 @@ def test_characters_illegal_in_xml_are_dropped_and_whitespace_is_kept(tmp_path):
                meta(title="T\x07itle"), path)
 
     wb = load(path)
-    assert wb["Lines"]["C2"].value == "ABCDEFG"
-    assert wb["Lines"]["E2"].value == "  two\tcols\nline\r\nend  "
+    assert wb["Lines"]["D2"].value == "ABCDEFG"
+    assert wb["Lines"]["F2"].value == "  two\tcols\nline\r\nend  "
     assert wb["Summary"]["A1"].value == "Title"
 
 
@@ -284,7 +328,7 @@ def test_any_text_comes_back_unchanged_but_for_illegal_characters(text):
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "r.xlsx"
         write_xlsx([row(product=text)], meta(), path)
-        value = load(path)["Lines"]["E2"].value
+        value = load(path)["Lines"]["F2"].value
     assert (value or "") == clean
 
 
@@ -300,20 +344,22 @@ def test_lines_continue_on_numbered_sheets_past_the_row_limit(tmp_path, monkeypa
     wb = load(path)
     assert wb.sheetnames == ["Summary", "Lines", "Lines (2)", "Lines (3)"]
     got = []
-    for name, n in (("Lines", 5), ("Lines (2)", 5), ("Lines (3)", 2)):
+    for name, n, last in (("Lines", 5, False), ("Lines (2)", 5, False), ("Lines (3)", 2, True)):
         ws = wb[name]
         sheet = values(ws)
         assert sheet[0] == HEADER
-        assert len(sheet) == n + 1
+        assert len(sheet) == n + 1 + (2 if last else 0)  # the last one ends with the totals
+        assert (sheet[-1][0] == TOTAL_LABEL) is last
         assert ws.freeze_panes == "A2"
-        assert ws.auto_filter.ref == f"A1:I{n + 1}"
-        got += sheet[1:]
+        assert ws.auto_filter.ref == f"A1:N{n + 1}"
+        got += data_rows(ws)
     assert [r[0] for r in got] == [r.order_id for r in rows]
-    assert [r[4] for r in got] == [r.product for r in rows]
+    assert [r[5] for r in got] == [r.product for r in rows]
+    assert Decimal(str(totals_row(wb["Lines (3)"])[13])) == sum(r.gross for r in rows)
     workbook = part(path, "xl/workbook.xml")
-    assert "localSheetId=\"3\" hidden=\"1\">'Lines (3)'!$A$1:$I$3<" in workbook
+    assert "localSheetId=\"3\" hidden=\"1\">'Lines (3)'!$A$1:$N$3<" in workbook
     assert workbook.count("_xlnm._FilterDatabase") == 3
-    assert summary_pairs(wb["Summary"])["Line items"] == 12
+    assert summary_pairs(wb["Summary"])["Rows (line items and shipping)"] == 12
 
 
 def test_a_full_last_sheet_is_not_followed_by_an_empty_one(tmp_path, monkeypatch):
@@ -322,7 +368,15 @@ def test_a_full_last_sheet_is_not_followed_by_an_empty_one(tmp_path, monkeypatch
 
     assert write_xlsx(many_rows(10), meta(), path) == 10
 
-    assert load(path).sheetnames == ["Summary", "Lines", "Lines (2)"]
+    wb = load(path)
+    assert wb.sheetnames == ["Summary", "Lines", "Lines (2)"]
+    # the totals go below the full last sheet: every sheet keeps room for them
+    assert len(values(wb["Lines (2)"])) == 1 + 5 + 2
+    assert totals_row(wb["Lines (2)"])[6] == sum(r.quantity for r in many_rows(10))
+
+
+def test_a_full_sheet_of_excel_s_size_still_has_room_for_the_totals():
+    assert xlsx_report.MAX_ROWS_PER_SHEET + 1 + 2 == 1_048_576  # header, blank row, totals
 
 
 def test_progress_is_reported_every_block_and_at_the_end(tmp_path):
@@ -375,11 +429,12 @@ def test_empty_report_is_a_valid_workbook_with_a_header(tmp_path):
 
     wb = load(path)
     assert wb.sheetnames == ["Summary", "Lines"]
-    assert values(wb["Lines"]) == [HEADER]
-    assert wb["Lines"].auto_filter.ref == "A1:I1"
+    assert values(wb["Lines"]) == [HEADER, BLANK, [TOTAL_LABEL, None, None, None, None, None, 0,
+                                                   None, None, 0, 0, None, 0, 0]]
+    assert wb["Lines"].auto_filter.ref == "A1:N1"
     pairs = summary_pairs(wb["Summary"])
-    assert (pairs["Orders"], pairs["Line items"], pairs["Units"], pairs["Revenue"]) == (
-        0, 0, 0, 0)
+    assert [pairs[k] for k in ("Orders", "Rows (line items and shipping)", "Units",
+                               "Discounts", "Net", "Tax", "Revenue (gross)")] == [0] * 7
     assert calls == [0]
 
 
@@ -406,18 +461,50 @@ def test_summary_totals_without_an_overview_equal_the_sums_of_the_lines(tmp_path
     write_xlsx(rows, meta(kind=ReportKind.ORDERS, currency="EUR"), path)
 
     wb = load(path)
-    lines = [r for ws in wb.worksheets[1:] for r in values(ws)[1:]]
+    lines = [r for ws in wb.worksheets[1:] for r in data_rows(ws)]
     assert len(lines) == 100
     pairs = summary_pairs(wb["Summary"])
     assert pairs["Orders"] == len({r[0] for r in lines}) == 25
-    assert pairs["Line items"] == len(lines)
-    assert pairs["Units"] == sum(r[5] for r in lines)
-    assert Decimal(str(pairs["Revenue"])) == sum(Decimal(str(r[7])) for r in lines)
-    assert Decimal(str(pairs["Revenue"])) == sum(r.line_total for r in rows)
+    assert pairs["Rows (line items and shipping)"] == len(lines)
+    assert pairs["Units"] == sum(r[6] for r in lines)
+    for label, column, field in (("Discounts", 9, "discount"), ("Net", 10, "net"),
+                                 ("Tax", 12, "tax"), ("Revenue (gross)", 13, "gross")):
+        assert Decimal(str(pairs[label])) == sum(Decimal(str(r[column])) for r in lines), label
+        assert Decimal(str(pairs[label])) == sum(getattr(r, field) for r in rows), label
     ws = wb["Summary"]
-    revenue = next(r[1] for r in ws.iter_rows() if r[0].value == "Revenue")
+    revenue = next(r[1] for r in ws.iter_rows() if r[0].value == "Revenue (gross)")
     assert revenue.number_format == '#,##0.00 "EUR"' and revenue.data_type == "n"
-    assert f"<v>{sum(r.line_total for r in rows)}</v>" in part(path, "xl/worksheets/sheet1.xml")
+    assert f"<v>{sum(r.gross for r in rows)}</v>" in part(path, "xl/worksheets/sheet1.xml")
+
+
+@pytest.mark.parametrize("kind", [ReportKind.ORDER, ReportKind.ORDERS, ReportKind.SUMMARY])
+def test_lines_end_with_a_totals_row_of_numbers_equal_to_the_hand_sums(tmp_path, kind):
+    rows = [
+        row(1, product="Widget", qty=3, price="19.99", discount_rate="12.5", tax_rate="5.5"),
+        row(1, product="Gadget", qty=2, price="1250.00", tax_rate="19"),
+        Row(1, "SO-000001", DAY, "ACME", "completed", "Shipping", 1, Decimal("4.90"),
+            Decimal("0.000"), Decimal("0.00"), Decimal("4.90"), Decimal("19.000"),
+            Decimal("0.93"), Decimal("5.83")),
+    ]
+    # by hand: Widget 59.97 - 7.50 = 52.47 net, 2.89 tax, 55.36 gross;
+    # Gadget 2,500.00 net, 475.00 tax, 2,975.00 gross; shipping 4.90 + 0.93 = 5.83
+    path = tmp_path / "r.xlsx"
+    write_xlsx(rows, meta(kind=kind, overview=overview() if kind == ReportKind.SUMMARY else None),
+               path)
+
+    ws = load(path)["Lines"]
+    got = values(ws)
+    assert got[-2] == BLANK
+    assert got[-1] == [TOTAL_LABEL, None, None, None, None, None, 6, None, None, 7.5, 2557.37,
+                       None, 478.82, 3036.19]
+    assert ws.auto_filter.ref == "A1:N4"  # a sort or filter leaves the totals alone
+    total = ws.max_row
+    assert ws.cell(total, 1).font.b and ws.cell(total, 14).font.b
+    assert ws.cell(total, 14).number_format == '#,##0.00 "USD"'
+    assert all(ws.cell(total, c).data_type == "n" for c in (7, 10, 11, 13, 14))
+    xml = part(path, "xl/worksheets/sheet2.xml")
+    assert "<v>3036.19</v>" in xml and "<v>2557.37</v>" in xml  # exact Decimal sums
+    assert "<f>" not in xml and "<f " not in xml  # numbers, not formulas
 
 
 def test_summary_with_an_overview_holds_its_figures_as_numbers(tmp_path):
@@ -436,10 +523,16 @@ def test_summary_with_an_overview_holds_its_figures_as_numbers(tmp_path):
     items = rows["Line items"]
     assert (items[1].value, items[2].value, items[3].value) == (9, 0, None)  # no change %
     assert [c.value for c in rows["Units"]] == ["Units", 32, 16, 1]
-    revenue = rows["Revenue"]
+    revenue = rows["Revenue (gross)"]
     assert (revenue[1].value, revenue[2].value, revenue[3].value) == (1000.5, 800, 0.251)
     assert revenue[1].number_format == '#,##0.00 "EUR"'
     assert revenue[3].number_format == "0.0%"  # 25.1 %
+    assert [c.value for c in rows["Net"]] == ["Net", 880.6, 700, 0.258]
+    assert [c.value for c in rows["Tax"]] == ["Tax", 119.9, 100, 0.199]
+    assert [c.value for c in rows["Discounts"]] == ["Discounts", 25, 0, None]
+    assert [c.value for c in rows["Shipping"]] == ["Shipping", 19.6, 0, None]
+    for label in ("Net", "Tax", "Discounts", "Shipping"):
+        assert rows[label][1].number_format == '#,##0.00 "EUR"', label
     aov = rows["Average order value"]
     assert (aov[1].value, aov[2].value) == (250.12, 400)  # Kpis rounds half to even
     assert rows["This period"][1].value == dt.datetime(2026, 11, 1)
@@ -461,6 +554,41 @@ def test_summary_with_an_overview_holds_its_figures_as_numbers(tmp_path):
     assert got[start + 1:] == [["ACME", 3, 30, 900], ["Globex", 1, 2, 100.5]]
     assert "Totals" not in [r[0] for r in got]  # the streamed totals are for other kinds
     assert "<f>" not in part(path, "xl/worksheets/sheet1.xml")
+
+
+def test_summary_has_a_tax_by_rate_table_with_its_total(tmp_path):
+    path = tmp_path / "r.xlsx"
+    write_xlsx([row()], meta(currency="EUR", overview=overview()), path)
+
+    ws = load(path)["Summary"]
+    got = values(ws)
+    title = got.index(["Tax by rate", None, None, None])
+    assert got[title + 1] == ["Rate %", "Net", "Tax", "Gross"]
+    assert got[title + 2:title + 7] == [
+        [0, 100, 0, 100],
+        [7, 200, 14, 214],
+        [8.125, 80.6, 6.55, 87.15],
+        [19, 500, 99.35, 599.35],
+        ["Total", 880.6, 119.9, 1000.5],  # the rows' sums, which equal the key figures
+    ]
+    first = title + 3  # 1-based row of the first rate
+    assert [ws.cell(first, c).data_type for c in range(1, 5)] == ["n"] * 4
+    assert ws.cell(first, 2).number_format == '#,##0.00 "EUR"'
+    total = first + 4
+    assert ws.cell(total, 1).font.b and ws.cell(total, 4).font.b
+    assert ws.cell(total, 4).number_format == '#,##0.00 "EUR"'
+    xml = part(path, "xl/worksheets/sheet1.xml")
+    assert "<v>8.125</v>" in xml and "<v>1000.50</v>" in xml
+    assert "<f>" not in xml
+
+
+def test_summary_tax_table_of_a_range_without_orders_is_a_zero_total(tmp_path):
+    path = tmp_path / "r.xlsx"
+    write_xlsx([], meta(overview=overview(tax_rows=[])), path)
+
+    got = values(load(path)["Summary"])
+    title = got.index(["Tax by rate", None, None, None])
+    assert got[title + 1:title + 3] == [["Rate %", "Net", "Tax", "Gross"], ["Total", 0, 0, 0]]
 
 
 def test_summary_notes_when_only_the_top_customers_are_listed(tmp_path):
@@ -506,19 +634,22 @@ def test_libreoffice_converts_the_workbook_and_its_first_sheet_is_the_summary(tm
     assert ["Times in Europe/Berlin", ""] in out
     assert pairs["Generated at"] == "2026-11-28 10:30:00"
     assert int(pairs["Orders"]) == 10
-    assert int(pairs["Line items"]) == 50
+    assert int(pairs["Rows (line items and shipping)"]) == 50
     assert int(pairs["Units"]) == sum(r.quantity for r in rows)
-    assert Decimal(pairs["Revenue"].replace(",", "").removesuffix(" USD")) == sum(
-        r.line_total for r in rows)
+    for label, field in (("Net", "net"), ("Tax", "tax"), ("Revenue (gross)", "gross")):
+        assert Decimal(pairs[label].replace(",", "").removesuffix(" USD")) == sum(
+            getattr(r, field) for r in rows), label
 
 
 def test_libreoffice_reads_every_sheet_with_its_values_and_formats(tmp_path, monkeypatch):
     monkeypatch.setattr(xlsx_report, "MAX_ROWS_PER_SHEET", 3)
     rows = [
-        row(1, "=1+2", "@SUM(A1)", 3, "1234.5", when=dt.datetime(2026, 11, 3, 23, 30)),
-        row(1, "=1+2", "+cmd", 1, "0.05", when=dt.datetime(2026, 11, 3, 23, 30)),
-        row(2, "Café crème", "日本茶 _x0041_ Ελληνικά", 2, "10", status="open"),
-        row(3, "Globex", "A\x01B", 1, "1"),
+        row(1, "=1+2", "@SUM(A1)", 3, "1234.5", number="=SO-1", discount_rate="10",
+            day=dt.date(2026, 11, 4)),
+        row(1, "=1+2", "+cmd", 1, "0.05", number="=SO-1", day=dt.date(2026, 11, 4),
+            tax_rate="5.5"),
+        row(2, "Café crème", "日本茶 _x0041_ Ελληνικά", 2, "10", status="open", tax_rate="7"),
+        row(3, "Globex", "A\x01B", 1, "1", tax_rate="0"),
     ]
     path = tmp_path / "report.xlsx"
     write_xlsx(rows, meta(currency="EUR", timezone="Europe/Berlin", overview=overview()), path)
@@ -530,28 +661,35 @@ def test_libreoffice_reads_every_sheet_with_its_values_and_formats(tmp_path, mon
 
     assert "Writing sheet Lines (2)" in done.stdout + done.stderr
     lines = read_csv(tmp_path / "report-Lines.csv")
+    # 3,703.50 less 10 % = 3,333.15 net, 19 % tax 633.30
     assert lines == [
         HEADER,
-        ["1", "2026-11-04 00:30:00", "=1+2", "completed", "@SUM(A1)", "3", "1,234.50 EUR",
-         "3,703.50 EUR", "EUR"],
-        ["1", "2026-11-04 00:30:00", "=1+2", "completed", "+cmd", "1", "0.05 EUR", "0.05 EUR",
-         "EUR"],
-        ["2", "2026-11-03 15:05:09", "Café crème", "open", "日本茶 _x0041_ Ελληνικά", "2",
-         "10.00 EUR", "20.00 EUR", "EUR"],
+        ["1", "=SO-1", "2026-11-04", "=1+2", "completed", "@SUM(A1)", "3", "1,234.50 EUR", "10",
+         "370.35 EUR", "3,333.15 EUR", "19", "633.30 EUR", "3,966.45 EUR"],
+        ["1", "=SO-1", "2026-11-04", "=1+2", "completed", "+cmd", "1", "0.05 EUR", "0",
+         "0.00 EUR", "0.05 EUR", "5.5", "0.00 EUR", "0.05 EUR"],
+        ["2", "SO-000002", "2026-11-03", "Café crème", "open", "日本茶 _x0041_ Ελληνικά", "2",
+         "10.00 EUR", "0", "0.00 EUR", "20.00 EUR", "7", "1.40 EUR", "21.40 EUR"],
     ]
     assert read_csv(tmp_path / "report-Lines (2).csv") == [
         HEADER,
-        ["3", "2026-11-03 15:05:09", "Globex", "completed", "AB", "1", "1.00 EUR", "1.00 EUR",
-         "EUR"],
+        ["3", "SO-000003", "2026-11-03", "Globex", "completed", "AB", "1", "1.00 EUR", "0",
+         "0.00 EUR", "1.00 EUR", "0", "0.00 EUR", "1.00 EUR"],
+        [""] * 14,
+        ["Total", "", "", "", "", "", "7", "", "", "370.35 EUR", "3,354.20 EUR", "",
+         "634.70 EUR", "3,988.90 EUR"],
     ]
     summary = read_csv(tmp_path / "report-Summary.csv")
     by_label = {r[0]: r[1:] for r in reversed(summary)}  # the first table a label appears in
-    assert by_label["Revenue"] == ["1,000.50 EUR", "800.00 EUR", "25.1%"]
+    assert by_label["Revenue (gross)"] == ["1,000.50 EUR", "800.00 EUR", "25.1%"]
+    assert by_label["Net"] == ["880.60 EUR", "700.00 EUR", "25.8%"]
     assert by_label["Line items"] == ["9", "0", ""]
     assert by_label["This period"][:2] == ["2026-11-01", "2026-11-03"]
     assert ["2026-11-02", "Nov 2", "3", "600.00 EUR"] in summary
     assert by_label["Generated at"][0] == "2026-11-28 10:30:00"
     assert ["=SUM(A1:A2) test item", "2", "12", "300.50 EUR"] in summary
+    assert ["8.125", "80.60 EUR", "6.55 EUR", "87.15 EUR"] in summary
+    assert ["Total", "880.60 EUR", "119.90 EUR", "1,000.50 EUR"] in summary
 
 
 # --- memory ---------------------------------------------------------------------------------
@@ -566,15 +704,20 @@ from webapp.enums import ReportKind
 NAMES = ["ACME Corporation", "Café crème SARL", "Ελληνικά Τρόφιμα", "日本茶センター", "Привет"]
 
 def rows(n):
-    start = dt.datetime(2025, 3, 1, 9, 30)
+    start = dt.date(1990, 3, 1)
+    rate = Decimal("19.000")
     for i in range(n):
         order = i // 4 + 1
         price = Decimal(f"{(i * 7919) % 50_000 + 50}") / 100
         qty = i % 7 + 1
-        # distinct names and dates by the ten thousand: the caches fill up and are cleared
-        yield Row(order, start + dt.timedelta(seconds=order * 61),
+        net = price * qty
+        tax = (net * rate / 100).quantize(Decimal("0.01"))
+        # distinct names, numbers and dates by the ten thousand: the caches fill up and
+        # are cleared
+        yield Row(order, f"SO-{order:06d}", start + dt.timedelta(days=order % 15_000),
                   f"{NAMES[order % len(NAMES)]} {order % 20_000}", "completed",
-                  f"Product {i % 30_011} – blue", qty, price, price * qty)
+                  f"Product {i % 30_011} – blue", qty, price, Decimal("0.000"), Decimal("0.00"),
+                  net, rate, tax, net + tax)
 
 def hwm_mb():
     with open("/proc/self/status") as f:
@@ -611,10 +754,10 @@ def test_peak_memory_does_not_grow_with_the_row_count(tmp_path):
     )
     # The large file is complete: its last row is there and the totals add up.
     wb = openpyxl.load_workbook(tmp_path / "large.xlsx", read_only=True)
-    last = None
-    for last in wb["Lines"].iter_rows(values_only=True):  # noqa: B007
-        pass
-    assert last[0] == LARGE // 4
+    got = list(wb["Lines"].iter_rows(values_only=True))
+    assert got[-3][0] == LARGE // 4  # the last line, a blank row, the totals
+    assert got[-1][0] == "Total" and got[-1][6] == sum(i % 7 + 1 for i in range(LARGE))
     pairs = {r[0]: r[1] for r in wb["Summary"].iter_rows(values_only=True) if r[0]}
-    assert pairs["Line items"] == LARGE  # the Summary has a <dimension>: rows come padded
+    # the Summary has a <dimension>: rows come padded
+    assert pairs["Rows (line items and shipping)"] == LARGE
     wb.close()

@@ -13,7 +13,8 @@ import sqlalchemy as sa
 
 from tests.conftest import wait_for
 from webapp.extensions import db
-from webapp.models import ReportJob
+from webapp.models import Customer, ReportJob
+from webapp.orders.bulk import take_numbers
 
 pytestmark = pytest.mark.integration
 
@@ -40,14 +41,27 @@ def _bulk_orders(conn, workspace_id: int) -> None:
                   ":start + i * :step, 'unixepoch') AS at FROM g")
         lines = ("(WITH RECURSIVE j(k) AS (SELECT 1 UNION ALL SELECT k + 1 FROM j "
                  "WHERE k < :per) SELECT k FROM j) AS j")
+    now = dt.datetime.now(dt.UTC)
+    customer_id = conn.execute(
+        sa.insert(Customer.__table__).returning(Customer.__table__.c.id),
+        {"workspace_id": workspace_id, "name": "ACME", "name_key": "acme",
+         "created_at": now, "updated_at": now}).scalar_one()
+    first, prefix = take_numbers(conn, workspace_id, ORDERS)
+    values.update(customer=customer_id, first=first, prefix=prefix)
+    # numbers from the workspace's sequence, as bulk.order_rows gives them
+    number = ("(:prefix || lpad(CAST(:first + row_number() OVER (ORDER BY at) - 1 AS TEXT), "
+              "6, '0'))" if conn.dialect.name == "postgresql" else
+              "(:prefix || printf('%06d', :first + row_number() OVER (ORDER BY at) - 1))")
+    day = "CAST(at AS DATE)" if conn.dialect.name == "postgresql" else "date(at)"
     conn.execute(sa.text(
-        "INSERT INTO orders (workspace_id, customer, customer_key, status, created_at, updated_at, "
-        "item_count, units, total) SELECT :owner, 'ACME', 'acme', 'completed', at, at, :per, "
-        f":per, :per * 2.50 FROM ({stamps}) AS s"), values)
+        "INSERT INTO orders (workspace_id, customer_id, customer, customer_key, number, "
+        "order_date, status, created_at, updated_at, item_count, units, total, net_total) "
+        f"SELECT :owner, :customer, 'ACME', 'acme', {number}, {day}, 'completed', "
+        f"at, at, :per, :per, :per * 2.50, :per * 2.50 FROM ({stamps}) AS s"), values)
     conn.execute(sa.text(
-        "INSERT INTO order_items (order_id, product, quantity, unit_price) "
-        "SELECT o.id, 'Product ' || (o.id * 7 + j.k) || ', a name of its own', 1, 2.50 "
-        f"FROM orders AS o, {lines} WHERE o.workspace_id = :owner"), values)
+        "INSERT INTO order_items (order_id, product, quantity, unit_price, net, gross) "
+        "SELECT o.id, 'Product ' || (o.id * 7 + j.k) || ', a name of its own', 1, 2.50, "
+        f"2.50, 2.50 FROM orders AS o, {lines} WHERE o.workspace_id = :owner"), values)
 
 
 def _job(client, job_id: int) -> dict:

@@ -16,7 +16,7 @@ from html.parser import HTMLParser
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import logged_in_client
+from tests.conftest import logged_in_client, workspace_of
 from tests.integration.delivery_stack import (
     PUBLIC_URL,
     attempts_of,
@@ -251,7 +251,7 @@ def test_thirty_one_simultaneous_run_nows_start_one_run_and_one_mail_per_recipie
         assert sorted(a.status_code for a in answers) == [202] + [429] * 30
         db.session.rollback()
         jobs = db.session.scalar(sa.select(sa.func.count()).select_from(ReportJob)
-                                 .where(ReportJob.workspace_id == env.user.id))
+                                 .where(ReportJob.workspace_id == workspace_of(env.user)))
         assert jobs == 1
     for answer in answers:
         if answer.status_code != 429:

@@ -77,16 +77,17 @@ def deployment(tmp_path_factory, pg_url, redis_url, s3_server, pg_app_session):
 def _seed(workspace_id: int, customer: str, orders: int, items: int) -> None:
     from webapp.extensions import db
     from webapp.models import Order, OrderItem
+    from webapp.orders.bulk import order_rows
     from webapp.orders.rollup import rebuild
 
     now = dt.datetime.now(dt.UTC)
     with db.engine.begin() as conn:
         first = (conn.scalar(sa.select(sa.func.max(Order.id))) or 0) + 1
-        conn.execute(sa.insert(Order.__table__), [
+        conn.execute(sa.insert(Order.__table__), order_rows(conn, [
             {"id": first + n, "workspace_id": workspace_id, "customer": customer,
              "status": "completed", "created_at": now, "updated_at": now,
              "item_count": items, "units": items, "total": Decimal("2.50") * items}
-            for n in range(orders)])
+            for n in range(orders)]))
         conn.execute(sa.insert(OrderItem.__table__), [
             {"order_id": first + n, "product": f"Part {i}", "quantity": 1,
              "unit_price": Decimal("2.50")} for n in range(orders) for i in range(items)])

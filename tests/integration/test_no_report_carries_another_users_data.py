@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import logged_in_client, make_user, wait_for
+from tests.conftest import logged_in_client, make_user, wait_for, workspace_of
 from webapp.extensions import db
 from webapp.models import JobStatus, ReportFormat, ReportJob, ReportKind
 from webapp.reports import lifecycle
@@ -129,8 +129,8 @@ def test_a_job_naming_another_users_order_fails_without_reading_it(
     worker's own queries are scoped to the job's owner."""
     b = logged_in_client(live_app, bob)
     theirs = _order(b, "Bob Secret GmbH", ITEMS_B)
-    job = ReportJob(workspace_id=alice.id, kind=ReportKind.ORDER, format=ReportFormat.CSV,
-                    params={"order_id": theirs["id"]}, dedupe_key="forged",
+    job = ReportJob(workspace_id=workspace_of(alice), kind=ReportKind.ORDER,
+                    format=ReportFormat.CSV, params={"order_id": theirs["id"]}, dedupe_key="forged",
                     status=JobStatus.PENDING)
     db.session.add(job)
     db.session.commit()
@@ -166,4 +166,4 @@ def test_a_site_admins_summary_covers_only_their_own_workspace(
     assert final["status"] == "COMPLETED", final
     rows = list(csv.DictReader(io.StringIO(admin.get(final["download_url"]).data.decode())))
     assert {r["customer"] for r in rows} == {"Boss Own Co"}
-    assert sum(Decimal(r["line_total"]) for r in rows) == Decimal("1.00")
+    assert sum(Decimal(r["gross"]) for r in rows) == Decimal("1.00")

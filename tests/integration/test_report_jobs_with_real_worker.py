@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from tests.conftest import wait_for
+from tests.conftest import wait_for, workspace_of
 from webapp.extensions import db
 from webapp.models import JobStatus, Order, OrderStatus, ReportFormat, ReportJob, ReportKind
 from webapp.orders.services import ItemInput, create_order, update_order
@@ -51,9 +51,9 @@ def test_order_csv_report_completes_and_download_matches_the_database(live_app, 
     rows = list(csv.DictReader(io.StringIO(dl.data.decode("utf-8"), newline="")))
     assert [r["product"] for r in rows] == ["Café crème", "'=HYPERLINK(\"x\")", "日本茶"]
     assert {r["customer"] for r in rows} == {"Ürün A.Ş."}
-    assert [Decimal(r["line_total"]) for r in rows] == [
+    assert [Decimal(r["gross"]) for r in rows] == [
         Decimal("12.60"), Decimal("0.99"), Decimal("9999999900.00")]
-    assert sum(Decimal(r["line_total"]) for r in rows) == Decimal(order["total"])
+    assert sum(Decimal(r["gross"]) for r in rows) == Decimal(order["total"])
 
     events = [e.event for e in db.session.get(ReportJob, job["id"]).events]
     assert events == ["requested", "started", "completed", "downloaded"]
@@ -102,7 +102,7 @@ def test_big_summary_pdf_is_seen_processing_with_progress_then_completed(
 
 def test_job_for_an_order_deleted_before_the_worker_runs_fails_with_a_reason(
         live_app, user, client):
-    job = ReportJob(workspace_id=user.id, kind=ReportKind.ORDER, format=ReportFormat.PDF,
+    job = ReportJob(workspace_id=workspace_of(user), kind=ReportKind.ORDER, format=ReportFormat.PDF,
                     params={"order_id": 424242},
                     dedupe_key="deleted-order", status=JobStatus.PENDING)
     db.session.add(job)

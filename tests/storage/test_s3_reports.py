@@ -70,7 +70,7 @@ def test_the_file_is_uploaded_and_downloaded_through_the_store(s3_app, s3_server
         fetched = requests.get(resp.headers["Location"], timeout=10)  # no credentials
         assert fetched.status_code == 200
         body, headers = fetched.content, fetched.headers
-    assert body.decode("utf-8").splitlines()[1].split(",")[2] == "Café Lumière"
+    assert body.decode("utf-8").splitlines()[1].split(",")[3] == "Café Lumière"
     assert len(body) == job.size
     assert headers["Content-Disposition"].startswith("attachment; filename=")
     assert f"order-{job.order_id}-" in headers["Content-Disposition"]

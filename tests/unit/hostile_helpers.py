@@ -8,6 +8,7 @@ import re
 import sqlalchemy as sa
 
 from webapp.extensions import db
+from webapp.timezones import UTC, today
 
 ITEM = {"product": "Tea", "quantity": 2, "unit_price": "12.50"}
 
@@ -26,9 +27,11 @@ XSS = "<img src=x onerror=alert(1)>"
 TEMPLATE = "{{7*7}}"
 
 
-
 def _form(customer, items, **extra) -> dict:
-    data = {"customer": customer, **extra}
+    """The order form as a browser without JavaScript sends it: the picker's
+    customer_id is disabled then, so only the typed name; the date as the new-order
+    page fills it in (today: the test users keep the default zone, UTC)."""
+    data = {"customer": customer, "order_date": today(UTC).isoformat(), **extra}
     for i, (product, qty, price) in enumerate(items):
         data |= {f"items-{i}-product": product, f"items-{i}-quantity": qty,
                  f"items-{i}-unit_price": price}

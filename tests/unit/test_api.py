@@ -124,13 +124,22 @@ def test_report_request_answers_202_then_200_for_the_same_pending_job(client, or
     assert sent == [job["id"]]
 
 
-def test_summary_request_answers_202(client, sent):
-    resp = client.post("/api/reports", json={"kind": "summary", "format": "pdf",
-                                             "date_from": "2026-11-01", "date_to": "2026-11-28",
-                                             "customer": "ACME"})
+def test_summary_request_answers_202(client, order, sent):
+    summary = {"kind": "summary", "format": "pdf", "date_from": "2026-11-01",
+               "date_to": "2026-11-28"}
+    resp = client.post("/api/reports", json={**summary, "customer": "acme"})
     assert resp.status_code == 202
+    # the name meant the customer record; the job names both
     assert resp.get_json()["params"] == {"date_from": "2026-11-01", "date_to": "2026-11-28",
-                                         "customer": "ACME"}
+                                         "customer": "ACME",
+                                         "customer_id": order["customer_id"]}
+    # the record's id is the same report (200: the job in progress)
+    again = client.post("/api/reports", json={**summary, "customer": order["customer_id"]})
+    assert again.status_code == 200 and again.get_json()["id"] == resp.get_json()["id"]
+    # a name that means no customer is refused, naming the close ones
+    none = client.post("/api/reports", json={**summary, "customer": "ACNE"})
+    assert none.status_code == 400 and "did you mean “ACME”" in none.get_json()["detail"]
+    assert sent == [resp.get_json()["id"]]
 
 
 @pytest.mark.parametrize("body,code", [

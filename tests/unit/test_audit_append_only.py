@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from webapp.errors import Forbidden
 from webapp.extensions import db
-from webapp.models import AuditEntry
+from webapp.models import AuditEntry, Customer
 from webapp.orders.services import ItemInput, create_order
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,8 +40,10 @@ def test_an_action_records_its_entry_and_a_refused_one_none(app, user):
     from webapp.models import Membership
 
     order = create_order(user, "ACME", [ItemInput("Tea", 1, Decimal("1.00"))])
-    entries = db.session.scalars(sa.select(AuditEntry)).all()
+    entries = db.session.scalars(sa.select(AuditEntry).order_by(AuditEntry.id)).all()
+    # a new name makes its customer record first, each action its own entry
     assert [(e.action, e.target, e.actor) for e in entries] == [
+        ("customer.created", f"customer {order.customer_id}", user.email),
         ("order.created", f"order {order.id}", user.email)]
     viewer = make_user("viewer@example.com")
     db.session.add(Membership(workspace_id=order.workspace_id, user_id=viewer.id,
@@ -50,4 +52,5 @@ def test_an_action_records_its_entry_and_a_refused_one_none(app, user):
     here = as_actor(viewer).at(order.workspace_id)
     with pytest.raises(Forbidden, match="Viewers cannot create orders."):
         create_order(here, "Nope", [ItemInput("Tea", 1, Decimal("1.00"))])
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry)) == 1
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry)) == 2
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Customer)) == 1  # no "Nope"

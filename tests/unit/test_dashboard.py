@@ -1,5 +1,5 @@
 """The dashboard (/dashboard) as a user meets it, on SQLite and PostgreSQL:
-the numbers are the overview's, ranges are the user's days, nobody sees
+the numbers are the overview's, ranges are of order dates, nobody sees
 another user's orders (an admin sees everyone's), htmx gets the panel alone,
 bad ranges are refused on the page with what was typed kept, and "Download
 this as …" records a summary report of the same range. Then the charts'
@@ -27,10 +27,14 @@ SVG = "{http://www.w3.org/2000/svg}"
 TODAY = dt.date(2026, 3, 31)
 
 
-def _order(user, customer: str, when: dt.datetime, *items, status=OrderStatus.COMPLETED):
-    order = create_order(user, customer, [ItemInput(*i) for i in items])
+def _order(user, customer: str, day: dt.date, *items, status=OrderStatus.COMPLETED,
+           created_at: dt.datetime | None = None):
+    """An order dated `day` (what the dashboard counts by); created_at, when
+    it was typed in, is left as it is unless given."""
+    order = create_order(user, customer, [ItemInput(*i) for i in items], order_date=day)
     order.status = status
-    order.created_at = when
+    if created_at is not None:
+        order.created_at = created_at
     db.session.commit()
     return order
 
@@ -81,11 +85,11 @@ def test_the_dashboard_renders_for_a_user_without_orders(client, today):
 
 
 def test_the_kpis_shown_are_the_overviews_numbers(app, user, client, today):
-    _order(user, "ACME", _at(TODAY - dt.timedelta(days=1)), ("Tea", 3, Decimal("2.50")),
+    _order(user, "ACME", TODAY - dt.timedelta(days=1), ("Tea", 3, Decimal("2.50")),
            ("Cake", 1, Decimal("10.00")))
-    _order(user, "Bolt & Co", _at(TODAY - dt.timedelta(days=2)), ("Tea", 7, Decimal("2.50")))
-    _order(user, "ACME", _at(TODAY - dt.timedelta(days=40)), ("Tea", 1, Decimal("2.50")))
-    _order(user, "ACME", _at(TODAY), ("Tea", 99, Decimal("1.00")), status=OrderStatus.OPEN)
+    _order(user, "Bolt & Co", TODAY - dt.timedelta(days=2), ("Tea", 7, Decimal("2.50")))
+    _order(user, "ACME", TODAY - dt.timedelta(days=40), ("Tea", 1, Decimal("2.50")))
+    _order(user, "ACME", TODAY, ("Tea", 99, Decimal("1.00")), status=OrderStatus.OPEN)
     resp = client.get("/dashboard")
     params = ReportParams.summary(TODAY - dt.timedelta(days=29), TODAY)
     expected = compute(user.id, params, app.config["CURRENCY"])
@@ -117,23 +121,28 @@ def test_each_preset_shows_its_dates_and_is_marked(client, today, preset, start,
     assert f'name="date_from" value="{start}"' in _text(resp)
 
 
-def test_the_users_time_zone_decides_which_day_an_evening_order_counts_on(user, client, today):
-    # 23:30 UTC on March 10 is 00:30 on March 11 in Berlin (CET, UTC+1)
-    _order(user, "Late", _at(dt.date(2026, 3, 10), 23, 30), ("Tea", 1, Decimal("5.00")))
-    day = {"date_from": "2026-03-11", "date_to": "2026-03-11"}
-    assert _kpi(client.get("/dashboard", query_string=day), "orders") == "0"
-    user.timezone = "Europe/Berlin"
-    db.session.commit()
-    resp = client.get("/dashboard", query_string=day)
-    assert _kpi(resp, "orders") == "1" and _kpi(resp, "revenue") == "5.00 USD"
-    assert "Europe/Berlin dates" in _text(resp)
+def test_an_evening_order_counts_on_its_order_date_in_any_viewers_zone(user, client, today):
+    # Ranges once cut created_at at the viewer's local midnights; now they
+    # are ranges of order dates, so the viewer's zone moves no order. Typed
+    # in at 23:30 UTC on March 10 (00:30 on March 11 in Berlin), dated March 10.
+    _order(user, "Late", dt.date(2026, 3, 10), ("Tea", 1, Decimal("5.00")),
+           created_at=_at(dt.date(2026, 3, 10), 23, 30))
+    dated = {"date_from": "2026-03-10", "date_to": "2026-03-10"}
+    typed_in_berlin = {"date_from": "2026-03-11", "date_to": "2026-03-11"}
+    for zone in ("UTC", "Europe/Berlin"):
+        user.timezone = zone
+        db.session.commit()
+        resp = client.get("/dashboard", query_string=dated)
+        assert _kpi(resp, "orders") == "1" and _kpi(resp, "revenue") == "5.00 USD"
+        assert f"{zone} dates" in _text(resp)
+        assert _kpi(client.get("/dashboard", query_string=typed_in_berlin), "orders") == "0"
 
 
 def test_another_workspaces_orders_never_show_not_even_to_a_site_admin(app, user, client,
                                                                        today):
-    _order(user, "Mine", _at(TODAY), ("Tea", 1, Decimal("1.00")))
+    _order(user, "Mine", TODAY, ("Tea", 1, Decimal("1.00")))
     bob = make_user("bob@example.com")
-    _order(bob, "Bobs Secret Customer", _at(TODAY), ("Secret Sauce", 1, Decimal("100.00")))
+    _order(bob, "Bobs Secret Customer", TODAY, ("Secret Sauce", 1, Decimal("100.00")))
     resp = client.get("/dashboard")
     assert _kpi(resp, "orders") == "1" and _kpi(resp, "revenue") == "1.00 USD"
     assert "Bobs Secret Customer" not in _text(resp) and "Secret Sauce" not in _text(resp)

@@ -6,13 +6,15 @@ or nothing.
 """
 from __future__ import annotations
 
+import datetime as dt
 import json
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
 import sqlalchemy as sa
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from markupsafe import escape
 
@@ -27,7 +29,8 @@ from tests.unit.hostile_helpers import (
     _json_error,
 )
 from webapp.extensions import db
-from webapp.models import Order, OrderItem
+from webapp.models import Customer, Order, OrderItem
+from webapp.timezones import UTC, today
 
 # ---------------------------------------------------------------- property-based tests
 
@@ -60,6 +63,8 @@ def _nums(value):
 
 # The oracle: the documented rules, written independently of webapp/orders/validation.py.
 ASCII_DIGITS = frozenset("0123456789")
+STATUSES = ("open", "completed", "cancelled")
+ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def oracle_name(value):
@@ -106,11 +111,28 @@ def oracle_price(value):
     return amount.quantize(Decimal("0.01")) if 0 < amount <= 1_000_000 else None
 
 
+def oracle_day(value):
+    """An order date: YYYY-MM-DD (ASCII digits, surrounding spaces ignored), a real
+    day, at most one day after today (the test users' zone is UTC)."""
+    text = value.strip() if isinstance(value, str) else ""
+    if not ISO_DAY.fullmatch(text):
+        return None
+    try:
+        day = dt.date(int(text[:4]), int(text[5:7]), int(text[8:]))
+    except ValueError:
+        return None
+    return day if day <= today(UTC) + dt.timedelta(days=1) else None
+
+
 def oracle_api(body) -> tuple | None:
-    """The order a JSON body should create, or None when it must be refused."""
+    """The order a JSON body should create, or None when it must be refused.
+    (Bodies here name the customer by name and leave tax, discounts and
+    shipping out: at 0 they make the total the sum of quantity × price.)"""
     if any(n.text in NON_STANDARD_TOKENS for n in _nums(body)):
         return None  # not JSON
-    if not isinstance(body, dict) or not set(body) <= {"customer", "items"}:
+    if not isinstance(body, dict) or not set(body) <= {"customer", "items", "status"}:
+        return None
+    if "status" in body and body["status"] not in STATUSES:
         return None
     customer, items = oracle_name(body.get("customer")), body.get("items")
     if customer is None or not isinstance(items, list) or not 1 <= len(items) <= 500:
@@ -134,7 +156,8 @@ def oracle_form(data: dict) -> tuple | None:
                 if key.startswith("items-")]
     indices = sorted({int(s) for s in segments if s and set(s) <= ASCII_DIGITS})
     customer = oracle_name(data.get("customer"))
-    if customer is None or not 1 <= len(indices) <= 500:
+    if customer is None or oracle_day(data.get("order_date")) is None \
+            or not 1 <= len(indices) <= 500:
         return None
     rows = []
     for i in indices:
@@ -168,6 +191,9 @@ def _reset_db() -> None:
     with db.engine.begin() as conn:
         conn.execute(sa.delete(OrderItem.__table__))
         conn.execute(sa.delete(Order.__table__))
+        # an earlier example's customer would be matched (any case or accent) and
+        # lend the order its name instead of the one typed
+        conn.execute(sa.delete(Customer.__table__))
 
 
 SAFE_TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12)
@@ -231,7 +257,8 @@ API_BODIES = st.one_of(
                            "items": st.one_of(st.lists(ANY_ITEM, max_size=4), JUNK)},
                           optional={"note": JUNK}),
     st.fixed_dictionaries({}, optional={"customer": VALID_NAMES, "items": st.lists(VALID_ITEM),
-                                        "status": JUNK, "id": JUNK}),
+                                        "status": st.one_of(st.sampled_from(STATUSES), JUNK),
+                                        "id": JUNK}),
     JUNK)
 
 PROPERTY_SETTINGS = settings(
@@ -269,14 +296,31 @@ FORM_VALUES = st.one_of(VALID_NAMES, HOSTILE_NAMES, FORM_QUANTITIES, FORM_PRICES
                         st.sampled_from(HOSTILE_NUMBERS + ["5.", "1000000.01", "10001", ""]))
 
 
+def _days_from_today(days: int) -> str:
+    return (today(UTC) + dt.timedelta(days=days)).isoformat()
+
+
+# What the order date field may hold: the day the page fills in, other days
+# around it, and what other ISO and local formats would take for a date.
+FORM_DATES = st.one_of(
+    st.integers(-4000, 3).map(_days_from_today),
+    st.sampled_from(["", " ", "2026-02-30", "2026-13-01", "0000-01-01", "9999-12-31",
+                     "2026-W48-6", "2026-332", "20261128", "28.11.2026", "2026/11/28",
+                     "2026-1-1", "２０２６-11-28", "2026-11-28T00:00", "2026-11-28\x00"]),
+    st.integers(-3, 3).map(lambda days: f" {_days_from_today(days)} "),
+    SAFE_TEXT)
+
+
 @st.composite
 def form_posts(draw) -> dict:
-    """Form data with customer and item rows at arbitrary indices, each field valid,
-    hostile or missing, plus stray keys."""
+    """Form data with customer, order date and item rows at arbitrary indices,
+    each field valid, hostile or missing, plus stray keys."""
     mostly = st.integers(0, 3).map(bool)  # True 3 times in 4
     data = {}
     if draw(mostly):
         data["customer"] = draw(VALID_NAMES if draw(mostly) else FORM_VALUES)
+    if draw(mostly):
+        data["order_date"] = _days_from_today(0) if draw(mostly) else draw(FORM_DATES)
     for index in draw(st.lists(st.integers(0, 12), max_size=4, unique=True)):
         valid = draw(mostly)
         for field, good in (("product", VALID_NAMES), ("quantity", FORM_QUANTITIES),
@@ -294,6 +338,8 @@ def form_posts(draw) -> dict:
 
 @PROPERTY_SETTINGS
 @given(data=form_posts())
+@example(data={"customer": "ACME", "order_date": "2026-W48-6", "items-0-product": "Tea",
+               "items-0-quantity": "1", "items-0-unit_price": "1"})  # fromisoformat takes it
 def test_order_form_never_answers_5xx_and_saves_exactly_the_orders_the_rules_accept(
         client, data):
     _reset_db()

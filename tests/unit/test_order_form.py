@@ -1,10 +1,17 @@
 """The order page's form: errors inline, everything typed kept."""
+import datetime as dt
 import re
 
 import pytest
 
 from webapp.extensions import db
 from webapp.models import Order
+from webapp.timezones import UTC, today
+
+
+def _today() -> str:
+    """What the new-order page fills in (the test users keep the default zone, UTC)."""
+    return today(UTC).isoformat()
 
 
 def _errors(html: str) -> list[str]:
@@ -12,7 +19,7 @@ def _errors(html: str) -> list[str]:
 
 
 def _post(client, customer, items, **extra):
-    data = {"customer": customer, **extra}
+    data = {"customer": customer, "order_date": _today(), **extra}
     for i, (product, qty, price) in enumerate(items):
         data |= {f"items-{i}-product": product, f"items-{i}-quantity": qty,
                  f"items-{i}-unit_price": price}
@@ -25,6 +32,34 @@ def test_valid_form_creates_the_order_and_redirects_to_it(client, app):
     order = Order.query.one()
     assert resp.headers["Location"].endswith(f"/orders/{order.id}")
     assert str(order.total) == "17.00" and order.item_count == 2
+    assert order.order_date.isoformat() == _today() and order.customer_record.name == "ACME"
+
+
+@pytest.mark.parametrize("typed,message", [
+    ("", "The order date is required."),
+    ("2026-W48-6", "Give the order date as a date like 2026-11-28."),  # an ISO week date
+    ("20261128", "Give the order date as a date like 2026-11-28."),
+    ("28.11.2026", "Give the order date as a date like 2026-11-28."),
+    ("2026-02-30", "Give the order date as a date like 2026-11-28."),
+    ("day after tomorrow", "The order date can be at most 1 day after today"),
+])
+def test_an_order_date_that_is_missing_malformed_or_too_far_ahead_is_refused_on_its_field(
+        client, typed, message):
+    if typed == "day after tomorrow":
+        typed = (dt.date.fromisoformat(_today()) + dt.timedelta(days=2)).isoformat()
+    resp = _post(client, "ACME", [("Tea", "1", "1.00")], order_date=typed)
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 422
+    [error] = _errors(html)
+    assert error.startswith(message), error
+    assert f'value="{typed}"' in html and _autofocused(html) == ["order_date"]
+    assert Order.query.count() == 0
+
+
+def test_tomorrow_is_the_latest_order_date_taken(client):
+    tomorrow = (dt.date.fromisoformat(_today()) + dt.timedelta(days=1)).isoformat()
+    assert _post(client, "ACME", [("Tea", "1", "1.00")], order_date=tomorrow).status_code == 302
+    assert Order.query.one().order_date.isoformat() == tomorrow
 
 
 @pytest.mark.parametrize("customer,item,message", [
@@ -53,7 +88,7 @@ def test_invalid_field_shows_its_error_and_keeps_every_typed_value(client, custo
 
 
 def test_form_without_items_says_to_add_one(client):
-    resp = client.post("/orders/new", data={"customer": "A"})
+    resp = client.post("/orders/new", data={"customer": "A", "order_date": _today()})
     # WTForms keeps one empty row (min_entries=1), which then fails as empty
     assert resp.status_code == 422
     assert "Product is required." in _errors(resp.get_data(as_text=True))
@@ -101,9 +136,10 @@ def test_edit_form_is_prefilled_and_saves_changes(client, app):
     order = Order.query.one()
     page = client.get(f"/orders/{order.id}/edit").get_data(as_text=True)
     assert 'value="Old name"' in page and 'value="1.00"' in page
+    # without JavaScript the picker's customer_id is not sent: the typed name counts
     resp = client.post(f"/orders/{order.id}/edit", data={
-        "customer": "New name", "items-0-product": "Coffee", "items-0-quantity": "3",
-        "items-0-unit_price": "2.50"})
+        "customer": "New name", "order_date": _today(), "items-0-product": "Coffee",
+        "items-0-quantity": "3", "items-0-unit_price": "2.50"})
     assert resp.status_code == 302
     db.session.refresh(order)
     assert order.customer == "New name" and str(order.total) == "7.50"

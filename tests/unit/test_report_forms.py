@@ -14,6 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from tests.conftest import logged_in_client, make_user
+from webapp.customers.services import CustomerInput, create_customer
 from webapp.extensions import db
 from webapp.models import JobStatus, ReportJob
 from webapp.orders.services import ItemInput, create_order
@@ -92,6 +93,12 @@ def _order(user):
     return create_order(user, "ACME", [ItemInput("Tea", 2, Decimal("2.50"))])
 
 
+@pytest.fixture
+def lumiere(user):
+    """The customer SUMMARY's typed name means (a summary's customer is a record)."""
+    return create_customer(user, CustomerInput(name="Café Lumière"))
+
+
 # --- the form fills in: defaults, query string, presets ---------------------------
 
 def test_the_summary_form_defaults_to_this_month_so_far_in_csv(client):
@@ -156,7 +163,7 @@ def test_presets_are_buttons_of_a_get_form_that_work_without_javascript(client):
 # --- honest messages ----------------------------------------------------------------
 
 def test_a_summary_request_without_a_worker_says_it_is_queued_and_keeps_the_form(
-        client, sent, no_worker):
+        client, sent, lumiere, no_worker):
     resp = client.post("/reports/", data=SUMMARY)
     assert resp.status_code == 303
     location = urlsplit(resp.headers["Location"])
@@ -168,17 +175,19 @@ def test_a_summary_request_without_a_worker_says_it_is_queued_and_keeps_the_form
     assert "being generated" not in page.get_data(as_text=True)
     assert _shown(page) == SUMMARY
     assert sent == [job.id]
+    assert job.params["customer_id"] == lumiere.id  # the typed name meant the record
 
 
 def test_a_summary_request_with_a_worker_says_it_is_being_generated(
-        client, sent, worker_running):
+        client, sent, lumiere, worker_running):
     resp = client.post("/reports/", data=SUMMARY, follow_redirects=True)
     job = ReportJob.query.one()
     assert _flashes(resp) == [f"Report #{job.id} (PDF) requested; it is being generated."]
     assert _shown(resp) == SUMMARY
 
 
-def test_asking_again_names_the_same_report_and_says_whether_a_worker_runs(client, sent):
+def test_asking_again_names_the_same_report_and_says_whether_a_worker_runs(client, sent,
+                                                                          lumiere):
     forget(WORKER)
     client.post("/reports/", data=SUMMARY, follow_redirects=True)
     job = ReportJob.query.one()
@@ -223,7 +232,7 @@ def test_the_order_pages_generate_buttons_tell_the_truth_too(client, user, sent)
 
 # --- refusals on the form, input kept -------------------------------------------------
 
-def test_the_open_jobs_cap_shows_on_the_form_with_the_input_kept(app, client, sent):
+def test_the_open_jobs_cap_shows_on_the_form_with_the_input_kept(app, client, sent, lumiere):
     app.config["REPORT_MAX_OPEN_JOBS"] = 1
     assert client.post("/reports/", data={**SUMMARY, "date_from": "2026-09-01"}).status_code == 303
     resp = client.post("/reports/", data=SUMMARY)
@@ -236,7 +245,7 @@ def test_the_open_jobs_cap_shows_on_the_form_with_the_input_kept(app, client, se
     assert len(sent) == 1
 
 
-def test_the_rate_limit_shows_on_the_form_with_the_input_kept(app, client, sent):
+def test_the_rate_limit_shows_on_the_form_with_the_input_kept(app, client, sent, lumiere):
     app.config["REPORT_RATE_LIMIT"] = "1 per minute"
     assert client.post("/reports/", data={**SUMMARY, "date_from": "2026-09-01"}).status_code == 303
     resp = client.post("/reports/", data=SUMMARY)
@@ -277,6 +286,43 @@ def test_refused_generate_buttons_without_javascript_go_back_to_the_order_with_t
         f"/orders/{order.id}")
     assert any("Too many requests" in m for m in _flashes(client.get(f"/orders/{order.id}")))
     assert len(sent) == 2  # the CSV, then the PDF once the cap was raised
+
+
+def test_the_customer_field_is_a_picker_that_posts_an_id(client, sent, lumiere):
+    fields = _form(client.get("/reports/"), "post")["fields"]
+    text = next(f for f in fields if f.get("name") == "customer")
+    assert text["type"] == "text" and text["role"] == "combobox"
+    # the picker's id rides along only once JavaScript enables it
+    assert any(f.get("name") == "customer_id" and f["type"] == "hidden" and "disabled" in f
+               for f in fields)
+    resp = client.post("/reports/", data={**SUMMARY, "customer": "Café Lumière",
+                                          "customer_id": str(lumiere.id)})
+    assert resp.status_code == 303
+    job = ReportJob.query.one()
+    assert (job.params["customer_id"], job.params["customer"]) == (lumiere.id, "Café Lumière")
+
+
+def test_a_typed_customer_is_matched_in_any_case_or_accent(client, sent, lumiere):
+    assert client.post("/reports/", data={**SUMMARY, "customer": "CAFE LUMIERE"}
+                       ).status_code == 303
+    assert ReportJob.query.one().params["customer_id"] == lumiere.id
+
+
+def test_a_customer_that_means_no_record_is_refused_on_the_form_naming_close_ones(
+        app, client, sent, lumiere):
+    resp = client.post("/reports/", data={**SUMMARY, "customer": "Cafe Lumiere SARL"})
+    text = html.unescape(resp.get_data(as_text=True))
+    assert resp.status_code == 422
+    error = re.search(r'id="customer-error">([^<]+)<', text)
+    assert error and "No customer matches “Cafe Lumiere SARL”" in error.group(1)
+    assert f"did you mean “Café Lumière” (id {lumiere.id})?" in error.group(1)
+    assert _shown(resp) == {**SUMMARY, "customer": "Cafe Lumiere SARL"}
+    # an id that is not of this workspace is no customer either, whatever the text
+    other = create_customer(make_user("bob@example.com"), CustomerInput(name="Café Lumière"))
+    resp = client.post("/reports/", data={**SUMMARY, "customer_id": str(other.id)})
+    text = html.unescape(resp.get_data(as_text=True))
+    assert resp.status_code == 422 and f"Customer {other.id} does not exist." in text
+    assert sent == [] and ReportJob.query.count() == 0
 
 
 def test_invalid_input_still_answers_422_with_the_input_kept(client, sent):

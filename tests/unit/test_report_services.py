@@ -59,11 +59,28 @@ def test_same_report_after_the_first_finished_makes_a_new_job(order, sent, user)
     assert created and second.id != first.id
 
 
-def test_summary_customer_matches_case_insensitively_for_dedupe(app, sent, user):
+def test_summary_customer_matches_case_insensitively_for_dedupe(order, sent, user):
+    # a name in any case or accent, and the record's id, all mean the one record
     day = dt.date(2026, 11, 1)
     a, _ = services.request_summary_report(user, day, day, "ACME", ReportFormat.CSV)
-    b, created = services.request_summary_report(user, day, day, "ACME", ReportFormat.CSV)
-    assert not created and a.id == b.id
+    b, created = services.request_summary_report(user, day, day, "acme", ReportFormat.CSV)
+    c, created_too = services.request_summary_report(user, day, day, order.customer_id,
+                                                     ReportFormat.CSV)
+    assert not created and not created_too and a.id == b.id == c.id
+    assert a.params["customer_id"] == order.customer_id and a.params["customer"] == "ACME"
+    everyone, created = services.request_summary_report(user, day, day, None,
+                                                        ReportFormat.CSV)
+    assert created and everyone.id != a.id
+
+
+def test_a_summary_customer_that_means_no_record_is_refused(order, sent, user):
+    day = dt.date(2026, 11, 1)
+    with pytest.raises(InvalidInput, match="did you mean “ACME”"):
+        services.request_summary_report(user, day, day, "ACNE", ReportFormat.CSV)
+    with pytest.raises(InvalidInput, match="does not exist"):
+        services.request_summary_report(user, day, day, order.customer_id + 1,
+                                        ReportFormat.CSV)
+    assert sent == []
 
 
 def test_two_concurrent_requests_make_one_job(app, order, sent, user):
@@ -162,6 +179,7 @@ def test_download_names_are_readable(app, order, sent, user):
     job, _ = services.request_order_report(user, order.id, ReportFormat.PDF)
     assert services.download_name(job) == (
         f"order-{order.id}-{job.created_at:%Y%m%d-%H%M}.pdf")
+    create_order(user, "Café Ürün", [ItemInput("Tea", 1, Decimal("1.00"))])
     summary, _ = services.request_summary_report(user,
         dt.date(2026, 11, 1), dt.date(2026, 11, 28), "Café Ürün", ReportFormat.CSV)
     assert services.download_name(summary) == (

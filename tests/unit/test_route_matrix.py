@@ -37,6 +37,7 @@ from tests.conftest import logged_in_client, make_user
 from webapp.auth import reset
 from webapp.auth import services as auth_services
 from webapp.auth.current import Actor, as_actor
+from webapp.customers.services import CustomerInput, create_customer
 from webapp.enums import JobStatus, ReportFormat, ReportKind, Role
 from webapp.extensions import db
 from webapp.models import ApiToken, Membership, User, Workspace
@@ -72,8 +73,8 @@ class Route:
 
 
 def _order_form(world, who) -> dict:
-    return {"customer": "Matrix customer", "items-0-product": "Tea", "items-0-quantity": "1",
-            "items-0-unit_price": "2.50"}
+    return {"customer": "Matrix customer", "order_date": dt.date.today().isoformat(),
+            "items-0-product": "Tea", "items-0-quantity": "1", "items-0-unit_price": "2.50"}
 
 
 def _schedule_form(world, who) -> dict:
@@ -86,9 +87,14 @@ def _schedule_json(world, who) -> dict:
             "report": {"kind": "summary", "format": "csv", "range": "last_7_days"}}
 
 
+def _customer_form(world, who) -> dict:
+    return {"name": f"Matrix customer {world.next()}", "city": "Berlin", "country": "DE"}
+
+
 ORDER_JSON = {"customer": "Matrix customer",
               "items": [{"product": "Tea", "quantity": 1, "unit_price": "2.50"}]}
 ONE_ORDER = {"order_id": "order"}
+ONE_CUSTOMER = {"customer_id": "customer"}  # without orders: a delete may go through
 DONE_JOB = {"job_id": "done_job"}
 SCHEDULE = {"schedule_id": "schedule"}
 LINK_SKIP = ("a recipient's consent link (a signed token of a schedule's address, made when "
@@ -109,6 +115,17 @@ EXPECTED: dict[str, Route] = {
     "orders.set_status": Route({"POST": MEMBER}, OBJECT, ONE_ORDER,
                                body={"status": "completed"}),
     "orders.delete": Route({"GET": ANY, "POST": MEMBER}, OBJECT, ONE_ORDER),
+    # --- customers
+    "customers.index": Route({"GET": ANY}),
+    "customers.new": Route({"GET": ANY, "POST": MEMBER}, body=_customer_form),
+    "customers.show": Route({"GET": ANY}, OBJECT, ONE_CUSTOMER),
+    "customers.edit": Route({"GET": ANY, "POST": MEMBER}, OBJECT, ONE_CUSTOMER,
+                            body=_customer_form),
+    "customers.delete": Route({"GET": ANY, "POST": MEMBER}, OBJECT, ONE_CUSTOMER),
+    # the picker's: suggestions (of the current workspace only), and making one in place
+    "customers.suggest": Route({"GET": ANY}, query={"q": "Matrix", "create": "1"}),
+    "customers.quick_create": Route({"POST": MEMBER}, body=lambda w, who: {
+        "name": f"Quick {w.next()}"}),
     # --- reports
     "reports.index": Route({"GET": ANY}),
     "reports.live": Route({"GET": ANY}, query=lambda w, who: {"job": f"{w.done_job()}:PENDING"}),
@@ -158,7 +175,8 @@ EXPECTED: dict[str, Route] = {
     "workspaces.create": Route({"POST": ANY}, PERSON, body={"name": "Another workspace"}),
     "workspaces.settings": Route({"GET": ANY}),
     "workspaces.save_settings": Route({"POST": ADMIN}, body={
-        "name": "Matrix workspace", "currency": "USD", "default_timezone": "UTC"}),
+        "name": "Matrix workspace", "currency": "USD", "default_timezone": "UTC",
+        "order_prefix": "SO-", "document_title": "Order confirmation"}),
     "workspaces.logo": Route({"GET": ANY}),
     "workspaces.save_logo": Route({"POST": ADMIN}, body={"remove": "1"}),
     # a wrong name: refused for the role first (403), then for the name (422)
@@ -204,6 +222,16 @@ EXPECTED: dict[str, Route] = {
     "api.get_order": Route({"GET": ANY}, OBJECT, ONE_ORDER),
     "api.update_order": Route({"PATCH": MEMBER}, OBJECT, ONE_ORDER, body={"customer": "C"}),
     "api.delete_order": Route({"DELETE": MEMBER}, OBJECT, ONE_ORDER),
+    # an upsert: a reference another workspace uses makes a new order in one's own
+    "api.put_order_by_ref": Route({"PUT": MEMBER}, WORKSPACE, {"ref": "order_ref"},
+                                  body=ORDER_JSON),
+    "api.list_customers": Route({"GET": ANY}),
+    "api.create_customer": Route({"POST": MEMBER}, body=lambda w, who: {
+        "name": f"API customer {w.next()}"}),
+    "api.get_customer": Route({"GET": ANY}, OBJECT, ONE_CUSTOMER),
+    "api.update_customer": Route({"PATCH": MEMBER}, OBJECT, ONE_CUSTOMER,
+                                 body={"city": "Hamburg"}),
+    "api.delete_customer": Route({"DELETE": MEMBER}, OBJECT, ONE_CUSTOMER),
     "api.list_reports": Route({"GET": ANY}),
     # the body names an order of the workspace
     "api.create_report": Route({"POST": MEMBER}, OBJECT, body=lambda w, who: {
@@ -355,6 +383,15 @@ class World:
     def order(self, who: Who) -> int:
         return create_order(self.here, "Matrix customer",
                             [ItemInput("Tea", 1, Decimal("2.50"))]).id
+
+    def order_ref(self, who: Who) -> str:
+        ref = f"MATRIX-{self.next()}"
+        create_order(self.here, "Matrix customer", [ItemInput("Tea", 1, Decimal("2.50"))],
+                     external_ref=ref)
+        return ref
+
+    def customer(self, who: Who) -> int:
+        return create_customer(self.here, CustomerInput(name=f"Matrix {self.next()}")).id
 
     def done_job(self, who: Who | None = None) -> int:
         """A completed report with its file (made once: reading it changes nothing)."""

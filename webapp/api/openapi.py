@@ -50,7 +50,8 @@ ERROR_HEADERS = {
     503: {"Retry-After": ("Seconds to wait before trying again.", True)},
 }
 PATH_PARAMETERS = {"order_id": "An order's id.", "job_id": "A report job's id.",
-                   "schedule_id": "A schedule's id."}
+                   "schedule_id": "A schedule's id.", "customer_id": "A customer's id.",
+                   "ref": "An order's external reference (without \"/\")."}
 ID_SCHEMA = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
 # read, create, change, delete: the order a reader (and a test run) goes through
 METHOD_ORDER = ["GET", "POST", "PUT", "PATCH", "DELETE"]
@@ -120,7 +121,8 @@ def _parameters(rule_path: str, query: type[BaseModel] | None) -> list[dict]:
     parameters = []
     for match in _ROUTE_ARGUMENT.finditer(rule_path):
         name = match["name"]
-        schema = dict(ID_SCHEMA) if match["converter"] == "int" else {"type": "string"}
+        schema = (dict(ID_SCHEMA) if match["converter"] == "int" else
+                  {"type": "string", "minLength": 1, "maxLength": 100, "pattern": "^[^/]+$"})
         parameters.append({"name": name, "in": "path", "required": True, "schema": schema,
                            "description": PATH_PARAMETERS.get(name, "")})
     if query is not None:

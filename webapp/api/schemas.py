@@ -11,6 +11,7 @@ Money is a string with two decimals ("12.50"); times are UTC, ISO 8601 with a
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -33,8 +34,12 @@ from ..orders.validation import (
     MAX_PRICE,
     MAX_QUANTITY,
     parse_name,
+    parse_notes,
     parse_price,
     parse_quantity,
+    parse_rate,
+    parse_reference,
+    parse_shipping,
 )
 from ..pagination import MAX_PAGE, page_number
 
@@ -85,9 +90,50 @@ UnitPrice = Annotated[Decimal, BeforeValidator(parse_price), WithJsonSchema({
 }, mode="validation")]
 
 
+def _rate_of(what: str):
+    def clean(value):
+        return parse_rate(value, what)
+    return clean
+
+
+def _rate(what: str):
+    return Annotated[Decimal, BeforeValidator(_rate_of(what)), WithJsonSchema({
+        "description": f"{what}: a percentage from 0 to 100 with at most 3 decimals, as "
+                       "text (\"19\", \"5.5\") or a number; default 0.",
+        "anyOf": [{"type": "string", "pattern": r"^\s*[0-9]{1,3}([.,][0-9]{1,3})?\s*%?\s*$"},
+                  {"type": "number", "minimum": 0, "maximum": 100}],
+        "examples": ["19"],
+    }, mode="validation")]
+
+
+TaxRate = _rate("Tax rate")
+DiscountRate = _rate("Discount")
+
+Shipping = Annotated[Decimal, BeforeValidator(parse_shipping), WithJsonSchema({
+    "description": "Shipping charged on the order, entered like the prices (net, or "
+                   "gross if the workspace enters prices with tax); 0 or a positive amount "
+                   "with at most 2 decimals; default 0.",
+    "anyOf": [{"type": "string", "pattern": r"^\s*[0-9]{1,9}(\.[0-9]{0,2})?\s*$"},
+              {"type": "number", "minimum": 0, "maximum": int(MAX_PRICE),
+               "multipleOf": 0.01}],
+    "examples": ["4.90"],
+}, mode="validation")]
+
+ExternalRef = Annotated[str | None, BeforeValidator(parse_reference), Field(
+    description="The order's reference in the system it comes from (a shop's order "
+                "number), unique in the workspace; at most 100 characters; blank or "
+                "null: none.")]
+
+Notes = Annotated[str | None, BeforeValidator(parse_notes), Field(
+    description="Printed on the order document; at most 2,000 characters.")]
+
+
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
 def _iso_date(value):
-    # exactly YYYY-MM-DD: fromisoformat alone also takes "20261128"
-    if isinstance(value, str) and len(value) == 10:
+    # exactly YYYY-MM-DD: fromisoformat alone also takes "20261128", "2026-W48-6"
+    if isinstance(value, str) and _ISO_DAY.fullmatch(value):
         try:
             return dt.date.fromisoformat(value)
         except ValueError:
@@ -104,11 +150,29 @@ def _summary_customer(value):
     return parse_name(value, "Customer")
 
 
+def _summary_customer_or_id(value):
+    if isinstance(value, int) and not isinstance(value, bool):
+        if not 0 < value <= MAX_ID:
+            raise ValueError("Must be a customer's id (GET /api/customers).")
+        return value
+    return _summary_customer(value)
+
+
 # (parse_name enforces the length; a constraint here would also see the None
 # that a blank value becomes)
 SummaryCustomer = Annotated[str | None, BeforeValidator(_summary_customer), Field(
     json_schema_extra={"maxLength": MAX_NAME},
-    description="Only orders of this customer (case-insensitive); null or blank: all.")]
+    description="Only orders of customers containing this (any case or accent); null or "
+                "blank: all.")]
+SummaryCustomerRef = Annotated[int | str | None, BeforeValidator(_summary_customer_or_id),
+                               WithJsonSchema({
+    "description": "Only this customer's orders: a customer's id (GET /api/customers), or "
+                   "a name (kept for older scripts: the customer of that name, any case or "
+                   "accent, or the only one containing it; 400 listing close matches when "
+                   "none or several do); null or blank: all customers.",
+    "anyOf": [{"type": "integer", "minimum": 1, "maximum": MAX_ID},
+              {"type": "string", "maxLength": MAX_NAME}, {"type": "null"}]},
+    mode="validation")]
 
 OrderId = Annotated[StrictInt, Field(gt=0, le=MAX_ID)]
 
@@ -123,24 +187,59 @@ class OrderItemIn(_Strict):
     product: ProductName
     quantity: Quantity
     unit_price: UnitPrice
+    tax_rate: TaxRate = Decimal(0)
+    discount: DiscountRate = Field(Decimal(0), description="Percent off quantity × "
+                                                           "unit price, 0 to 100.")
 
 
 Items = Annotated[list[OrderItemIn], Field(min_length=1, max_length=MAX_ITEMS)]
+CustomerId = Annotated[StrictInt, Field(gt=0, le=MAX_ID, description="A customer of the "
+                                        "workspace (GET /api/customers).")]
+OrderDate = Annotated[dt.date, BeforeValidator(lambda v: _iso_date(v)), Field(
+    description="The order's date, a day in the workspace's calendar: any day up to "
+                "tomorrow. Default: today in the token owner's time zone.",
+    examples=[DATE_EXAMPLE])]
+
+
+def _one_customer(schema: dict) -> None:
+    """OrderIn's schema: customer_id or customer (not null, no default)."""
+    for name in ("customer_id", "customer"):
+        schema["properties"][name].pop("default", None)
+    schema["anyOf"] = [{"required": ["customer_id"]}, {"required": ["customer"]}]
 
 
 class OrderIn(_Strict):
-    """A new order."""
+    """A new order. Name the customer by `customer_id`, or by `customer` (a
+    name: the customer of that name, any case or accent, or a new one made
+    from it; kept for scripts written before customers were records). One
+    of the two is required."""
 
-    customer: CustomerName
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_one_customer)
+
+    # not nullable: a null for both would say nothing (the anyOf above wants one)
+    customer_id: CustomerId = Field(None, validate_default=False)
+    customer: CustomerName = Field(None, validate_default=False, examples=["ACME GmbH"])
     items: Items
+    order_date: OrderDate | None = None
+    external_ref: ExternalRef = None
+    notes: Notes = None
+    shipping: Shipping = Decimal(0)
+    shipping_tax_rate: TaxRate = Decimal(0)
+    status: OrderStatus = OrderStatus.OPEN
 
 
 class OrderPatch(_Strict):
     """Changes to an order: only the fields sent change; `items` replaces all items."""
 
+    customer_id: CustomerId = _absent_by_default()
     customer: CustomerName = _absent_by_default()
     items: Items = _absent_by_default()
     status: OrderStatus = _absent_by_default()
+    order_date: OrderDate = _absent_by_default()
+    external_ref: ExternalRef = _absent_by_default()
+    notes: Notes = _absent_by_default()
+    shipping: Shipping = _absent_by_default()
+    shipping_tax_rate: TaxRate = _absent_by_default()
 
 
 class OrderReportIn(_Strict):
@@ -155,14 +254,14 @@ class OrderReportIn(_Strict):
 
 
 class SummaryReportIn(_Strict):
-    """Completed orders dated from date_from to date_to, inclusive, in the token
-    owner's time zone; at most 10 years (3,653 days)."""
+    """Completed orders whose order date is from date_from to date_to,
+    inclusive; at most 10 years (3,653 days)."""
 
     kind: Literal["summary"]
     format: ReportFormat
     date_from: IsoDate
     date_to: IsoDate
-    customer: SummaryCustomer = None
+    customer: SummaryCustomerRef = None
     notify_email: StrictBool = Field(
         False, description="E-mail the owner when the report is ready (or failed); needs "
                            "the server's SMTP_URL.")
@@ -256,25 +355,55 @@ ReportParamsJson = Annotated[dict[str, Any], WithJsonSchema({
 }, mode="serialization")]
 
 
+Rate = Annotated[Decimal, PlainSerializer(lambda d: format(d.normalize(), "f"),
+                                          return_type=str), WithJsonSchema(
+    {"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)?$", "examples": ["19", "5.5"]},
+    mode="serialization")]
+
+
 class OrderItemOut(BaseModel):
+    """A line: amounts rounded half-up to the cent, net + tax = gross."""
+
     id: int
     product: str
     quantity: int
-    unit_price: Money
-    line_total: Money
+    unit_price: Money = Field(description="As entered: net, or gross if the order's "
+                                          "prices include tax.")
+    tax_rate: Rate
+    discount_rate: Rate
+    discount: Money = Field(description="Taken off quantity × unit price.")
+    net: Money
+    tax: Money
+    gross: Money
+    line_total: Money = Field(description="The same as net (kept for older scripts).")
 
 
 class OrderOut(BaseModel):
-    """An order with its items; `total` is the sum of the line totals."""
+    """An order with its items. Totals are sums of the lines' rounded
+    amounts plus shipping: net_total + tax_total = total (gross)."""
 
     id: int
-    customer: str
+    number: str = Field(examples=["SO-000123"])
+    external_ref: str | None
+    order_date: dt.date
+    customer_id: int
+    customer: str = Field(description="The customer's name now.")
     status: OrderStatus
+    notes: str | None
+    prices_include_tax: bool
     created_at: UtcTime
     updated_at: UtcTime
     items: list[OrderItemOut]
     item_count: int
-    total: Money
+    shipping: Money
+    shipping_tax_rate: Rate
+    shipping_net: Money
+    shipping_tax: Money
+    discount_total: Money
+    net_total: Money
+    tax_total: Money
+    total: Money = Field(description="Gross: what the customer pays, tax and shipping "
+                                     "included.")
     url: str = Field(description="This order in the API.")
 
 
@@ -544,6 +673,81 @@ class AuditQuery(PageQuery):
     date_to: dt.date | None = Field(None, description="Last day (yours), included.")
 
 
-REQUEST_MODELS = (OrderIn, OrderPatch, ReportRequest, ScheduleIn, SchedulePatch)
+
+# --- customers --------------------------------------------------------------------
+
+class _CustomerDetails(_Strict):
+    """A customer's fields besides the name. Each is text or null; blank or
+    null means none; runs of spaces become one (address and notes keep their
+    lines). The rules are the customer form's (webapp/customers/services.py)."""
+
+    email: str | None = Field(None, json_schema_extra={"maxLength": 254},
+                              examples=["billing@example.com"],
+                              description="An e-mail address, or null.")
+    address: str | None = Field(None, json_schema_extra={"maxLength": 1000},
+                                examples=["Hauptstraße 5\nHinterhaus"],
+                                description="Street lines, separated by newlines.")
+    postcode: str | None = Field(None, json_schema_extra={"maxLength": 20}, examples=["10115"])
+    city: str | None = Field(None, json_schema_extra={"maxLength": 100}, examples=["Berlin"])
+    country: str | None = Field(None, json_schema_extra={"maxLength": 2}, examples=["DE"],
+                                description="An ISO 3166-1 alpha-2 code (any case).")
+    tax_id: str | None = Field(None, json_schema_extra={"maxLength": 50},
+                               examples=["DE123456789"],
+                               description="VAT or other tax number, printed on documents.")
+    notes: str | None = Field(None, json_schema_extra={"maxLength": 2000})
+
+
+class CustomerIn(_CustomerDetails):
+    """A new customer of the workspace."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "name": "Müller GmbH", "email": "billing@mueller.example", "city": "Berlin",
+        "country": "DE"}]})
+
+    name: CustomerName
+
+
+class CustomerPatch(_CustomerDetails):
+    """Changes to a customer: only the fields sent change; null clears a field
+    (not the name). A new name shows on all of the customer's orders at once."""
+
+    name: CustomerName = _absent_by_default()
+
+
+class CustomerQuery(PageQuery):
+    """?search=&page=&per_page="""
+
+    search: str | None = Field(None, max_length=200, description=(
+        "Only customers whose name contains this, any case or accent."))
+
+
+class CustomerOut(BaseModel):
+    """A customer of the workspace."""
+
+    id: int
+    name: str
+    email: str | None
+    address: str | None
+    postcode: str | None
+    city: str | None
+    country: str | None = Field(description="ISO 3166-1 alpha-2, upper case.")
+    tax_id: str | None
+    notes: str | None
+    created_at: UtcTime
+    updated_at: UtcTime
+    url: str = Field(description="This customer in the API.")
+
+
+class CustomerPage(BaseModel):
+    """Customers, by name."""
+
+    items: list[CustomerOut]
+    page: int
+    per_page: int
+    total: int
+    pages: int
+
+REQUEST_MODELS = (OrderIn, OrderPatch, ReportRequest, ScheduleIn, SchedulePatch,
+                  CustomerIn, CustomerPatch)
 RESPONSE_MODELS = (OrderOut, OrderPage, JobOut, JobPage, ScheduleOut, SchedulePage, RunOut,
-                   RunPage, MeOut, AuditPage)
+                   RunPage, MeOut, AuditPage, CustomerOut, CustomerPage)

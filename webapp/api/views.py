@@ -10,10 +10,11 @@ from pydantic import BaseModel, ValidationError
 
 from .. import audit
 from ..auth.current import actor
-from ..errors import InvalidInput
+from ..errors import InvalidInput, OrderNotFound
 from ..models import Order, ReportJob, ReportKind
 from ..orders import services as orders
 from ..orders.services import ItemInput
+from ..orders.validation import parse_reference
 from ..reports import representation
 from ..reports import services as reports
 from ..reports.downloads import send_download
@@ -68,12 +69,19 @@ def _json(model: BaseModel, status: int = 200, headers: dict | None = None):
 
 def order_out(order: Order) -> OrderOut:
     return OrderOut(
-        id=order.id, customer=order.customer, status=order.status,
+        id=order.id, number=order.number, external_ref=order.external_ref,
+        order_date=order.order_date, customer_id=order.customer_id, customer=order.customer,
+        status=order.status, notes=order.notes, prices_include_tax=order.prices_include_tax,
         created_at=order.created_at, updated_at=order.updated_at,
         items=[OrderItemOut(id=i.id, product=i.product, quantity=i.quantity,
-                            unit_price=i.unit_price, line_total=i.line_total)
+                            unit_price=i.unit_price, tax_rate=i.tax_rate,
+                            discount_rate=i.discount_rate, discount=i.discount, net=i.net,
+                            tax=i.tax, gross=i.gross, line_total=i.net)
                for i in order.items],
-        item_count=order.item_count, total=order.total,
+        item_count=order.item_count, shipping=order.shipping,
+        shipping_tax_rate=order.shipping_tax_rate, shipping_net=order.shipping_net,
+        shipping_tax=order.shipping_tax, discount_total=order.discount_total,
+        net_total=order.net_total, tax_total=order.tax_total, total=order.total,
         url=url_for("api.get_order", order_id=order.id))
 
 
@@ -89,22 +97,82 @@ def _page(model, page, render):
 def _items(body) -> list[ItemInput] | None:
     if body.items is None:
         return None
-    return [ItemInput(product=i.product, quantity=i.quantity, unit_price=i.unit_price)
+    return [ItemInput(product=i.product, quantity=i.quantity, unit_price=i.unit_price,
+                      tax_rate=i.tax_rate, discount_rate=i.discount)
             for i in body.items]
+
+
+def _customer_of(body) -> int | str | None:
+    """customer_id, else the name; both sent must agree on nothing: the id wins."""
+    return body.customer_id if body.customer_id is not None else body.customer
+
+
+ORDER_FIELDS = ("order_date", "external_ref", "notes", "shipping", "shipping_tax_rate")
 
 
 # --- orders -----------------------------------------------------------------
 
 @bp.post("/orders")
 @describe("Create an order", body=OrderIn,
+          description="The order gets the workspace's next number. An external_ref the "
+                      "workspace already has answers 409 with the existing order's "
+                      "Location (change it with PUT /api/orders/by-ref/{ref}).",
           replies={201: Reply("The new order.", OrderOut, headers=LOCATION)},
-          errors={400: None, 413: None, 429: "Too many order writes in a short time "
-                                              "(ORDER_WRITE_RATE_LIMIT)."})
+          errors={400: None, 409: "The external_ref belongs to another order (Location "
+                                  "says which).", 413: None,
+                  429: "Too many order writes in a short time (ORDER_WRITE_RATE_LIMIT)."})
 @limit_order_writes
 def create_order():
     body = validated(OrderIn, json_body(), ORDER_INVALID)
-    order = orders.create_order(actor(), body.customer, _items(body))
+    if body.customer_id is None and body.customer is None:
+        message = "Name the customer: customer_id, or customer (a name)."
+        raise InvalidInput(ORDER_INVALID, {"customer_id": [message]})
+    try:
+        order = orders.create_order(
+            actor(), _customer_of(body), _items(body), status=body.status,
+            **{name: getattr(body, name) for name in ORDER_FIELDS})
+    except orders.DuplicateReference as exc:
+        exc.headers = {"Location": url_for(".get_order", order_id=exc.order_id)}
+        raise
     return _json(order_out(order), 201, {"Location": url_for(".get_order", order_id=order.id)})
+
+
+@bp.put("/orders/by-ref/<ref>")
+@describe("Create or replace the order with this external reference",
+          body=OrderIn,
+          description="Idempotent: the order whose external_ref is {ref} gets the body's "
+                      "customer, items, date, shipping, notes and status (its number "
+                      "stays); without one, a new order is made with that reference. An "
+                      "external_ref in the body must be {ref} or left out.",
+          replies={200: Reply("The order, changed.", OrderOut),
+                   201: Reply("A new order.", OrderOut, headers=LOCATION)},
+          errors={400: None, 413: None,
+                  429: "Too many order writes in a short time (ORDER_WRITE_RATE_LIMIT)."})
+@limit_order_writes
+def put_order_by_ref(ref: str):
+    body = validated(OrderIn, json_body(), ORDER_INVALID)
+    try:
+        ref = parse_reference(ref)
+    except ValueError as exc:
+        raise InvalidInput(str(exc), {"ref": [str(exc)]}) from None
+    if not ref or (body.external_ref is not None and body.external_ref != ref):
+        message = "The body's external_ref must be the one in the URL (or left out)."
+        raise InvalidInput(ORDER_INVALID, {"external_ref": [message]})
+    if body.customer_id is None and body.customer is None:
+        message = "Name the customer: customer_id, or customer (a name)."
+        raise InvalidInput(ORDER_INVALID, {"customer_id": [message]})
+    fields = {name: getattr(body, name) for name in ORDER_FIELDS}
+    fields["external_ref"] = ref
+    try:
+        existing = orders.order_by_reference(actor(), ref)
+    except OrderNotFound:
+        order = orders.create_order(actor(), _customer_of(body), _items(body),
+                                    status=body.status, **fields)
+        return _json(order_out(order), 201,
+                     {"Location": url_for(".get_order", order_id=order.id)})
+    order = orders.update_order(actor(), existing.id, customer=_customer_of(body),
+                                items=_items(body), status=body.status, **fields)
+    return _json(order_out(order))
 
 
 @bp.get("/orders")
@@ -135,8 +203,13 @@ def get_order(order_id: int):
 def update_order(order_id: int):
     orders.get_order(actor(), order_id)  # 404 before 400: say the order is missing first
     body = validated(OrderPatch, json_body(), ORDER_INVALID)
-    order = orders.update_order(actor(), order_id, customer=body.customer,
-                                items=_items(body), status=body.status)
+    sent = body.model_fields_set
+    changes = {name: getattr(body, name) for name in ORDER_FIELDS if name in sent}
+    for name in ("order_date", "shipping", "shipping_tax_rate"):
+        if name in changes and changes[name] is None:
+            raise InvalidInput(ORDER_INVALID, {name: ["Must not be null."]})
+    order = orders.update_order(actor(), order_id, customer=_customer_of(body),
+                                items=_items(body), status=body.status, **changes)
     return _json(order_out(order))
 
 
@@ -445,3 +518,6 @@ def list_audit():
           replies={200: Reply("The OpenAPI document.", schema={"type": "object"})})
 def openapi():
     return jsonify(openapi_document(current_app))
+
+
+from . import customers as _customers  # noqa: E402,F401

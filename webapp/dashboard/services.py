@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from ..auth.current import Actor, as_actor
 from ..errors import InvalidInput
-from ..reports.overview import Overview, compute
+from ..reports.overview import GROSS, NET, Overview, compute
 from ..reports.params import ReportParams
 from ..reports.presets import LABELS, matching_preset, preset_range
 from ..timezones import zone_of
@@ -84,8 +84,9 @@ def summary_params(actor: Actor, choice: RangeChoice) -> ReportParams:
     return ReportParams.summary(start, end, None, timezone=zone_of(as_actor(actor).user))
 
 
-def overview(actor: Actor, choice: RangeChoice) -> Overview:
+def overview(actor: Actor, choice: RangeChoice, basis: str = GROSS) -> Overview:
     """The overview of the range for the actor's workspace (five aggregate
-    queries). Raises InvalidInput as summary_params does."""
+    queries), revenue gross or net. Raises InvalidInput as summary_params does."""
     actor = as_actor(actor)
-    return compute(actor.workspace_id, summary_params(actor, choice), actor.workspace.currency)
+    return compute(actor.workspace_id, summary_params(actor, choice), actor.workspace.currency,
+                   basis=NET if basis == NET else GROSS, with_tax=False)

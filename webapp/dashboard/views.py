@@ -6,7 +6,7 @@ and form swap the panel and push the URL, so a link to it is shareable and
 Back works; without JavaScript they load the page)."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 
 from ..auth.current import actor
 from ..errors import InvalidInput
@@ -33,10 +33,24 @@ def _panel_only() -> bool:
     return is_htmx() and not request.headers.get("HX-History-Restore-Request")
 
 
+BASIS_KEY = "dashboard_basis"  # the session remembers the revenue basis last picked
+
+
+def _basis() -> str:
+    """Revenue gross or net: ?basis= picks (and the session remembers it),
+    else the last pick of this session, else gross."""
+    asked = request.args.get("basis")
+    if asked in (services.GROSS, services.NET):
+        session[BASIS_KEY] = asked
+        return asked
+    return session.get(BASIS_KEY, services.GROSS)
+
+
 def _render(choice: services.RangeChoice, overview=None, error: InvalidInput | None = None,
             status: int = 200):
     context = {"choice": choice, "overview": overview, "error": error, "presets": PRESETS,
-               "formats": FORMATS, "charts": charts, "today": user_today()}
+               "formats": FORMATS, "charts": charts, "today": user_today(),
+               "basis": overview.basis if overview else _basis()}
     if _panel_only():
         # htmx 2 swaps 2xx answers only: a refused range is still a panel to show
         body = render_template("dashboard/_panel.html", **context)
@@ -50,7 +64,7 @@ def _render(choice: services.RangeChoice, overview=None, error: InvalidInput | N
 def index():
     choice = services.choose_range(request.args, user_today())
     try:
-        overview = services.overview(actor(), choice)
+        overview = services.overview(actor(), choice, _basis())
     except InvalidInput as exc:
         return _render(choice, error=exc, status=400)
     return _render(choice, overview)

@@ -2,12 +2,24 @@
 verbatim with the error; the parsing rules live in validation.py."""
 from __future__ import annotations
 
+import datetime as dt
+import re
+
 from flask_wtf import FlaskForm
-from wtforms import FieldList, Form, FormField, StringField
+from wtforms import FieldList, Form, FormField, StringField, TextAreaField
 from wtforms.validators import StopValidation
 
 from .services import ItemInput
-from .validation import MAX_ITEMS, parse_name, parse_quantity, parse_typed_price
+from .validation import (
+    MAX_ITEMS,
+    parse_name,
+    parse_notes,
+    parse_quantity,
+    parse_rate,
+    parse_reference,
+    parse_shipping,
+    parse_typed_price,
+)
 
 
 def _rule(parser):
@@ -19,10 +31,38 @@ def _rule(parser):
     return validate
 
 
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _date(value) -> dt.date:
+    text = (value or "").strip()
+    try:
+        # fromisoformat alone also takes week dates ("2026-W48-6") of this length
+        if _DAY.fullmatch(text):
+            return dt.date.fromisoformat(text)
+    except ValueError:
+        pass
+    raise ValueError("Give the order date as a date like 2026-11-28." if text
+                     else "The order date is required.")
+
+
+def _customer_id(value) -> int | None:
+    text = (value or "").strip()
+    if not text:
+        return None
+    if not (text.isascii() and text.isdigit()) or not 0 < int(text) < 2**31:
+        raise ValueError("Pick the customer again from the list.")
+    return int(text)
+
+
 class ItemForm(Form):
     product = StringField("Product", validators=[_rule(lambda v: parse_name(v, "Product"))])
     quantity = StringField("Quantity", validators=[_rule(parse_quantity)])
     unit_price = StringField("Unit price", validators=[_rule(parse_typed_price)])
+    tax_rate = StringField("Tax %", validators=[_rule(lambda v: parse_rate(v, "Tax rate"))])
+    discount = StringField("Discount %", validators=[_rule(lambda v: parse_rate(v, "Discount"))])
+
+    FIELDS = ("product", "quantity", "unit_price", "tax_rate", "discount")
 
 
 class ItemList(FieldList):
@@ -48,8 +88,18 @@ ADD_BUTTON_ID = "add-item"  # the "+ Add item" button's id in templates/orders/_
 
 
 class OrderForm(FlaskForm):
+    # the picker's choice (a record's id); the typed name is used when there
+    # is none (no JavaScript, or a new name): matched to a record or made one
+    # rendered by the customer picker (a hidden input of its own), not by hidden_tag()
+    customer_id = StringField(validators=[_rule(_customer_id)])
     customer = StringField("Customer", validators=[_rule(lambda v: parse_name(v, "Customer"))])
+    order_date = StringField("Order date", validators=[_rule(_date)])
+    external_ref = StringField("External reference", validators=[_rule(parse_reference)])
     items = ItemList(FormField(ItemForm), min_entries=1, max_entries=MAX_ITEMS + 1)
+    shipping = StringField("Shipping", validators=[_rule(lambda v: parse_shipping(v, typed=True))])
+    shipping_tax_rate = StringField("Shipping tax %", validators=[
+        _rule(lambda v: parse_rate(v, "Shipping tax rate"))])
+    notes = TextAreaField("Notes", validators=[_rule(parse_notes)])
 
     # Set by edit_rows: where the keyboard focus goes after adding or removing a
     # row, and what the polite live region under the rows says about it.
@@ -62,14 +112,18 @@ class OrderForm(FlaskForm):
         submit, the first field with an error; otherwise the first field."""
         if self.focus_after_edit:
             return self.focus_after_edit
-        if self.customer.errors:
-            return self.customer.id
+        for field in (self.customer_id, self.customer, self.order_date, self.external_ref):
+            if field.errors:
+                return self.customer.id if field is self.customer_id else field.id
         for entry in self.items.entries:
-            for field in (entry.form.product, entry.form.quantity, entry.form.unit_price):
-                if field.errors:
-                    return field.id
+            for name in ItemForm.FIELDS:
+                if entry.form[name].errors:
+                    return entry.form[name].id
         if self.items.errors and self.items.entries:  # about the rows as a whole
             return self.items.entries[0].form.product.id
+        for field in (self.shipping, self.shipping_tax_rate, self.notes):
+            if field.errors:
+                return field.id
         return self.customer.id
 
     def validate_items(self, field):
@@ -81,24 +135,57 @@ class OrderForm(FlaskForm):
 
     def item_inputs(self) -> list[ItemInput]:
         return [ItemInput(product=e.form.product.clean, quantity=e.form.quantity.clean,
-                          unit_price=e.form.unit_price.clean) for e in self.items.entries]
+                          unit_price=e.form.unit_price.clean, tax_rate=e.form.tax_rate.clean,
+                          discount_rate=e.form.discount.clean) for e in self.items.entries]
+
+    def customer_choice(self):
+        """The picked record's id, else the typed name."""
+        return self.customer_id.clean if self.customer_id.clean is not None \
+            else self.customer.clean
+
+    def details(self) -> dict:
+        """The order's fields besides customer and items, as the services take them."""
+        return {"order_date": self.order_date.clean, "external_ref": self.external_ref.clean,
+                "notes": self.notes.clean, "shipping": self.shipping.clean,
+                "shipping_tax_rate": self.shipping_tax_rate.clean}
 
     def raw_items(self) -> list[dict]:
-        return [{"product": e.form.product.data or "", "quantity": e.form.quantity.data or "",
-                 "unit_price": e.form.unit_price.data or ""} for e in self.items.entries]
+        return [{name: e.form[name].data or "" for name in ItemForm.FIELDS}
+                for e in self.items.entries]
+
+    def raw_fields(self) -> dict:
+        """What was typed outside the rows, to keep it across a row edit."""
+        return {name: self[name].data or "" for name in
+                ("customer_id", "customer", "order_date", "external_ref", "shipping",
+                 "shipping_tax_rate", "notes")}
 
     @classmethod
     def for_order(cls, order) -> OrderForm:
         return cls(data={
-            "customer": order.customer,
+            "customer_id": str(order.customer_id), "customer": order.customer,
+            "order_date": order.order_date.isoformat(), "external_ref": order.external_ref or "",
+            "shipping": f"{order.shipping:.2f}" if order.shipping else "",
+            "shipping_tax_rate": _rate_text(order.shipping_tax_rate),
+            "notes": order.notes or "",
             "items": [{"product": i.product, "quantity": str(i.quantity),
-                       "unit_price": f"{i.unit_price:.2f}"} for i in order.items],
+                       "unit_price": f"{i.unit_price:.2f}", "tax_rate": _rate_text(i.tax_rate),
+                       "discount": _rate_text(i.discount_rate)} for i in order.items],
         })
 
     @classmethod
-    def with_rows(cls, customer: str, items: list[dict]) -> OrderForm:
+    def blank(cls, today: dt.date) -> OrderForm:
+        return cls(data={"order_date": today.isoformat(), "items": [{}]})
+
+    @classmethod
+    def with_rows(cls, fields: dict, items: list[dict]) -> OrderForm:
         """A form holding exactly these rows (after adding or removing one), unvalidated."""
-        return cls(formdata=None, data={"customer": customer, "items": items or [{}]})
+        return cls(formdata=None, data={**fields, "items": items or [{}]})
+
+
+def _rate_text(rate) -> str:
+    if not rate:
+        return ""
+    return format(rate.normalize(), "f")
 
 
 def edit_rows(form: OrderForm, add: bool, remove: str | None) -> OrderForm:
@@ -111,7 +198,10 @@ def edit_rows(form: OrderForm, add: bool, remove: str | None) -> OrderForm:
     focus, announcement = None, ""
     if add:
         if len(items) < MAX_ITEMS:
-            items.append({"product": "", "quantity": "", "unit_price": ""})
+            # a new row starts with the rate of the row above (most lines share one)
+            last = items[-1] if items else {}
+            items.append({"product": "", "quantity": "", "unit_price": "",
+                          "tax_rate": last.get("tax_rate", ""), "discount": ""})
             focus = len(items) - 1
         else:
             focus, announcement = ADD_BUTTON_ID, f"An order can have at most {MAX_ITEMS} items."
@@ -119,7 +209,7 @@ def edit_rows(form: OrderForm, add: bool, remove: str | None) -> OrderForm:
         index = int(remove)
         del items[index]
         focus, announcement = index, f"Item {index + 1} removed."
-    edited = OrderForm.with_rows(form.customer.data or "", items)
+    edited = OrderForm.with_rows(form.raw_fields(), items)
     rows = edited.items.entries  # never empty: removing the only row leaves an empty one
     if isinstance(focus, int):
         focus = rows[focus].form.product.id if focus < len(rows) else ADD_BUTTON_ID

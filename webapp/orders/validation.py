@@ -143,3 +143,83 @@ def search_key(text: str | None) -> str:
     folded = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", text).casefold())
     folded = unicodedata.normalize("NFC", _ACCENTS.sub("", folded)).translate(_STROKES)
     return " ".join(folded.split())
+
+
+_RATE = re.compile(r"[0-9]{1,3}(?:[.,][0-9]{1,3})?", re.ASCII)
+_AMOUNT = re.compile(r"[0-9]{1,9}(?:\.[0-9]{1,2})?", re.ASCII)
+
+
+def parse_rate(value, what: str) -> Decimal:
+    """A percentage from 0 to 100 with at most 3 decimals ("19", "5.5",
+    "8,125"); empty is 0. Forms and the API alike (the API sends strings or
+    numbers)."""
+    message = f"{what} must be a percentage from 0 to 100, like 19 or 5.5."
+    if value is None or value == "":
+        return Decimal(0)
+    if isinstance(value, bool):
+        raise ValueError(message)
+    if isinstance(value, (int, Decimal)):
+        value = str(value)
+    if isinstance(value, float):
+        value = repr(value)
+    if not isinstance(value, str):
+        raise ValueError(message)
+    text = value.strip().removesuffix("%").strip()
+    if not text:
+        return Decimal(0)
+    if not _RATE.fullmatch(text):
+        raise ValueError(message)
+    rate = Decimal(text.replace(",", "."))
+    if rate > 100:
+        raise ValueError(message)
+    return rate
+
+
+def parse_shipping(value, *, typed: bool = False) -> Decimal:
+    """Shipping: 0 or a positive amount with at most 2 decimals; empty is 0.
+    typed: as a person types it in a form (decimal comma accepted, as for prices)."""
+    if isinstance(value, bool):
+        raise ValueError(SHIPPING_RULE)
+    text = str(value).strip() if isinstance(value, (str, int, Decimal)) else None
+    if value is None or text == "" or (text is not None and _ZERO.fullmatch(text)):
+        return Decimal("0.00")
+    try:
+        return parse_typed_price(value) if typed else parse_price(value)
+    except ValueError as exc:
+        if "at most" in str(exc) and "decimals" not in str(exc):
+            raise ValueError(str(exc).replace("Unit price", "Shipping")) from None
+        raise ValueError(SHIPPING_RULE) from None
+
+
+SHIPPING_RULE = "Shipping must be 0 or a positive amount with at most 2 decimals, like 4.90."
+_ZERO = re.compile(r"0+(?:[.,]0{0,2})?|[.,]0{1,2}", re.ASCII)
+
+
+def parse_reference(value) -> str | None:
+    """An external reference (a shop's order number): up to 100 characters
+    of text, no control characters; empty is none."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValueError("External reference must be text.")
+    text = value.strip()
+    if not text:
+        return None
+    if _CONTROL.search(text) or "\t" in text or "\n" in text or "\r" in text:
+        raise ValueError("External reference contains control characters.")
+    if len(text) > 100:
+        raise ValueError(f"External reference must be at most 100 characters (got {len(text)}).")
+    return text
+
+
+def parse_notes(value) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValueError("Notes must be text.")
+    text = value.replace("\r\n", "\n").strip()
+    if _CONTROL.search(text):
+        raise ValueError("Notes contain control characters.")
+    if len(text) > 2000:
+        raise ValueError(f"Notes must be at most 2,000 characters (got {len(text):,}).")
+    return text or None

@@ -9,6 +9,7 @@ from ..models import OrderStatus
 from ..pagination import page_arg
 from ..reports import services as report_services
 from ..security import limit_order_writes
+from ..timezones import today, zone_of
 from ..worker_beats import worker_alive
 from . import services
 from .forms import OrderForm, edit_rows
@@ -34,16 +35,38 @@ def index():
 @bp.route("/new", methods=["GET", "POST"])
 @limit_order_writes
 def new():
-    form = OrderForm()
+    form = OrderForm() if request.method == "POST" else OrderForm.blank(
+        today(zone_of(actor().user)))
     add, remove = _row_edit_requested()
     if add or remove is not None:  # the no-JavaScript path of the row buttons
         form = edit_rows(form, add, remove)
     elif form.validate_on_submit():
-        order = services.create_order(actor(), form.customer.clean, form.item_inputs())
-        flash(f"Order #{order.id} for {order.customer} saved.", "success")
-        return redirect(url_for(".show", order_id=order.id))
+        try:
+            order = services.create_order(actor(), form.customer_choice(), form.item_inputs(),
+                                          **form.details())
+        except (InvalidInput, services.DuplicateReference) as exc:  # shown on its field
+            _show_on_form(form, exc)
+        else:
+            flash(f"Order {order.number} for {order.customer} saved.", "success")
+            return redirect(url_for(".show", order_id=order.id))
     status = 422 if form.errors else 200
     return render_template("orders/form.html", form=form, order=None), status
+
+
+def _show_on_form(form: OrderForm, exc) -> None:
+    """A refusal of the service (a date too far ahead, a reference another
+    order has, a customer of no workspace of theirs) next to its field."""
+    placed = False
+    errors = exc.errors or {}
+    if isinstance(exc, services.DuplicateReference):
+        errors = {"external_ref": [f"Order {exc.number} already has this reference."]}
+    for name, messages in errors.items():
+        field = form._fields.get(name)
+        if field is not None:
+            field.errors = list(field.errors or []) + list(messages)
+            placed = True
+    if not placed:
+        form.form_errors.append(exc.message)
 
 
 @bp.post("/items")
@@ -71,10 +94,14 @@ def edit(order_id: int):
     if add or remove is not None:
         form = edit_rows(form, add, remove)
     elif form.validate_on_submit():
-        services.update_order(actor(), order_id, customer=form.customer.clean,
-                              items=form.item_inputs())
-        flash(f"Order #{order_id} updated.", "success")
-        return redirect(url_for(".show", order_id=order_id))
+        try:
+            services.update_order(actor(), order_id, customer=form.customer_choice(),
+                                  items=form.item_inputs(), **form.details())
+        except (InvalidInput, services.DuplicateReference) as exc:
+            _show_on_form(form, exc)
+        else:
+            flash(f"Order {order.number} updated.", "success")
+            return redirect(url_for(".show", order_id=order_id))
     status = 422 if form.errors else 200
     return render_template("orders/form.html", form=form, order=order), status
 
@@ -89,7 +116,7 @@ def set_status(order_id: int):
         flash("Unknown order status.", "error")
         return redirect(url_for(".show", order_id=order_id), 303)
     order = services.update_order(actor(), order_id, status=status)
-    flash(f"Order #{order.id} is now {order.status.label.lower()}.", "success")
+    flash(f"Order {order.number} is now {order.status.label.lower()}.", "success")
     return redirect(url_for(".show", order_id=order_id), 303)
 
 
@@ -99,6 +126,7 @@ def delete(order_id: int):
     order = services.get_order(actor(), order_id)
     if request.method == "GET":
         return render_template("orders/delete.html", order=order)
+    number = order.number
     services.delete_order(actor(), order_id)
-    flash(f"Order #{order_id} deleted.", "success")
+    flash(f"Order {number} deleted.", "success")
     return redirect(url_for(".index"), 303)

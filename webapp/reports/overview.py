@@ -4,21 +4,26 @@ items in Python) and drawn three ways: page 1 of the PDF
 (tasks/generators/pdf/overview.py), the "Summary" sheet of the XLSX
 (tasks/generators/xlsx_report.py) and the dashboard (/dashboard).
 
-Every number covers the completed orders of the range, in the user's own
-days: a range is a pair of local dates in an IANA time zone."""
+Every number covers the completed orders whose order date lies in the
+range (a pair of calendar dates). "Revenue" is gross (what customers pay:
+tax and shipping included) unless the overview is computed on the net basis
+(the dashboard's switch): then every revenue figure, KPIs, bars and top
+lists alike, is net of tax."""
 from __future__ import annotations
 
 import bisect
 import datetime as dt
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
 from ..extensions import db
 from ..models import Order, OrderItem, ProductMonth
+from ..orders.money import normalise_rate
 from .params import summary_span_error
+
+GROSS, NET = "gross", "net"  # what "revenue" means in an overview
 
 CENT = Decimal("0.01")
 TOP = 10  # top customers / products
@@ -36,7 +41,11 @@ class Kpis:
     orders: int = 0
     items: int = 0  # line items
     units: int = 0  # sum of quantities
-    revenue: Decimal = Decimal("0.00")
+    revenue: Decimal = Decimal("0.00")  # gross: what customers pay, shipping and tax included
+    net: Decimal = Decimal("0.00")  # revenue without tax (shipping's net included)
+    tax: Decimal = Decimal("0.00")
+    discount: Decimal = Decimal("0.00")  # given on the lines
+    shipping: Decimal = Decimal("0.00")  # shipping charged, net
 
     @property
     def average_order_value(self) -> Decimal:
@@ -64,6 +73,15 @@ class Ranked:
 
 
 @dataclass(frozen=True)
+class TaxRow:
+    """Tax collected at one rate over the range (shipping under its rate)."""
+    rate: Decimal  # percent, normalised: 19, 7, 5.5, 0
+    net: Decimal
+    tax: Decimal
+    gross: Decimal
+
+
+@dataclass(frozen=True)
 class Overview:
     title: str  # "Completed orders"
     scope: list[str]  # the scope in words, as in the file's header
@@ -81,6 +99,8 @@ class Overview:
     top_products: list[Ranked]
     customers: list[Ranked] = field(default_factory=list)  # by revenue, at most CUSTOMERS_MAX
     customers_total: int = 0  # how many customers there are in all
+    tax_rows: list[TaxRow] = field(default_factory=list)  # by rate, ascending; sums = kpis
+    basis: str = GROSS  # GROSS or NET: what every "revenue" here is
 
     def change(self, name: str) -> Decimal | None:
         """Percent change of KPI `name` ("orders", "items", "units", "revenue",
@@ -138,9 +158,11 @@ def period_label(start: dt.date, grain: str) -> str:
     return f"{start:%b} {start.day}"
 
 
-def compute(workspace_id: int, params, currency: str) -> Overview:
-    """The overview of a SUMMARY's parameters (ReportParams: range, zone,
-    customer, scope) for the report's owner, its ownership rules included."""
+def compute(workspace_id: int, params, currency: str, *, basis: str = GROSS,
+            with_tax: bool = True) -> Overview:
+    """The overview of a SUMMARY's parameters (ReportParams: range, customer,
+    scope) for the workspace. with_tax: the per-rate table, which reads the
+    line items (a report's overview has it; the dashboard does not ask)."""
     too_long = summary_span_error(params.date_from, params.date_to)
     if too_long:  # every way in refuses it first; the work here grows with the range
         raise ValueError(too_long)
@@ -150,19 +172,22 @@ def compute(workspace_id: int, params, currency: str) -> Overview:
     previous = replace(params, date_from=previous_from, date_to=previous_to)
     grain = grain_for(days)
     starts = period_starts(params.date_from, params.date_to, grain)
+    revenue_of = Order.total if basis == GROSS else Order.net_total
     with db.engine.connect() as conn:
         sqlite = conn.dialect.name == "sqlite"
-        kpis = _kpis(conn, params.where(workspace_id), sqlite)
-        before = _kpis(conn, previous.where(workspace_id), sqlite)
-        periods = _periods(conn, params, workspace_id, starts, grain, sqlite)
-        customers, customers_total = _customers(conn, params.where(workspace_id), sqlite)
-        products = _products(conn, params, workspace_id, sqlite)
+        where = params.where(workspace_id)
+        kpis = _kpis(conn, where, sqlite, basis)
+        before = _kpis(conn, previous.where(workspace_id), sqlite, basis)
+        periods = _periods(conn, params, where, starts, grain, sqlite, revenue_of)
+        customers, customers_total = _customers(conn, where, sqlite, revenue_of)
+        products = _products(conn, params, workspace_id, sqlite, basis)
+        tax_rows = _tax_rows(conn, where, sqlite) if with_tax else []
     return Overview(
         title=params.title(), scope=params.describe(), date_from=params.date_from,
         date_to=params.date_to, timezone=params.timezone, currency=currency, kpis=kpis,
         previous=before, previous_from=previous_from, previous_to=previous_to, grain=grain,
         periods=periods, top_customers=customers[:TOP], top_products=products,
-        customers=customers, customers_total=customers_total)
+        customers=customers, customers_total=customers_total, tax_rows=tax_rows, basis=basis)
 
 
 def _money_sum(column, sqlite: bool):
@@ -177,31 +202,33 @@ def _money(value, sqlite: bool) -> Decimal:
     return Decimal(value or 0).quantize(CENT)
 
 
-def _kpis(conn, where: list, sqlite: bool) -> Kpis:
+def _kpis(conn, where: list, sqlite: bool, basis: str = GROSS) -> Kpis:
     row = conn.execute(sa.select(
         sa.func.count(), sa.func.coalesce(sa.func.sum(Order.item_count), 0),
         sa.func.coalesce(sa.func.sum(Order.units), 0), _money_sum(Order.total, sqlite),
+        _money_sum(Order.net_total, sqlite), _money_sum(Order.tax_total, sqlite),
+        _money_sum(Order.discount_total, sqlite), _money_sum(Order.shipping_net, sqlite),
     ).where(*where)).one()
+    gross, net = _money(row[3], sqlite), _money(row[4], sqlite)
     return Kpis(orders=row[0], items=int(row[1]), units=int(row[2]),
-                revenue=_money(row[3], sqlite))
+                revenue=gross if basis == GROSS else net, net=net,
+                tax=_money(row[5], sqlite), discount=_money(row[6], sqlite),
+                shipping=_money(row[7], sqlite))
 
 
-def _periods(conn, params, workspace_id: int, starts: list[dt.date], grain: str,
-             sqlite: bool) -> list[Period]:
-    """Revenue and orders per local period. SQL groups the orders by local day
-    (_local_day: arithmetic on the UTC time, so the database needs no time-zone
-    support, SQLite has none, and DST days are as long as they really were);
-    the days, at most a summary's 3,653, are folded into weeks or months here.
-    The statement's size does not grow with the periods (one CASE branch per
-    period made thousands for a range of centuries, which ran for minutes)."""
-    day = _local_day(params, sqlite).label("day")
-    rows = conn.execute(sa.select(day, sa.func.count(), _money_sum(Order.total, sqlite))
-                        .where(*params.where(workspace_id)).group_by(day)).all()
+def _periods(conn, params, where: list, starts: list[dt.date], grain: str,
+             sqlite: bool, revenue_of) -> list[Period]:
+    """Revenue and orders per period: SQL groups the orders by their date
+    (at most a summary's 3,653 days), folded into weeks or months here."""
+    rows = conn.execute(sa.select(Order.order_date, sa.func.count(),
+                                  _money_sum(revenue_of, sqlite))
+                        .where(*where).group_by(Order.order_date)).all()
     orders, revenue = [0] * len(starts), [0] * len(starts)
-    for number, count, money in rows:
-        local = params.date_from + dt.timedelta(days=int(number))
+    for day, count, money in rows:
+        if isinstance(day, str):
+            day = dt.date.fromisoformat(day)
         # the range's own days only (the WHERE keeps it so), held to it anyway
-        i = min(max(bisect.bisect_right(starts, local) - 1, 0), len(starts) - 1)
+        i = min(max(bisect.bisect_right(starts, day) - 1, 0), len(starts) - 1)
         orders[i] += count
         revenue[i] += money or 0  # whole cents on SQLite (see _money), NUMERIC on PostgreSQL
     return [Period(start=start, label=period_label(start, grain), orders=orders[i],
@@ -209,92 +236,64 @@ def _periods(conn, params, workspace_id: int, starts: list[dt.date], grain: str,
             for i, start in enumerate(starts)]
 
 
-def _local_day(params, sqlite: bool):
-    """The order's local day in the range's zone, as days since date_from:
-    (UTC seconds + the zone's offset at that instant - date_from's midnight
-    read as UTC) // 86,400. The offset changes only at the zone's transitions
-    inside the range (two a year where clocks change, none in UTC), one CASE
-    each. Whole seconds: local midnights fall on whole seconds, so dropping
-    the fraction never moves an order across one."""
-    start, end = params.bounds()
-    first, changes = _offsets(start, end, params.timezone)
-    if sqlite:  # the stored text without its fraction (strftime would round it)
-        seconds = sa.cast(sa.func.strftime("%s", sa.func.substr(Order.created_at, 1, 19)),
-                          sa.Integer)
-    else:
-        seconds = sa.cast(sa.func.floor(sa.extract("epoch", Order.created_at)), sa.BigInteger)
-    base = int(dt.datetime.combine(params.date_from, dt.time(), dt.UTC).timestamp())
-    shift = sa.literal(first - base, sa.BigInteger)
-    for at, change in changes:
-        shift = shift + sa.case((Order.created_at >= at, change), else_=0)
-    return (seconds + shift) // 86400
+def _tax_rows(conn, where: list, sqlite: bool) -> list[TaxRow]:
+    """Tax collected per rate: the lines' stored amounts, and each order's
+    shipping under its own rate."""
+    lines = (sa.select(OrderItem.tax_rate.label("rate"),
+                       _money_sum(OrderItem.net, sqlite).label("net"),
+                       _money_sum(OrderItem.tax, sqlite).label("tax"),
+                       _money_sum(OrderItem.gross, sqlite).label("gross"))
+             .join(Order, Order.id == OrderItem.order_id).where(*where)
+             .group_by(OrderItem.tax_rate))
+    shipping = (sa.select(Order.shipping_tax_rate.label("rate"),
+                          _money_sum(Order.shipping_net, sqlite).label("net"),
+                          _money_sum(Order.shipping_tax, sqlite).label("tax"),
+                          _money_sum(Order.shipping_net + Order.shipping_tax,
+                                     sqlite).label("gross"))
+                .where(*where, Order.shipping_net + Order.shipping_tax != 0)
+                .group_by(Order.shipping_tax_rate))
+    merged: dict[Decimal, list] = {}
+    for rows in (conn.execute(lines).all(), conn.execute(shipping).all()):
+        for rate, net, tax, gross in rows:
+            key = normalise_rate(Decimal(str(rate)))
+            cell = merged.setdefault(key, [Decimal(0), Decimal(0), Decimal(0)])
+            for n, value in enumerate((net, tax, gross)):
+                cell[n] += _money(value, sqlite)
+    return [TaxRow(rate=rate, net=net, tax=tax, gross=gross)
+            for rate, (net, tax, gross) in sorted(merged.items())]
 
 
-# probes of the zone's offset: no zone changes its offset twice within this
-PROBE = dt.timedelta(hours=6)
-
-
-def _offsets(start: dt.datetime | None, end: dt.datetime | None,
-             zone_name: str) -> tuple[int, list[tuple[dt.datetime, int]]]:
-    """The zone's UTC offset (seconds) at `start`, and each change of it in
-    [start, end) as (UTC instant, change in seconds). zoneinfo keeps its
-    transitions to itself: the offset is probed every PROBE and each change
-    found to the second by bisection."""
-    zone = ZoneInfo(zone_name)
-    if start is None:
-        return 0, []
-
-    def offset(at: dt.datetime) -> int:
-        return int(at.astimezone(zone).utcoffset().total_seconds())
-
-    first = offset(start)
-    # a range to the calendar's end has no end instant: probe until offset() overflows
-    last_probe = (end or dt.datetime(dt.MAXYEAR, 12, 31, tzinfo=dt.UTC)) - dt.timedelta(seconds=1)
-    changes = []
-    before, probe = start, start
-    while probe < last_probe:
-        probe = min(probe + PROBE, last_probe)
-        try:
-            now = offset(probe)
-        except OverflowError:  # the end of datetime's calendar
-            break
-        while offset(before) != now:
-            lo, hi = before, probe  # offset(lo) differs from offset(hi)
-            while hi - lo > dt.timedelta(seconds=1):
-                mid = (lo + (hi - lo) // 2).replace(microsecond=0)
-                if offset(mid) == offset(lo):
-                    lo = mid
-                else:
-                    hi = mid
-            changes.append((hi, offset(hi) - offset(before)))
-            before = hi
-        before = probe
-    return first, changes
-
-
-def _customers(conn, where: list, sqlite: bool) -> tuple[list[Ranked], int]:
-    revenue = _money_sum(Order.total, sqlite).label("revenue")
-    grouped = (sa.select(Order.customer, sa.func.count().label("orders"),
+def _customers(conn, where: list, sqlite: bool, revenue_of=Order.total
+               ) -> tuple[list[Ranked], int]:
+    """Per customer record (under its name now: a renamed customer is one
+    customer, whatever old orders called them)."""
+    revenue = _money_sum(revenue_of, sqlite).label("revenue")
+    grouped = (sa.select(sa.func.min(Order.customer).label("customer"),
+                         sa.func.count().label("orders"),
                          sa.func.coalesce(sa.func.sum(Order.units), 0).label("units"), revenue)
-               .where(*where).group_by(Order.customer))
+               .where(*where).group_by(Order.customer_id))
     total = conn.scalar(sa.select(sa.func.count()).select_from(grouped.subquery()))
-    rows = conn.execute(grouped.order_by(revenue.desc(), Order.customer)
+    inner = grouped.subquery()
+    rows = conn.execute(sa.select(inner.c.customer, inner.c.orders, inner.c.units,
+                                  inner.c.revenue)
+                        .order_by(inner.c.revenue.desc(), inner.c.customer)
                         .limit(CUSTOMERS_MAX)).all()
     return [Ranked(name=name, orders=orders, units=int(units), revenue=_money(value, sqlite))
             for name, orders, units, value in rows], total or 0
 
 
-def _products(conn, params, workspace_id: int, sqlite: bool) -> list[Ranked]:
-    """The top products. The whole UTC months inside the range are read from
+def _products(conn, params, workspace_id: int, sqlite: bool, basis: str = GROSS
+              ) -> list[Ranked]:
+    """The top products. The whole months inside the range are read from
     product_months (kept in step with every order write); the partial months
     at its edges, and any range with a customer filter (the rollup has no
     customer), from the line items. An order lies in one month, so the sums,
     order counts included, add up exactly."""
     where = params.where(workspace_id)
-    start, end = params.bounds()
-    inner = _whole_months(start, end) if not params.customer else None
-    item_cents = (OrderItem.quantity * sa.func.round(OrderItem.unit_price * 100)
-                  if sqlite else OrderItem.quantity * OrderItem.unit_price * 100)
+    filtered = params.customer or params.customer_id is not None
+    inner = None if filtered else _whole_months(params.date_from, params.date_to)
+    amount = OrderItem.gross if basis == GROSS else OrderItem.net
+    item_cents = sa.func.round(amount * 100) if sqlite else amount * 100
     items = (sa.select(OrderItem.product.label("product"),
                        sa.func.sum(item_cents).label("cents"),
                        sa.func.sum(OrderItem.quantity).label("units"),
@@ -305,13 +304,14 @@ def _products(conn, params, workspace_id: int, sqlite: bool) -> list[Ranked]:
         parts = items
     else:
         first, last = inner
-        edges = items.where(sa.or_(Order.created_at < first, Order.created_at >= last))
+        edges = items.where(sa.or_(Order.order_date < first, Order.order_date >= last))
+        rolled = ProductMonth.revenue_cents if basis == GROSS else ProductMonth.net_cents
         months = (sa.select(ProductMonth.product.label("product"),
-                            sa.func.sum(ProductMonth.revenue_cents).label("cents"),
+                            sa.func.sum(rolled).label("cents"),
                             sa.func.sum(ProductMonth.units).label("units"),
                             sa.func.sum(ProductMonth.orders).label("orders"))
                   .where(ProductMonth.workspace_id == workspace_id,
-                         ProductMonth.month >= first.date(), ProductMonth.month < last.date())
+                         ProductMonth.month >= first, ProductMonth.month < last)
                   .group_by(ProductMonth.product))
         parts = sa.union_all(edges, months)
     both = parts.subquery()
@@ -324,15 +324,17 @@ def _products(conn, params, workspace_id: int, sqlite: bool) -> list[Ranked]:
             for name, units, value, orders in rows]
 
 
-def _whole_months(start: dt.datetime | None,
-                  end: dt.datetime | None) -> tuple[dt.datetime, dt.datetime] | None:
-    """[first, last): the UTC month starts bounding the whole UTC months
-    inside [start, end), or None when there is none."""
-    if start is None or end is None:
+def _whole_months(date_from: dt.date, date_to: dt.date) -> tuple[dt.date, dt.date] | None:
+    """[first, last): the first days of the whole months inside
+    [date_from, date_to], or None when there is none."""
+    try:
+        first = date_from if date_from.day == 1 else _next_month(date_from)
+        after = date_to + dt.timedelta(days=1)
+    except OverflowError:  # the calendar's last month
         return None
-    first = start.astimezone(dt.UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    if first < start:
-        first = (first + dt.timedelta(days=32)).replace(day=1)
-    last = end.astimezone(dt.UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    last = after if after.day == 1 else date_to.replace(day=1)
     return (first, last) if first < last else None
 
+
+def _next_month(day: dt.date) -> dt.date:
+    return (day.replace(day=1) + dt.timedelta(days=32)).replace(day=1)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -61,7 +61,8 @@ class ReportParams:
     order_id: int | None = None
     date_from: dt.date | None = None
     date_to: dt.date | None = None
-    customer: str | None = None
+    customer: str | None = None  # SUMMARY: the customer's name when it was asked for
+    customer_id: int | None = None  # SUMMARY: the customer record it covers
     # ORDERS: the orders list's search (customer contains, any case or accent)
     search: str | None = None
     # SUMMARY: whose days date_from and date_to are (an IANA zone, checked by
@@ -80,7 +81,7 @@ class ReportParams:
 
     @classmethod
     def summary(cls, date_from: dt.date, date_to: dt.date, customer: str | None = None,
-                *, timezone: str = "UTC") -> ReportParams:
+                *, timezone: str = "UTC", customer_id: int | None = None) -> ReportParams:
         """Completed orders dated [date_from, date_to] in `timezone`'s days."""
         if date_from > date_to:
             raise InvalidInput("The start date is after the end date.",
@@ -89,7 +90,8 @@ class ReportParams:
         if too_long:
             raise InvalidInput(too_long, {"date_from": [too_long]})
         return cls(kind=ReportKind.SUMMARY, date_from=date_from, date_to=date_to,
-                   customer=(customer or "").strip() or None, timezone=timezone)
+                   customer=(customer or "").strip() or None, timezone=timezone,
+                   customer_id=customer_id)
 
     @classmethod
     def listing(cls, search: str | None = None) -> ReportParams:
@@ -136,6 +138,7 @@ class ReportParams:
         return cls(kind=kind, date_from=dt.date.fromisoformat(data["date_from"]),
                    date_to=dt.date.fromisoformat(data["date_to"]),
                    customer=data.get("customer") or None,
+                   customer_id=data.get("customer_id"),
                    timezone=data.get("timezone") or "UTC")
 
     def to_json(self) -> dict:
@@ -151,6 +154,8 @@ class ReportParams:
                     "timezone": self.timezone}
         data = {"date_from": self.date_from.isoformat(), "date_to": self.date_to.isoformat(),
                 "customer": self.customer}
+        if self.customer_id is not None:
+            data["customer_id"] = self.customer_id
         if self.timezone != "UTC":  # jobs from before time zones read the same
             data["timezone"] = self.timezone
         return data
@@ -171,13 +176,11 @@ class ReportParams:
             return audit_where(workspace_id, action=self.action, person=self.person,
                                date_from=self.date_from, date_to=self.date_to,
                                zone=self.timezone)
-        start, end = self.bounds()
-        clauses = [Order.status == OrderStatus.COMPLETED, Order.workspace_id == workspace_id]
-        if start is not None:
-            clauses.append(Order.created_at >= start)
-        if end is not None:
-            clauses.append(Order.created_at < end)
-        if self.customer:
+        clauses = [Order.status == OrderStatus.COMPLETED, Order.workspace_id == workspace_id,
+                   Order.order_date >= self.date_from, Order.order_date <= self.date_to]
+        if self.customer_id is not None:
+            clauses.append(Order.customer_id == self.customer_id)
+        elif self.customer:  # jobs from before customers were records: the name as it was
             clauses.append(sa.func.lower(Order.customer) == self.customer.lower())
         return clauses
 

@@ -5,10 +5,10 @@ the user's zone: user_today), so the ranges are testable across month, quarter
 and year boundaries. Every range includes both ends, as a summary's dates do."""
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import has_request_context
 from flask_login import current_user
-
-import datetime as dt
 
 from ..timezones import today, zone_of
 

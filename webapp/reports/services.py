@@ -17,12 +17,13 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
-from .. import quotas
-from .. import audit
+from .. import audit, quotas
 from ..auth.current import Actor, as_actor, visible
+from ..customers.services import get_customer, match_one
 from ..delivery.services import dispatch_job, new_rows
 from ..errors import (
     Conflict,
+    CustomerNotFound,
     InvalidInput,
     JobNotFound,
     OrderNotFound,
@@ -186,14 +187,30 @@ def request_order_report(actor: Actor, order_id: int, fmt: ReportFormat, *,
 
 
 def request_summary_report(actor: Actor, date_from: dt.date, date_to: dt.date,
-                           customer: str | None, fmt: ReportFormat, *,
+                           customer: int | str | None, fmt: ReportFormat, *,
                            notify_email: bool = False) -> tuple[ReportJob, bool]:
-    """Completed orders of the workspace in the date range (the asker's
-    days, in their zone)."""
+    """Completed orders of the workspace dated in the range. `customer`: a
+    customer record's id, or a name meaning one record (matched as the
+    customers search matches; InvalidInput naming close matches when it
+    means none, so a filter never silently selects nothing)."""
     actor = as_actor(actor)
-    return request_report(actor, ReportParams.summary(date_from, date_to, customer,
-                                                      timezone=zone_of(actor.user)), fmt,
-                          notify_email=notify_email)
+    record = _customer_filter(actor, customer)
+    params = ReportParams.summary(date_from, date_to, record.name if record else None,
+                                  timezone=zone_of(actor.user),
+                                  customer_id=record.id if record else None)
+    return request_report(actor, params, fmt, notify_email=notify_email)
+
+
+def _customer_filter(actor: Actor, customer: int | str | None):
+    if customer is None or (isinstance(customer, str) and not customer.strip()):
+        return None
+    if isinstance(customer, int):
+        try:
+            return get_customer(actor, customer)
+        except CustomerNotFound:
+            message = f"Customer {customer} does not exist."
+            raise InvalidInput(message, {"customer": [message]}) from None
+    return match_one(actor, customer)
 
 
 def request_audit_export(actor: Actor, *, action: str | None = None,

@@ -14,11 +14,12 @@ from flask import (
 )
 
 from ..auth.current import actor
+from ..customers.forms import picked
 from ..errors import Conflict, InvalidInput
-from ..http_errors import on_rate_limit
 from ..htmx import is_htmx
+from ..http_errors import on_rate_limit
 from ..models import JobStatus, ReportFormat
-from ..orders.services import customer_names, get_order
+from ..orders.services import get_order
 from ..orders.validation import has_control_characters
 from ..pagination import page_arg
 from ..schedules.services import runs_of_jobs
@@ -26,9 +27,9 @@ from ..security import limit_requests, local_path
 from ..worker_beats import worker_alive
 from . import services
 from .downloads import send_download
+from .forms import OrderReportForm, SummaryReportForm, summary_form_from_query
 from .messages import requested_message
 from .params import ReportParams
-from .forms import OrderReportForm, SummaryReportForm, summary_form_from_query
 from .presets import PRESETS, matching_preset, user_today
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
@@ -52,7 +53,7 @@ def _render_index(form, status: int = 200, form_error: str | None = None):
                            presets=PRESETS,
                            active_preset=matching_preset(form.date_from.data, form.date_to.data,
                                                          user_today()),
-                           customers=customer_names(actor()), worker_alive=worker_alive()), status
+                           worker_alive=worker_alive()), status
 
 
 @bp.post("/")
@@ -64,16 +65,24 @@ def request_summary():
     try:
         job, created = services.request_summary_report(
             actor(), form.date_from.data, form.date_to.data,
-            (form.customer.data or "").strip() or None, ReportFormat(form.format.data),
+            _customer_choice(), ReportFormat(form.format.data),
             notify_email=form.notify_email.data)
     except services.TooManyJobs as exc:
         return _render_index(form, 429, form_error=exc.message)
-    except InvalidInput as exc:  # e-mail asked for where there is none
-        form.notify_email.errors = [exc.message]
+    except InvalidInput as exc:  # no such customer, or e-mail asked for where there is none
+        field = form.customer if "customer" in (exc.errors or {}) else form.notify_email
+        field.errors = [exc.message]
         return _render_index(form, 422)
     flash(*requested_message(job, created))
     # back to the form with the same choices, so the next report is one change away
     return redirect(url_for(".index", **form.query()), 303)
+
+
+def _customer_choice() -> int | str | None:
+    """The summary's customer: the id the picker chose, else the typed text
+    (matched by the service, which names close spellings when none fits)."""
+    choice = picked(request.form)
+    return choice if isinstance(choice, int) else (choice.strip() or None)
 
 
 @on_rate_limit("reports.request_summary")

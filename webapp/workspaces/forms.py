@@ -5,6 +5,7 @@ from wtforms.validators import InputRequired, Length
 
 from ..auth.forms import ZoneField
 from ..enums import Role
+from ..models import DOCUMENT_TITLES
 
 ROLE_CHOICES = [(r.value, r.label) for r in Role]
 
@@ -32,6 +33,10 @@ class SettingsForm(FlaskForm):
     address = TextAreaField("Address", validators=[Length(max=1000)])
     tax_id = StringField("Tax id", validators=[Length(max=50)])
     require_two_factor = BooleanField("Require two-factor log-in for every member")
+    order_prefix = StringField("Order number prefix", validators=[Length(max=20)])
+    prices_include_tax = BooleanField("Prices are entered with tax included (gross)")
+    document_title = SelectField("Title of the one-order PDF",
+                                 choices=[(t, t) for t in DOCUMENT_TITLES])
 
 
 class LogoForm(FlaskForm):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 import secrets
 from dataclasses import dataclass
 
@@ -23,6 +24,7 @@ from ..errors import Conflict, Forbidden, InvalidInput, NotFound
 from ..extensions import db
 from ..links import public_url, serializer
 from ..models import (
+    DOCUMENT_TITLES,
     ApiToken,
     Invitation,
     Membership,
@@ -431,6 +433,13 @@ class Settings:
     address: str | None = None
     tax_id: str | None = None
     require_two_factor: bool = False
+    # orders: None keeps what the workspace has
+    order_prefix: str | None = None
+    prices_include_tax: bool | None = None
+    document_title: str | None = None
+
+
+_PREFIX = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._/#-]{0,19}|", re.ASCII)
 
 
 def _optional(text: str | None, limit: int) -> str | None:
@@ -452,6 +461,13 @@ def update_settings(actor: Actor, new: Settings) -> Workspace:
         errors["currency"] = ["Pick an ISO 4217 currency code such as EUR or USD."]
     if not is_zone(new.default_timezone):
         errors["default_timezone"] = ["Must be an IANA time zone such as Europe/Berlin."]
+    prefix = workspace.order_prefix if new.order_prefix is None else new.order_prefix.strip()
+    if not _PREFIX.fullmatch(prefix):
+        errors["order_prefix"] = ["Up to 20 letters, digits or . _ / # - (e.g. SO- or 2026/); "
+                                  "empty for plain numbers."]
+    title = workspace.document_title if new.document_title is None else new.document_title
+    if title not in DOCUMENT_TITLES:
+        errors["document_title"] = ["Pick one of the titles."]
     if errors:
         raise InvalidInput("The settings are not valid.", errors)
     if new.require_two_factor != workspace.require_two_factor:
@@ -459,7 +475,10 @@ def update_settings(actor: Actor, new: Settings) -> Workspace:
     values = {"name": name, "currency": currency, "default_timezone": new.default_timezone,
               "legal_name": _optional(new.legal_name, 200),
               "address": _optional(new.address, 1000), "tax_id": _optional(new.tax_id, 50),
-              "require_two_factor": bool(new.require_two_factor)}
+              "require_two_factor": bool(new.require_two_factor),
+              "order_prefix": prefix, "document_title": title,
+              "prices_include_tax": workspace.prices_include_tax
+              if new.prices_include_tax is None else bool(new.prices_include_tax)}
     changed = [key for key, value in values.items() if getattr(workspace, key) != value]
     for key, value in values.items():
         setattr(workspace, key, value)

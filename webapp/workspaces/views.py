@@ -174,7 +174,10 @@ def save_settings():
             name=form.name.data, currency=form.currency.data,
             default_timezone=form.default_timezone.data, legal_name=form.legal_name.data,
             address=form.address.data, tax_id=form.tax_id.data,
-            require_two_factor=form.require_two_factor.data))
+            require_two_factor=form.require_two_factor.data,
+            order_prefix=form.order_prefix.data or "",
+            prices_include_tax=form.prices_include_tax.data,
+            document_title=form.document_title.data))
     except DomainError as exc:
         if exc.status_code == 403:
             raise

@@ -31,12 +31,15 @@ from decimal import Decimal
 from pathlib import Path
 
 from .. import Progress, ReportMeta, Rows
+from ..document import DocumentLine
+from .document import write_order_document
 from .engine import GREY_TEXT, MARGIN, PAD, Canvas, Spill, baseline, clean, local
 from .fonts import DEFAULT_FONTS_DIR, PT_PER_MM
 from .overview import NO_ORDERS_MESSAGE, OverviewPages
 from .table import EMPTY_MESSAGE, Table
 
-__all__ = ["DEFAULT_FONTS_DIR", "EMPTY_MESSAGE", "NO_ORDERS_MESSAGE", "write_pdf"]
+__all__ = ["DEFAULT_FONTS_DIR", "EMPTY_MESSAGE", "NO_ORDERS_MESSAGE", "write_order_document",
+           "write_pdf"]
 
 
 def write_pdf(
@@ -52,7 +55,14 @@ def write_pdf(
     ``fonts_dir`` overrides where the TTF files are read from (default: static/fonts).
     Finished pages are spilled (compressed) to an anonymous temporary file in
     ``path``'s directory, so memory does not grow with the number of rows.
+
+    With ``meta.document`` (one order), the file is that order's business
+    document instead (document.py): its lines are the rows that are not the
+    shipping row, which the document shows in its own place.
     """
+    if meta.document is not None:
+        lines = _document_lines(rows, has_shipping=meta.document.shipping is not None)
+        return write_order_document(meta.document, lines, path, progress, fonts_dir=fonts_dir)
     with tempfile.TemporaryFile(dir=Path(path).resolve().parent) as spill_file:
         canvas = Canvas(meta.title, fonts_dir or DEFAULT_FONTS_DIR, Spill(spill_file))
         table = Table(canvas, meta)
@@ -71,6 +81,20 @@ def write_pdf(
         table.totals(count, orders, grand)
         canvas.output(path)
     return count
+
+
+def _document_lines(rows: Rows, *, has_shipping: bool):
+    """The order's rows as document lines, but for its shipping row: the
+    last one when the order charges shipping (rows come items first), which
+    the document shows in its own place. One row is held back to know."""
+    held = None
+    for row in rows:
+        if held is not None:
+            yield held
+        held = DocumentLine(row.product, row.quantity, row.unit_price, row.discount_rate,
+                            row.discount, row.tax_rate, row.net, row.tax, row.gross)
+    if held is not None and not has_shipping:
+        yield held
 
 
 def title_block(canvas: Canvas, meta: ReportMeta) -> None:

@@ -29,7 +29,18 @@ empty page:
 
 The footer ``Page X of Y`` is a second, tiny content stream of each page,
 made at the end when Y is known (a page's ``/Contents`` is ``[body footer]``),
-so no alias substitution is needed and the page count is always exact.
+so no alias substitution is needed and the page count is always exact.  A
+footer note (a document's number) may stand at its left; its characters are
+learned when it is set, since footers are written after fonts are subset.
+
+Pages are A4 landscape (the reports) or portrait (``Canvas(..., portrait=True)``,
+the order document); the module constants below are the landscape geometry that
+table.py and overview.py lay out on, a portrait canvas carries its own
+(``page_w``, ``page_h_pt``, ``content_w``, ``bottom``, ...).
+
+Images (a document's logo) are registered with fpdf2's image cache
+(``fpdf.image_parsing.preload_image``), so fpdf2 embeds them once and lists them
+in the shared ``/Resources``; a raw stream draws one with ``cm ... Do``.
 
 fpdf2 surface relied on (fpdf2 is pinned in requirements.txt; the unit tests
 read the produced files back with pypdf and pdfplumber):
@@ -38,8 +49,13 @@ read the produced files back with pypdf and pdfplumber):
   ``.i`` (its ``/F<i>`` resource name), ``.cmap``, ``.encode_text()`` and
   ``.get_text_width()`` -- public names, but not documented API;
 * ``FPDF.single_resources_object = True`` (a documented attribute): one
-  ``/Resources`` dict listing every added font, which all our pages share --
-  fonts used through raw ``Tf`` are never registered per page;
+  ``/Resources`` dict listing every added font and image, which all our pages
+  share -- fonts used through raw ``Tf`` and images through raw ``Do`` are never
+  registered per page;
+* ``fpdf.image_parsing.preload_image(pdf.image_cache, data)`` (documented as the
+  replacement of ``FPDF.preload_image``): its info's ``"i"`` (the ``/I<i>``
+  resource name), ``"w"``/``"h"`` (pixels) and ``"smask"`` (an alpha channel,
+  which needs PDF 1.4: ``FPDF.pdf_version`` is raised to it);
 * the shape of fpdf2's own ``output()`` for a one-page unencrypted document:
   a classic ``xref`` table (one ``0 <size>`` section, every object in use), a
   trailer with ``/Size`` and ``/Root``, a catalog whose ``/Pages`` has one kid
@@ -55,10 +71,12 @@ import itertools
 import re
 import zlib
 from array import array
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
 from fpdf import FPDF
+from fpdf.image_parsing import RasterImageInfo, preload_image
 
 from .fonts import FONT_PT, PT_PER_MM, Fonts, RawFont, add_text_fonts
 
@@ -76,6 +94,22 @@ FOOTER_PT = 7.0
 BOTTOM = 210.0 - 14.0  # mm: content must end above this
 GREY_TEXT = "0.353 g"  # fpdf2's set_text_color(90)
 GREY_FILL = "0.882 g"  # fpdf2's set_fill_color(225)
+
+
+
+@dataclass(frozen=True)
+class PageGeometry:
+    """A4 in one orientation: fpdf2's sizes in points, the nominal paper size in mm."""
+
+    orientation: str  # fpdf2's "L" or "P"
+    w_pt: float
+    h_pt: float
+    paper_w: float  # mm
+    paper_h: float  # mm
+
+
+LANDSCAPE = PageGeometry("L", PAGE_W_PT, PAGE_H_PT, 297.0, 210.0)
+PORTRAIT = PageGeometry("P", PAGE_H_PT, PAGE_W_PT, 210.0, 297.0)
 
 # Learned up front, in this order: the table's row path writes numbers with
 # str.translate without learning them, and footers are written after fpdf2 has
@@ -272,10 +306,20 @@ class Canvas:
     of whatever comes next.  fpdf2 only ever holds one empty page; each finished
     page goes to the spill."""
 
-    def __init__(self, title: str, fonts_dir: Path, spill: Spill) -> None:
+    def __init__(self, title: str, fonts_dir: Path, spill: Spill, *,
+                 portrait: bool = False) -> None:
         self.title = title
         self.spill = spill
-        pdf = self.pdf = FPDF(orientation="L", unit="mm", format="A4")
+        # The same arithmetic as the module constants, so a landscape page is byte
+        # for byte what it was before orientations existed.
+        geo = PORTRAIT if portrait else LANDSCAPE
+        self.page_w_pt, self.page_h_pt = geo.w_pt, geo.h_pt
+        self.page_w, self.page_h = geo.w_pt / PT_PER_MM, geo.h_pt / PT_PER_MM  # mm
+        self.content_w = geo.paper_w - 2 * MARGIN
+        self.bottom = geo.paper_h - 14.0
+        self.footer_y = self.page_h - 10.0
+        self.footer_note = ""
+        pdf = self.pdf = FPDF(orientation=geo.orientation, unit="mm", format="A4")
         pdf.single_resources_object = True  # one /Resources dict with every font
         pdf.set_auto_page_break(False)
         pdf.set_margins(MARGIN, MARGIN, MARGIN)
@@ -307,7 +351,8 @@ class Canvas:
             x_pt -= width * size / 1000
         elif align == "C":
             x_pt -= width * size / 2000
-        return f"q {colour} BT {x_pt:.2f} {PAGE_H_PT - base_mm * PT_PER_MM:.2f} Td {ops} ET Q\n"
+        y_pt = self.page_h_pt - base_mm * PT_PER_MM
+        return f"q {colour} BT {x_pt:.2f} {y_pt:.2f} Td {ops} ET Q\n"
 
     def text(self, x: float, base: float, text: str, font: RawFont | None = None,
              size: float = FONT_PT, align: str = "L", colour: str = "0 g") -> None:
@@ -315,17 +360,41 @@ class Canvas:
         self.parts.append(self.text_line(x * PT_PER_MM, base, clean(text), font or self.reg,
                                          size, align, colour))
 
-    @staticmethod
-    def rect(x: float, top: float, w: float, h: float, paint: str = "f") -> str:
+    def rect(self, x: float, top: float, w: float, h: float, paint: str = "f") -> str:
         """A rectangle path (mm, from the top left), filled (``re f``) or stroked (``re S``)."""
-        k = PT_PER_MM
-        return f"{x * k:.2f} {PAGE_H_PT - (top + h) * k:.2f} {w * k:.2f} {h * k:.2f} re {paint}"
+        k, page_h = PT_PER_MM, self.page_h_pt
+        return f"{x * k:.2f} {page_h - (top + h) * k:.2f} {w * k:.2f} {h * k:.2f} re {paint}"
 
-    @staticmethod
-    def line(x1: float, y1: float, x2: float, y2: float) -> str:
+    def line(self, x1: float, y1: float, x2: float, y2: float) -> str:
         """A straight line path (mm, from the top left), stroked: ``m l S``."""
+        k, page_h = PT_PER_MM, self.page_h_pt
+        return f"{x1 * k:.2f} {page_h - y1 * k:.2f} m {x2 * k:.2f} {page_h - y2 * k:.2f} l S"
+
+    def image(self, data: bytes, x: float, top: float, max_w: float, max_h: float,
+              align: str = "L") -> tuple[float, float]:
+        """Draw a PNG or JPEG as large as fits ``max_w`` x ``max_h`` mm with its aspect
+        kept, its box's top left at (``x``, ``top``), flush left or (``align="R"``)
+        right in the box; return its drawn (width, height) in mm.
+
+        The image is embedded once however often it is drawn.  Raises ValueError for
+        data that is not a raster image."""
+        pdf = self.pdf
+        _name, _img, info = preload_image(pdf.image_cache, data,
+                                          resource_access_policy=pdf.resource_access_policy)
+        if not isinstance(info, RasterImageInfo):
+            raise ValueError("not a raster image")
+        if "smask" in info:  # an alpha channel is a soft mask: PDF 1.4
+            pdf.pdf_version = max(pdf.pdf_version, "1.4")
+        w_px, h_px = info["w"], info["h"]
+        scale = min(max_w / w_px, max_h / h_px)
+        w, h = w_px * scale, h_px * scale
+        if align == "R":
+            x += max_w - w
         k = PT_PER_MM
-        return f"{x1 * k:.2f} {PAGE_H_PT - y1 * k:.2f} m {x2 * k:.2f} {PAGE_H_PT - y2 * k:.2f} l S"
+        self.flush()
+        self.parts.append(f"q {w * k:.2f} 0 0 {h * k:.2f} {x * k:.2f} "
+                          f"{self.page_h_pt - (top + h) * k:.2f} cm /I{info['i']} Do Q\n")
+        return w, h
 
     def paint(self, paths: list[str], colour: str, width_pt: float | None = None) -> None:
         """Paths in one graphics state: a grey (``g`` fill or ``G`` stroke) and a line width."""
@@ -350,15 +419,24 @@ class Canvas:
         title = f"{clean(self.title)} (continued)"
         return self.text_line(MARGIN * PT_PER_MM, MARGIN + 2, title, self.reg, 7, colour=GREY_TEXT)
 
+    def set_footer_note(self, text: str) -> None:
+        """Text at the left of every page's footer (e.g. a document's number)."""
+        self.footer_note = clean(text)
+        self.fonts.width_mm(self.footer_note, self.reg, FOOTER_PT)  # learn it before subsetting
+
     def footer(self, page: int, pages: int) -> bytes:
         """The footer stream of a page (written once the page count is known)."""
         text = f"Page {page} of {pages}"
         lit, width = self.reg.literal(text)
-        x = (PAGE_W / 2) * PT_PER_MM - width * FOOTER_PT / 2000
-        y = PAGE_H_PT - baseline(FOOTER_Y, 4, FOOTER_PT) * PT_PER_MM
-        return (
+        x = (self.page_w / 2) * PT_PER_MM - width * FOOTER_PT / 2000
+        y = self.page_h_pt - baseline(self.footer_y, 4, FOOTER_PT) * PT_PER_MM
+        stream = (
             f"q {GREY_TEXT} BT {x:.2f} {y:.2f} Td {self.reg.name} {FOOTER_PT:.2f} Tf {lit} Tj ET Q"
-        ).encode("latin-1")
+        )
+        if self.footer_note:
+            ops, _width = self.fonts.show(self.footer_note, self.reg, FOOTER_PT)
+            stream += f" q {GREY_TEXT} BT {MARGIN * PT_PER_MM:.2f} {y:.2f} Td {ops} ET Q"
+        return stream.encode("latin-1")
 
     def output(self, path) -> None:
         self.end_page()

@@ -1,6 +1,11 @@
 """The overview of a summary, drawn before the line items: key figures against
-the previous period, a bar chart of revenue per period, the top customers and
-products, and the totals per customer (which may run over several pages).
+the previous period, a bar chart of revenue per period beside the tax collected
+per rate, the top customers and products, and the totals per customer (which
+may run over several pages).
+
+Page 1 holds everything but the totals per customer, whatever the names (cut
+to their column) and up to :data:`TAX_ROWS_BESIDE_CHART` tax rates; the
+totals per customer start on it only if there is room.
 
 The chart and the bars are vector paths written into the same raw content
 streams as the text (``re f`` for bars, ``m l S`` for axes and grid lines), in
@@ -33,9 +38,10 @@ from .engine import (
     row_baseline_pt,
 )
 from .fonts import ELLIPSIS, FONT_PT, PT_PER_MM, RawFont
+from .table import percent_text
 
 if TYPE_CHECKING:
-    from webapp.reports.overview import Overview, Ranked
+    from webapp.reports.overview import Overview, Ranked, TaxRow
 
 NO_ORDERS_MESSAGE = "No completed orders in this range"
 
@@ -50,7 +56,10 @@ SECTION_PT = 11.0
 SECTION_H = 6.0  # mm, a section heading's line
 GAP = 3.0  # mm between sections
 KPI_H = 20.0  # mm, a key-figure box
+KPI_GAP = 2.0  # mm between key-figure boxes
+KPI_PAD = 2.0  # mm inside a key-figure box
 KPI_PT = 13.0  # the key figure itself, shrunk to fit its box if need be
+MIN_PT = 5.5  # smaller than this, a line in a box is cut instead
 PLOT_H = 40.0  # mm, the chart's plot area (ticks from 0 to the top value)
 PLOT_HEADROOM = 6.0  # mm above the plot: the y axis title and the tallest bar's value
 AXIS_PT = 7.0
@@ -59,14 +68,25 @@ MAX_X_LABELS = 16
 MAX_BAR_W = 18.0  # mm: a range of one or two periods still looks like a bar chart
 TOP_GAP = 6.0  # mm between the two top lists
 WIDTH = CONTENT_W  # mm: sections are as wide as the line-item table
+TAX_COLUMNS = (("Rate %", 16.0), ("Net", 26.0), ("Tax", 24.0), ("Gross", 26.0))
+TAX_W = sum(w for _label, w in TAX_COLUMNS)  # mm, the tax table right of the chart
+CHART_W = WIDTH - TAX_W - TOP_GAP  # mm
 CENT = Decimal("0.01")
-KPIS = (  # (Kpis attribute, label, money?)
+KPIS = (  # (Kpis attribute, label, money?); the heading names the currency
     ("orders", "Orders", False),
     ("items", "Line items", False),
     ("units", "Units", False),
-    ("revenue", "Revenue", True),
-    ("average_order_value", "Average order value", True),
+    ("revenue", "Revenue (gross)", True),
+    ("net", "Revenue (net)", True),
+    ("tax", "Tax", True),
+    ("discount", "Discounts", True),
+    ("shipping", "Shipping (net)", True),
+    ("average_order_value", "Avg. order value", True),
 )
+CHART_SECTION_H = SECTION_H + PLOT_HEADROOM + PLOT_H + 8.5  # mm, axis labels included
+# As many rates as fit beside the chart (a header, the rates and a total row);
+# more make the section taller, which may move what follows to the next page.
+TAX_ROWS_BESIDE_CHART = int((CHART_SECTION_H - SECTION_H - HEADER_H) / ROW_H) - 1
 GRAIN_WORDS = {"day": "day", "week": "week", "month": "month"}
 X_AXIS_TITLES = {"day": "Day", "week": "Week (starting Monday)", "month": "Month"}
 
@@ -120,7 +140,7 @@ class OverviewPages:
 
     def draw(self, ov: Overview) -> None:
         self.key_figures(ov)
-        self.chart(ov)
+        self.chart_and_tax(ov)
         self.top_lists(ov)
         self.customer_totals(ov)
 
@@ -151,50 +171,64 @@ class OverviewPages:
             self.text(x + width - PAD, base, note, size=FONT_PT, align="R", colour=GREY_TEXT)
 
     # -- sections --------------------------------------------------------------------
+    def fitted(self, x: float, base: float, text: str, room: float, font: RawFont,
+               size: float = FONT_PT, colour: str = "0 g", align: str = "L") -> None:
+        """One line in at most ``room`` mm: set smaller down to MIN_PT, then cut."""
+        text = clean(text)
+        wide = self.width_mm(text, font, size)
+        if wide > room:
+            size = max(MIN_PT, math.floor(size * room / wide * 10) / 10)
+            text = self.canvas.ellipsize(text, room, font, size)
+        self.text(x, base, text, font, size, colour=colour, align=align)
+
     def key_figures(self, ov: Overview) -> None:
         canvas = self.canvas
         self.need(SECTION_H + KPI_H + GAP)
-        self.heading("Key figures", f"{ov.date_from} \u2013 {ov.date_to} vs "
-                                    f"{ov.previous_from} \u2013 {ov.previous_to}")
+        self.heading("Key figures", f"Amounts in {self.currency} \u00b7 {ov.date_from} \u2013 "
+                                    f"{ov.date_to} vs {ov.previous_from} \u2013 {ov.previous_to}")
         top = canvas.y + SECTION_H
-        currency = self.currency
-        width = (WIDTH - (len(KPIS) - 1) * GAP) / len(KPIS)
-        inner = width - 2 * 2.5
-        canvas.paint([canvas.rect(MARGIN + i * (width + GAP), top, width, KPI_H)
+        width = (WIDTH - (len(KPIS) - 1) * KPI_GAP) / len(KPIS)
+        inner = width - 2 * KPI_PAD
+        canvas.paint([canvas.rect(MARGIN + i * (width + KPI_GAP), top, width, KPI_H)
                       for i in range(len(KPIS))], KPI_FILL)
         for i, (name, label, is_money) in enumerate(KPIS):
-            x = MARGIN + i * (width + GAP) + 2.5
+            x = MARGIN + i * (width + KPI_GAP) + KPI_PAD
             show = money if is_money else (lambda n: f"{n:,}")
-            value = show(getattr(ov.kpis, name))
-            size = KPI_PT
-            wide = self.width_mm(value, canvas.bold, size)
-            if wide > inner:
-                size = math.floor(size * inner / wide * 10) / 10
-            label = f"{label} ({currency})" if is_money else label
-            self.text(x, top + 4.2, canvas.ellipsize(label, inner, canvas.reg), colour=GREY_TEXT)
-            self.text(x, top + 10.8, value, canvas.bold, size)
-            self.text(x, top + 14.8, f"Change: {change(ov.change(name))}")
-            self.text(x, top + 18.4, f"Previous: {show(getattr(ov.previous, name))}",
-                      colour=GREY_TEXT)
+            self.fitted(x, top + 4.2, label, inner, canvas.reg, colour=GREY_TEXT)
+            self.fitted(x, top + 10.8, show(getattr(ov.kpis, name)), inner, canvas.bold, KPI_PT)
+            self.fitted(x, top + 14.8, f"Change: {change(ov.change(name))}", inner, canvas.reg)
+            self.fitted(x, top + 18.4, f"Previous: {show(getattr(ov.previous, name))}", inner,
+                        canvas.reg, colour=GREY_TEXT)
         canvas.y = top + KPI_H + GAP
 
-    def chart(self, ov: Overview) -> None:
-        """Revenue per period as a bar chart, or a message when there is nothing to draw."""
+    def chart_and_tax(self, ov: Overview) -> None:
+        """The revenue chart, and the tax per rate at its right."""
+        canvas = self.canvas
+        lines = max(len(ov.tax_rows), 1) + 1  # the rates (or a message) and the total
+        table_h = SECTION_H + HEADER_H + lines * ROW_H
+        self.need(max(CHART_SECTION_H, table_h) + GAP)
+        top = canvas.y
+        bottom = self.chart(ov)
+        canvas.y = top
+        self.tax_table(ov.tax_rows, MARGIN + CHART_W + TOP_GAP)
+        canvas.y = max(bottom, top + table_h) + GAP
+
+    def chart(self, ov: Overview) -> float:
+        """Revenue per period as a bar chart, or a message when there is nothing to
+        draw, CHART_W wide from ``canvas.y``; returns where it ends (mm)."""
         canvas = self.canvas
         currency, reg = self.currency, canvas.reg
         word = GRAIN_WORDS.get(ov.grain, "period")
-        title = f"Revenue per {word} ({currency}), {ov.date_from} \u2013 {ov.date_to}"
+        title = f"Revenue per {word} ({currency})"
         periods = ov.periods
         if not ov.kpis.orders or not periods:
             box = 20.0
-            self.need(SECTION_H + box + GAP)
-            self.heading(title)
+            self.heading(title, width=CHART_W)
             top = canvas.y + SECTION_H
-            canvas.paint([canvas.rect(MARGIN, top, WIDTH, box, "S")], "0.60 G", 0.5)
-            self.text(MARGIN + WIDTH / 2, baseline(top, box, 10), NO_ORDERS_MESSAGE,
+            canvas.paint([canvas.rect(MARGIN, top, CHART_W, box, "S")], "0.60 G", 0.5)
+            self.text(MARGIN + CHART_W / 2, baseline(top, box, 10), NO_ORDERS_MESSAGE,
                       size=10, align="C")
-            canvas.y = top + box + GAP
-            return
+            return top + box
 
         values = [max(p.revenue, Decimal(0)) for p in periods]  # a refund-heavy period: no bar
         peak = max(values)
@@ -203,14 +237,14 @@ class OverviewPages:
         # The chart's text alternative: what a reader of the bars would take away.
         note = (f"Highest: {best.label}, {money(best.revenue)} {currency} \u00b7 "
                 f"Average per {word}: {money(average)} {currency}")
-        self.need(SECTION_H + PLOT_HEADROOM + PLOT_H + 8.5 + GAP)
-        self.heading(title, note)
+        room = CHART_W - 2 * PAD - self.width_mm(title, canvas.bold, SECTION_PT) - 4.0
+        self.heading(title, canvas.ellipsize(note, room, reg), width=CHART_W)
 
         axis = ticks(peak)
         scale = axis[-1]
         labels = tick_labels(axis)
         x0 = MARGIN + PAD + max(self.width_mm(t, reg, AXIS_PT) for t in labels) + 2.0
-        x1 = MARGIN + WIDTH - PAD
+        x1 = MARGIN + CHART_W - PAD
         top = canvas.y + SECTION_H + PLOT_HEADROOM
         bottom = top + PLOT_H
         centre = 0.35 * AXIS_PT / PT_PER_MM  # baseline below the middle of a digit
@@ -249,7 +283,35 @@ class OverviewPages:
         canvas.paint(marks, AXIS_STROKE, 0.4)
         self.text((x0 + x1) / 2, bottom + 7.6, X_AXIS_TITLES.get(ov.grain, "Period"),
                   size=AXIS_PT, align="C", colour=GREY_TEXT)
-        canvas.y = bottom + 8.5 + GAP
+        return bottom + 8.5
+
+    def tax_table(self, rows: list[TaxRow], x: float) -> None:
+        """Net, tax and gross per tax rate, and their total, TAX_W wide at ``x``."""
+        canvas = self.canvas
+        self.heading("Tax by rate", f"({self.currency})", x=x, width=TAX_W)
+        top = canvas.y + SECTION_H
+        columns = [(label, width, "R") for label, width in TAX_COLUMNS]
+        self.grid_header(x, top, columns)
+        top += HEADER_H
+        if not rows:
+            self.text(x + PAD, top + row_baseline_pt() / PT_PER_MM, "None in this range",
+                      colour=GREY_TEXT)
+            return
+        def row(cells, font: RawFont) -> None:
+            # amounts are set smaller to fit, never cut
+            left, base = x, top + row_baseline_pt() / PT_PER_MM
+            for (_label, width, _align), cell in zip(columns, cells, strict=True):
+                self.fitted(left + width - PAD, base, cell, width - 2 * PAD, font, align="R")
+                left += width
+
+        zero = Decimal("0.00")
+        net = tax = gross = zero
+        for r in rows:
+            row((percent_text(r.rate), money(r.net), money(r.tax), money(r.gross)), canvas.reg)
+            net, tax, gross = net + r.net, tax + r.tax, gross + r.gross
+            top += ROW_H
+        canvas.paint([canvas.line(x, top, x + TAX_W, top)], "0.60 G", 0.4)
+        row(("Total", money(net), money(tax), money(gross)), canvas.bold)
 
     def bar_values(self, values: list[Decimal], room: float) -> list[str] | None:
         """The labels written above the bars, in the most precise form for which every
