@@ -1,6 +1,7 @@
 """The order page's form: errors inline, everything typed kept."""
 import datetime as dt
 import re
+from decimal import Decimal
 
 import pytest
 
@@ -251,3 +252,111 @@ def test_a_comma_that_could_separate_thousands_or_decimals_is_asked_about(client
     [error] = _errors(resp.get_data(as_text=True))
     assert "could separate thousands or decimals" in error and "write 1500, or 1,50" in error
     assert 'value="1,500"' in resp.get_data(as_text=True)
+
+
+@pytest.fixture
+def comma_user(user):
+    """A user whose CSV style writes a decimal comma (Account: CSV for Excel,
+    with the decimal comma), as in Berlin."""
+    user.csv_excel, user.csv_decimal_comma = True, True
+    db.session.commit()
+    return user
+
+
+@pytest.mark.parametrize("style", ["decimal comma", "decimal point"])
+@pytest.mark.parametrize("typed,saved", [
+    ("189,99", Decimal("189.99")), ("1.234,56", Decimal("1234.56")),
+    ("189.99", Decimal("189.99")), ("1 234,56", Decimal("1234.56")),
+])
+def test_an_unambiguous_amount_is_saved_exactly_whatever_the_users_style(
+        client, user, style, typed, saved):
+    user.csv_excel, user.csv_decimal_comma = True, style == "decimal comma"
+    db.session.commit()
+    resp = _post(client, "Müller GmbH", [("Tee", "1", typed)], shipping=typed)
+    assert resp.status_code == 302, _errors(resp.get_data(as_text=True))
+    order = Order.query.one()
+    assert order.items[0].unit_price == saved and str(order.items[0].unit_price) == str(saved)
+    assert order.shipping == saved and str(order.shipping) == str(saved)
+
+
+@pytest.mark.parametrize("field", ["unit_price", "shipping"])
+def test_for_a_decimal_point_user_1_234_is_asked_about_in_either_field(client, field):
+    fields = {"shipping": "1,234"} if field == "shipping" else {}
+    resp = _post(client, "ACME", [("Tea", "1", "1,234" if field == "unit_price" else "1")],
+                 **fields)
+    assert resp.status_code == 422
+    [error] = _errors(resp.get_data(as_text=True))
+    assert "like 12.50" in error or "like 4.90" in error
+    assert "the comma could separate thousands or decimals: write 1234, or 1,23." in error
+    assert 'value="1,234"' in resp.get_data(as_text=True) and Order.query.count() == 0
+
+
+@pytest.mark.parametrize("field,what,example", [("unit_price", "Unit price", "12,50"),
+                                                ("shipping", "Shipping", "4,90")])
+def test_for_a_decimal_comma_user_1_234_has_3_decimals_and_is_refused_as_such(
+        client, comma_user, field, what, example):
+    fields = {"shipping": "1,234"} if field == "shipping" else {}
+    resp = _post(client, "ACME", [("Tea", "1", "1,234" if field == "unit_price" else "1")],
+                 **fields)
+    assert resp.status_code == 422
+    [error] = _errors(resp.get_data(as_text=True))
+    assert error.startswith(f"{what} must be ") and "with at most 2 decimals" in error
+    assert f"like {example}: “1,234” has 3 decimals. Write 1,23, or 1234 for thousands." in error
+    assert "could separate" not in error  # the user's style has answered that
+    assert 'value="1,234"' in resp.get_data(as_text=True) and Order.query.count() == 0
+
+
+def test_for_a_decimal_comma_user_a_point_before_3_digits_is_asked_about(client, comma_user):
+    resp = _post(client, "ACME", [("Tea", "1", "1.234")])
+    assert resp.status_code == 422
+    [error] = _errors(resp.get_data(as_text=True))
+    assert "like 12,50; in “1.234” the point could separate thousands or decimals: " \
+           "write 1234, or 1.23." in error
+
+
+@pytest.mark.parametrize("comma,price,shipping,rate", [
+    (True, "like 12,50.", "like 4,90.", "like 19 or 5,5."),
+    (False, "like 12.50.", "like 4.90.", "like 19 or 5.5."),
+])
+def test_error_messages_give_their_example_in_the_users_style(
+        client, user, comma, price, shipping, rate):
+    user.csv_excel, user.csv_decimal_comma = True, comma
+    db.session.commit()
+    resp = _post(client, "ACME", [("Tea", "1", "12.5.0")], shipping="-1",
+                 **{"items-0-tax_rate": "x"})
+    errors = _errors(resp.get_data(as_text=True))
+    assert resp.status_code == 422 and len(errors) == 3, errors
+    assert errors[0].endswith(price) and errors[1].endswith(rate)  # in the row: price, tax
+    assert errors[2].endswith(shipping) and errors[2].startswith("Shipping must be 0 or ")
+
+
+def test_without_csv_for_excel_the_decimal_comma_does_not_set_the_style(client, user):
+    # as for CSV files (the account page says so): the comma alone has no effect
+    user.csv_excel, user.csv_decimal_comma = False, True
+    db.session.commit()
+    [error] = _errors(_post(client, "ACME", [("Tea", "1", "1,234")]).get_data(as_text=True))
+    assert "could separate thousands or decimals" in error and "like 12.50" in error
+
+
+def test_a_decimal_comma_user_edits_amounts_as_they_write_them(client, comma_user):
+    _post(client, "ACME", [("Tea", "2", "1.189,99")], shipping="4,9",
+          **{"items-0-tax_rate": "5,5"})
+    order = Order.query.one()
+    page = client.get(f"/orders/{order.id}/edit").get_data(as_text=True)
+    assert 'value="1189,99"' in page and 'value="4,90"' in page and 'value="5,5"' in page
+    assert 'placeholder="0,00"' in page and "read with a decimal comma" in page
+    # saved unchanged, the order keeps its amounts
+    data = {"customer": "ACME", "order_date": _today(), "items-0-product": "Tea",
+            "items-0-quantity": "2", "items-0-unit_price": "1189,99", "items-0-tax_rate": "5,5",
+            "shipping": "4,90"}
+    assert client.post(f"/orders/{order.id}/edit", data=data).status_code == 302
+    db.session.refresh(order)
+    assert (order.items[0].unit_price, order.items[0].tax_rate, order.shipping) == (
+        Decimal("1189.99"), Decimal("5.5"), Decimal("4.90"))
+
+
+def test_a_decimal_point_user_sees_amounts_with_a_point(client):
+    _post(client, "ACME", [("Tea", "1", "189,99")])
+    page = client.get(f"/orders/{Order.query.one().id}/edit").get_data(as_text=True)
+    assert 'value="189.99"' in page and 'placeholder="0.00"' in page
+    assert "decimal comma" not in page

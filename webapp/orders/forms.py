@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import FieldList, Form, FormField, StringField, TextAreaField
 from wtforms.validators import StopValidation
@@ -19,6 +20,7 @@ from .validation import (
     parse_reference,
     parse_shipping,
     parse_typed_price,
+    styled,
 )
 
 
@@ -29,6 +31,21 @@ def _rule(parser):
         except ValueError as exc:
             raise StopValidation(str(exc)) from None
     return validate
+
+
+def users_decimal_comma() -> bool:
+    """Whether the signed-in user writes amounts with a decimal comma: the mark
+    their CSV files use (Account page: "CSV for Excel" with "My Excel uses a
+    decimal comma", as tasks/reports.py reads it). It decides the one ambiguous
+    amount ("1,234") and the style of the examples and of prefilled amounts;
+    an unambiguous "189,99" or "189.99" is taken from anyone."""
+    user = current_user
+    return bool(user and user.is_authenticated and user.csv_excel and user.csv_decimal_comma)
+
+
+def _amount_rule(parser):
+    # the user is known when the form is validated (in the request), not when it is defined
+    return _rule(lambda value: parser(value, decimal_comma=users_decimal_comma()))
 
 
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -58,9 +75,11 @@ def _customer_id(value) -> int | None:
 class ItemForm(Form):
     product = StringField("Product", validators=[_rule(lambda v: parse_name(v, "Product"))])
     quantity = StringField("Quantity", validators=[_rule(parse_quantity)])
-    unit_price = StringField("Unit price", validators=[_rule(parse_typed_price)])
-    tax_rate = StringField("Tax %", validators=[_rule(lambda v: parse_rate(v, "Tax rate"))])
-    discount = StringField("Discount %", validators=[_rule(lambda v: parse_rate(v, "Discount"))])
+    unit_price = StringField("Unit price", validators=[_amount_rule(parse_typed_price)])
+    tax_rate = StringField("Tax %", validators=[
+        _amount_rule(lambda v, **style: parse_rate(v, "Tax rate", **style))])
+    discount = StringField("Discount %", validators=[
+        _amount_rule(lambda v, **style: parse_rate(v, "Discount", **style))])
 
     FIELDS = ("product", "quantity", "unit_price", "tax_rate", "discount")
 
@@ -96,9 +115,10 @@ class OrderForm(FlaskForm):
     order_date = StringField("Order date", validators=[_rule(_date)])
     external_ref = StringField("External reference", validators=[_rule(parse_reference)])
     items = ItemList(FormField(ItemForm), min_entries=1, max_entries=MAX_ITEMS + 1)
-    shipping = StringField("Shipping", validators=[_rule(lambda v: parse_shipping(v, typed=True))])
+    shipping = StringField("Shipping", validators=[
+        _amount_rule(lambda v, **style: parse_shipping(v, typed=True, **style))])
     shipping_tax_rate = StringField("Shipping tax %", validators=[
-        _rule(lambda v: parse_rate(v, "Shipping tax rate"))])
+        _amount_rule(lambda v, **style: parse_rate(v, "Shipping tax rate", **style))])
     notes = TextAreaField("Notes", validators=[_rule(parse_notes)])
 
     # Set by edit_rows: where the keyboard focus goes after adding or removing a
@@ -159,17 +179,29 @@ class OrderForm(FlaskForm):
                 ("customer_id", "customer", "order_date", "external_ref", "shipping",
                  "shipping_tax_rate", "notes")}
 
+    @property
+    def decimal_comma(self) -> bool:
+        return users_decimal_comma()
+
     @classmethod
     def for_order(cls, order) -> OrderForm:
+        comma = users_decimal_comma()
+
+        def amount(value) -> str:  # as the user writes it, so the form reads as they type
+            return styled(f"{value:.2f}", comma)
+
+        def rate(value) -> str:
+            return styled(_rate_text(value), comma)
+
         return cls(data={
             "customer_id": str(order.customer_id), "customer": order.customer,
             "order_date": order.order_date.isoformat(), "external_ref": order.external_ref or "",
-            "shipping": f"{order.shipping:.2f}" if order.shipping else "",
-            "shipping_tax_rate": _rate_text(order.shipping_tax_rate),
+            "shipping": amount(order.shipping) if order.shipping else "",
+            "shipping_tax_rate": rate(order.shipping_tax_rate),
             "notes": order.notes or "",
             "items": [{"product": i.product, "quantity": str(i.quantity),
-                       "unit_price": f"{i.unit_price:.2f}", "tax_rate": _rate_text(i.tax_rate),
-                       "discount": _rate_text(i.discount_rate)} for i in order.items],
+                       "unit_price": amount(i.unit_price), "tax_rate": rate(i.tax_rate),
+                       "discount": rate(i.discount_rate)} for i in order.items],
         })
 
     @classmethod

@@ -87,33 +87,85 @@ def parse_price(value) -> Decimal:
     return amount.quantize(Decimal("0.01"))
 
 
-_COMMA_DECIMAL = re.compile(r"\d+,\d{1,2}")
-_DOT_GROUPS_COMMA_DECIMAL = re.compile(r"\d{1,3}(?:\.\d{3})+,\d{1,2}")
-_COMMA_GROUPS_DOT_DECIMAL = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?")
-_COMMA_THOUSANDS_ONLY = re.compile(r"\d{1,3},\d{3}")
+# Amounts as people type them in a form. The decimal mark is "," or "." followed
+# by 1 or 2 digits: "189,99" can only be a decimal comma, whoever types it.
+# Thousands are grouped by 3 digits, with ".", "," or a space (also the no-break
+# spaces that French and others write), and may end in a decimal part with the
+# other mark: "1.234,56", "1,234.56", "1 234,56", "1.234.567". The one case
+# left open is a single group of 3 digits and no decimals, "1,234" or "1.234":
+# thousands in one style, 3 decimals in the other (see _one_group).
+_PLAIN = re.compile(r"[0-9]{0,9}[.,][0-9]{1,2}|[0-9]{1,9}", re.ASCII)
+_GROUPED = re.compile(r"[1-9][0-9]{0,2}(?P<sep>[.,\u0020\u00a0\u202f])[0-9]{3}"
+                      r"(?:(?P=sep)[0-9]{3})*(?:(?P<mark>[.,])[0-9]{1,2})?")
+_ONE_GROUP = re.compile(r"(?P<whole>[1-9][0-9]{0,2})(?P<sep>[.,])(?P<part>[0-9]{3})", re.ASCII)
 
 
-def parse_typed_price(value) -> Decimal:
-    """A price as a person types it in a form: "12.50", or with the decimal
-    comma much of Europe writes ("189,99", "1.234,50"), or with thousands
-    separators ("1,234.50"). "1,500" could be either, so it is refused with
-    the reason. The API takes "12.50" only (parse_price)."""
-    text = value.strip() if isinstance(value, str) else value
-    if isinstance(text, str):
-        if _COMMA_THOUSANDS_ONLY.fullmatch(text):
-            whole, part = text.split(",")
-            raise ValueError("Unit price must be a positive amount with at most 2 decimals, "
-                             f"like 12.50 or 12,50; in “{text}” the comma could separate "
-                             f"thousands or decimals: write {whole}{part}, or {whole},"
-                             f"{part[:2]}.")
-        if _COMMA_DECIMAL.fullmatch(text) or _DOT_GROUPS_COMMA_DECIMAL.fullmatch(text):
-            text = text.replace(".", "").replace(",", ".")
-        elif _COMMA_GROUPS_DOT_DECIMAL.fullmatch(text):
-            text = text.replace(",", "")
-    try:
-        return parse_price(text)
-    except ValueError as exc:
-        raise ValueError(str(exc).replace("like 12.50.", "like 12.50 or 12,50.")) from None
+def styled(amount: str, decimal_comma: bool) -> str:
+    """An amount written with "." for decimals ("12.50", "1,000,000.00") as the
+    user writes it: with a decimal comma, "12,50" and "1.000.000,00"."""
+    return amount.translate(str.maketrans(",.", ".,")) if decimal_comma else amount
+
+
+def parse_typed_amount(value, what: str, *, decimal_comma: bool = False,
+                       zero: bool = False) -> Decimal:
+    """An amount as a person types it in a form: "12.50", with a decimal comma
+    ("189,99"), or with thousands separators ("1.234,50", "1,234.50"); zero
+    only if `zero` (shipping), empty is then 0 too. decimal_comma: the user's
+    own style (their CSV files'), which decides "1,234" (3 decimals for them:
+    refused as such) and "1.234" (asked about: thousands, or decimals written
+    the other way), and which the examples in the messages are written in.
+    Whatever the style, an unambiguous amount is read the same, so a form
+    never saves a different number for two users typing the same text.
+    The API takes "12.50" only (parse_price)."""
+    example = styled("4.90" if zero else "12.50", decimal_comma)
+    rule = (f"{what} must be {'0 or ' if zero else ''}a positive amount with at most "
+            f"2 decimals, like {example}.")
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if zero:
+            return Decimal("0.00")
+        raise ValueError(f"{what} is required.")
+    if not isinstance(value, str):
+        raise ValueError(rule)
+    text = value.strip()
+    one_group = _ONE_GROUP.fullmatch(text)
+    if one_group:
+        raise ValueError(_one_group(rule, text, one_group, decimal_comma))
+    grouped = _GROUPED.fullmatch(text)
+    if grouped and grouped["mark"] != grouped["sep"]:
+        mark = grouped["mark"]
+        whole, decimals = text.rsplit(mark, 1) if mark else (text, "0")
+        number = "".join(c for c in whole if c in "0123456789") + "." + decimals
+    elif _PLAIN.fullmatch(text):
+        number = text.replace(",", ".")
+    else:
+        raise ValueError(rule)
+    amount = Decimal(number)  # the patterns admit only plain decimal numbers
+    if amount == 0 and zero:
+        return Decimal("0.00")
+    if amount <= 0:
+        raise ValueError(rule)
+    if amount > MAX_PRICE:
+        raise ValueError(f"{what} must be at most {styled(f'{MAX_PRICE:,}', decimal_comma)}.")
+    return amount.quantize(Decimal("0.01"))
+
+
+def _one_group(rule: str, text: str, match: re.Match, decimal_comma: bool) -> str:
+    """Why "1,234" or "1.234" is refused. With the user's own decimal mark it
+    has 3 decimals; with the other it could be thousands or decimals, so the
+    user is asked which (never guessed: a wrong guess saves a price 1000 times
+    too high or too low)."""
+    whole, sep, part = match["whole"], match["sep"], match["part"]
+    if sep == ("," if decimal_comma else "."):
+        return (f"{rule.removesuffix('.')}: “{text}” has 3 decimals. Write {whole}{sep}"
+                f"{part[:2]}, or {whole}{part} for thousands.")
+    name = "comma" if sep == "," else "point"
+    return (f"{rule.removesuffix('.')}; in “{text}” the {name} could separate thousands or "
+            f"decimals: write {whole}{part}, or {whole}{sep}{part[:2]}.")
+
+
+def parse_typed_price(value, *, decimal_comma: bool = False) -> Decimal:
+    """A unit price as typed in the order form (see parse_typed_amount)."""
+    return parse_typed_amount(value, "Unit price", decimal_comma=decimal_comma)
 
 
 # Accents: the combining diacritical marks (U+0300-036F and its supplements), as
@@ -149,11 +201,12 @@ _RATE = re.compile(r"[0-9]{1,3}(?:[.,][0-9]{1,3})?", re.ASCII)
 _AMOUNT = re.compile(r"[0-9]{1,9}(?:\.[0-9]{1,2})?", re.ASCII)
 
 
-def parse_rate(value, what: str) -> Decimal:
+def parse_rate(value, what: str, *, decimal_comma: bool = False) -> Decimal:
     """A percentage from 0 to 100 with at most 3 decimals ("19", "5.5",
     "8,125"); empty is 0. Forms and the API alike (the API sends strings or
-    numbers)."""
-    message = f"{what} must be a percentage from 0 to 100, like 19 or 5.5."
+    numbers). decimal_comma: the form's user writes "5,5", so the message does."""
+    message = (f"{what} must be a percentage from 0 to 100, like 19 or "
+               f"{styled('5.5', decimal_comma)}.")
     if value is None or value == "":
         return Decimal(0)
     if isinstance(value, bool):
@@ -175,16 +228,18 @@ def parse_rate(value, what: str) -> Decimal:
     return rate
 
 
-def parse_shipping(value, *, typed: bool = False) -> Decimal:
+def parse_shipping(value, *, typed: bool = False, decimal_comma: bool = False) -> Decimal:
     """Shipping: 0 or a positive amount with at most 2 decimals; empty is 0.
-    typed: as a person types it in a form (decimal comma accepted, as for prices)."""
+    typed: as a person types it in a form, in their style (parse_typed_amount)."""
+    if typed:
+        return parse_typed_amount(value, "Shipping", decimal_comma=decimal_comma, zero=True)
     if isinstance(value, bool):
         raise ValueError(SHIPPING_RULE)
     text = str(value).strip() if isinstance(value, (str, int, Decimal)) else None
     if value is None or text == "" or (text is not None and _ZERO.fullmatch(text)):
         return Decimal("0.00")
     try:
-        return parse_typed_price(value) if typed else parse_price(value)
+        return parse_price(value)
     except ValueError as exc:
         if "at most" in str(exc) and "decimals" not in str(exc):
             raise ValueError(str(exc).replace("Unit price", "Shipping")) from None
