@@ -12,7 +12,7 @@ from flask import Flask, current_app, render_template, request
 from flask_wtf.csrf import CSRFError
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestURITooLarge
 
 from .errors import DomainError
 from .extensions import db, limiter
@@ -25,6 +25,14 @@ def wants_json() -> bool:
 
 
 PROBLEM_JSON = "application/problem+json"
+
+# The longest URL (path and query string, as sent) the app takes: longer ones
+# are 414, a problem for the API. Just below the HTTP server's own limit
+# (gunicorn's --limit-request-line 8190 in webapp/launcher.py and deploy/, which
+# counts the method and protocol too), so that the app, not the server's bare
+# HTML page, answers a long URL; a hand-edited page URL of a few thousand
+# characters still gets its page.
+MAX_URL_LENGTH = 8000
 
 
 class Problem(BaseModel):
@@ -88,18 +96,42 @@ def on_rate_limit(endpoint: str):
     return register
 
 
-def _rate_limit_wait() -> str:
-    """How long until the limit just hit lets a request through, in words."""
+def _limit_reset_in() -> int | None:
+    """Seconds until the limit just hit lets a request through, if known."""
     try:
         current = limiter.current_limit
         if current is not None and current.breached:
-            return seconds_in_words(max(1, int(current.reset_at - time.time())))
-    except Exception:  # the counter's storage may be down: say something true anyway
+            return max(1, int(current.reset_at - time.time()))
+    except Exception:  # the counter's storage may be down: the callers say something true
         pass
-    return "a minute"
+    return None
+
+
+def _rate_limit_wait() -> str:
+    """How long until the limit just hit lets a request through, in words."""
+    seconds = _limit_reset_in()
+    return seconds_in_words(seconds) if seconds else "a minute"
+
+
+def _url_length() -> int:
+    environ = request.environ
+    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")  # gunicorn, werkzeug
+    if raw is not None:
+        return len(raw)
+    query = environ.get("QUERY_STRING", "")
+    return len(environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")) + (
+        len(query) + 1 if query else 0)
 
 
 def register_error_handlers(app: Flask) -> None:
+    def refuse_long_urls():
+        if _url_length() > MAX_URL_LENGTH:
+            raise RequestURITooLarge(f"The URL is longer than {MAX_URL_LENGTH:,} characters; "
+                                     "send less in the query string.")
+
+    # first of all: before the identity checks, so the answer does not depend on them
+    app.before_request_funcs.setdefault(None, []).insert(0, refuse_long_urls)
+
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError):
         headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else {}
@@ -119,6 +151,9 @@ def register_error_handlers(app: Flask) -> None:
             # werkzeug's own headers (Allow on 405, Retry-After, WWW-Authenticate)
             headers = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}
             if exc.code == 429:
+                # flask-limiter sets Retry-After after the request, unless its
+                # storage fails: the API documents the header, so it is always sent
+                headers.setdefault("Retry-After", str(_limit_reset_in() or 60))
                 return problem(429, "Too many requests in a short time (limit: "
                                     f"{exc.description}); wait and try again.", headers=headers)
             return problem(exc.code, exc.description, headers=headers)

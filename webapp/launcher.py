@@ -174,6 +174,9 @@ def main() -> int:
     children = [
         Child("web", [str(BIN / "gunicorn"), "wsgi:app", "--bind", f"127.0.0.1:{port}",
                       "--workers", "2", "--threads", "4", "--access-logfile", "-",
+                      # gunicorn's longest (its default is 4094): the app answers
+                      # URLs over http_errors.MAX_URL_LENGTH with a 414 of its own
+                      "--limit-request-line", "8190",
                       # not the shared ~/.gunicorn/gunicorn.ctl, which another
                       # gunicorn would take over (and remove when it stops)
                       "--control-socket", str(run_dir / f"gunicorn-{port}.ctl")], env),

@@ -60,13 +60,26 @@ def _report_rate_limit() -> str:
     return current_app.config["REPORT_RATE_LIMIT"]
 
 
+def _marked(limit, methods: tuple[str, ...] = ()):
+    """`limit` as a view decorator that also marks the view: `rate_limited` is
+    the methods it counts (empty: all), so the API's description documents 429
+    on every limited operation without each view having to remember it."""
+    def decorate(view):
+        limited = limit(view)
+        limited.rate_limited = frozenset(methods)
+        return limited
+    return decorate
+
+
 # Creating, editing, changing the status of and deleting orders, per user,
-# pages and API together (a GET of a form page is not a write).
-limit_order_writes = limiter.shared_limit(
-    _order_write_rate_limit, scope="order-writes", methods=["POST", "PATCH", "DELETE"])
+# pages and API together (a GET of a form page is not a write; PUT is the
+# API's create-or-replace by external reference).
+_WRITES = ("POST", "PUT", "PATCH", "DELETE")
+limit_order_writes = _marked(limiter.shared_limit(
+    _order_write_rate_limit, scope="order-writes", methods=list(_WRITES)), _WRITES)
 
 # Asking for a report (new, or a retry), per user, pages and API together.
-limit_requests = limiter.shared_limit(_report_rate_limit, scope="report-requests")
+limit_requests = _marked(limiter.shared_limit(_report_rate_limit, scope="report-requests"))
 
 
 class SessionInterface(SecureCookieSessionInterface):

@@ -198,5 +198,7 @@ def test_the_run_reached_the_answers_with_bodies(live_api):
         "DELETE /api/schedules/<int:schedule_id>": {204},
     }
     missing = {op: codes - live_api.answers.get(op, set()) for op, codes in expected.items()}
-    assert not {op: c for op, c in missing.items() if c}, live_api.answers
+    # the message: what each operation that missed an answer got instead
+    assert not {op: c for op, c in missing.items() if c}, {
+        op: live_api.answers.get(op) for op, c in missing.items() if c}
     assert live_api.published, "no report request reached the (replaced) broker"

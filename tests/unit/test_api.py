@@ -251,6 +251,31 @@ def test_a_rate_limited_request_is_a_429_problem_with_retry_after(app, client):
     assert int(resp.headers["Retry-After"]) > 0
 
 
+def test_a_put_by_reference_counts_as_an_order_write(app, client):
+    """PUT is a write like POST/PATCH/DELETE: it meets the same limit (and the
+    document says 429 for it)."""
+    app.config["ORDER_WRITE_RATE_LIMIT"] = "1 per minute"
+    body = {"customer": "A", "items": [ITEM]}
+    assert client.put("/api/orders/by-ref/shop-1", json=body).status_code == 201
+    resp = client.put("/api/orders/by-ref/shop-1", json=body)
+    _problem(resp, 429)
+    assert int(resp.headers["Retry-After"]) > 0
+
+
+def test_a_too_long_url_is_a_414_problem_before_anything_else(app, client):
+    from webapp.http_errors import MAX_URL_LENGTH
+
+    query = "?search=" + "x" * MAX_URL_LENGTH
+    body = _problem(client.get("/api/orders" + query), 414)
+    assert f"{MAX_URL_LENGTH:,}" in body["detail"]
+    _problem(app.test_client().get("/api/orders" + query), 414)  # no token: still 414
+    _problem(client.get("/api/nothing/here" + query), 414)
+    assert client.get("/orders" + query).status_code == 414  # a page: the error page
+    # just under the limit: the URL is fine (the unknown parameter is ignored)
+    fits = "/api/orders?search="
+    assert client.get(fits + "x" * (MAX_URL_LENGTH - len(fits))).status_code == 200
+
+
 def test_a_database_outage_is_a_503_problem_and_a_bug_a_500_problem(client, monkeypatch):
     from webapp.orders import services
 

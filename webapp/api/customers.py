@@ -14,7 +14,7 @@ from ..errors import InvalidInput
 from ..models import Customer
 from ..orders.validation import has_control_characters
 from ..security import limit_order_writes
-from .openapi import Reply, describe
+from .openapi import Reply, describe, links_by_id
 from .parsing import PAGE_DETAIL, invalid_input, json_body, validated
 from .schemas import CustomerIn, CustomerOut, CustomerPage, CustomerPatch, CustomerQuery
 from .views import _json, _page, bp
@@ -64,7 +64,9 @@ def list_customers():
 
 @bp.post("/customers")
 @describe("Create a customer", body=CustomerIn,
-          replies={201: Reply("The new customer.", CustomerOut, headers=LOCATION)},
+          replies={201: Reply("The new customer.", CustomerOut, headers=LOCATION,
+                              links=links_by_id("customer_id", "get_customer",
+                                                "update_customer", "delete_customer"))},
           errors={400: None, 413: None, 429: WRITES})
 @limit_order_writes
 def create_customer():

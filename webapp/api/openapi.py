@@ -5,7 +5,9 @@ route decorator): summary, request body and query models, its answers and
 the errors it can give. The document walks app.url_map, so paths, methods and
 path parameters come from the routes themselves; bodies come from
 schemas.py. A route without a description is left out of the document, and
-tests/api/test_openapi_document.py fails on it."""
+tests/api/test_openapi_document.py fails on it. A view under a rate limit of
+webapp/security.py (marked `rate_limited` by the decorator) gets its 429
+here, whether its description names one or not."""
 from __future__ import annotations
 
 import re
@@ -15,7 +17,7 @@ from flask import Flask
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from ..http_errors import PROBLEM_JSON, Problem
+from ..http_errors import MAX_URL_LENGTH, PROBLEM_JSON, Problem
 from ..models import MAX_ID
 from .schemas import REQUEST_MODELS, RESPONSE_MODELS
 
@@ -24,8 +26,10 @@ API_VERSION = "1.0.0"
 JSON = "application/json"
 REF = "#/components/schemas/{model}"
 
-# Errors every authenticated route can give, and the words for each code.
-COMMON_ERRORS = (401, 500, 503)
+# Errors every authenticated route can give (public ones: PUBLIC_ERRORS), and
+# the words for each code.
+COMMON_ERRORS = (401, 414, 500, 503)
+PUBLIC_ERRORS = (414, 500)
 ERROR_WORDS = {
     400: "Invalid input: malformed JSON, wrong types, unknown fields or values against the "
          "rules; `errors` holds the messages per field.",
@@ -37,16 +41,17 @@ ERROR_WORDS = {
     409: "The report is not in a state that allows this.",
     410: "The report's file has expired or is gone; generate it again.",
     413: "The body is larger than 2 MB.",
-    429: "Too many requests in a short time (Retry-After: seconds to wait), or too many "
-         "reports in progress at once.",
+    414: f"The URL (path and query string) is longer than {MAX_URL_LENGTH:,} characters. "
+         "(A request line over 8,190 bytes is refused by the HTTP server in front of the "
+         "app, which answers in plain HTML.)",
+    429: "Too many requests in a short time: wait Retry-After seconds.",
     500: "Something went wrong on the server; it has been logged.",
     503: "The database is not reachable right now; nothing was lost. Retry after Retry-After "
          "seconds.",
 }
 ERROR_HEADERS = {
     401: {"WWW-Authenticate": ("The scheme to use: Bearer.", True)},
-    429: {"Retry-After": ("Seconds until the limit allows another request (rate limits only).",
-                          False)},
+    429: {"Retry-After": ("Seconds until the limit or quota allows another request.", True)},
     503: {"Retry-After": ("Seconds to wait before trying again.", True)},
 }
 PATH_PARAMETERS = {"order_id": "An order's id.", "job_id": "A report job's id.",
@@ -67,6 +72,7 @@ class Reply:
     schema: dict | None = None
     headers: dict[str, tuple[str, bool]] = field(default_factory=dict)  # name: (words, required)
     files: tuple[str, ...] = ()
+    links: dict[str, dict] = field(default_factory=dict)  # OpenAPI Link Objects by name
 
 
 @dataclass(frozen=True)
@@ -98,6 +104,16 @@ def describe(summary: str, *, replies: dict[int, Reply],
 LOCATION = {"Location": ("Where the order or report job lives in the API.", True)}
 CONTENT_DISPOSITION = {"Content-Disposition": ("attachment; filename=<the report's file name>",
                                                True)}
+
+
+def links_by_id(parameter: str, *operation_ids: str) -> dict[str, dict]:
+    """OpenAPI links from an answer whose body has the `id` of a new thing to
+    the operations that take it as `parameter` in their path (a client, or a
+    stateful test run, follows them with the real id)."""
+    return {operation_id: {"operationId": operation_id,
+                           "parameters": {parameter: "$response.body#/id"}}
+            for operation_id in operation_ids}
+
 
 _ROUTE_ARGUMENT = re.compile(r"<(?:(?P<converter>\w+)(?:\([^)]*\))?:)?(?P<name>\w+)>")
 
@@ -135,7 +151,7 @@ def _parameters(rule_path: str, query: type[BaseModel] | None) -> list[dict]:
 
 
 def _operation(endpoint: str, rule_path: str, op: Operation, refs: dict, *,
-               writes: bool = False) -> dict:
+               writes: bool = False, limited: bool = False) -> dict:
     responses: dict[str, dict] = {}
     for code, reply in sorted(op.replies.items()):
         answer: dict = {"description": reply.description}
@@ -148,10 +164,14 @@ def _operation(endpoint: str, rule_path: str, op: Operation, refs: dict, *,
                                  for media in reply.files}
         if reply.headers:
             answer["headers"] = _headers(reply.headers)
+        if reply.links:
+            answer["links"] = reply.links
         responses[str(code)] = answer
     codes = dict(op.errors)
-    for code in (500,) if op.public else COMMON_ERRORS:
+    for code in PUBLIC_ERRORS if op.public else COMMON_ERRORS:
         codes.setdefault(code, None)
+    if limited:
+        codes.setdefault(429, None)
     if writes and not op.public:  # a viewer, or a read-only token
         codes.setdefault(403, None)
     for code in sorted(codes):
@@ -179,6 +199,12 @@ def _operation(endpoint: str, rule_path: str, op: Operation, refs: dict, *,
     return operation
 
 
+def rate_limited(view, method: str) -> bool:
+    """Whether a rate limit of webapp/security.py counts `method` on this view."""
+    methods = getattr(view, "rate_limited", None)
+    return methods is not None and (not methods or method in methods)
+
+
 def api_rules(app: Flask):
     """The routes under /api/, in path order."""
     return sorted((r for r in app.url_map.iter_rules() if r.rule.startswith("/api/")),
@@ -189,13 +215,15 @@ def build_document(app: Flask) -> dict:
     refs, schemas = _components()
     paths: dict[str, dict] = {}
     for rule in api_rules(app):
-        op = getattr(app.view_functions[rule.endpoint], "openapi", None)
+        view = app.view_functions[rule.endpoint]
+        op = getattr(view, "openapi", None)
         if op is None:
             continue
         path = _ROUTE_ARGUMENT.sub(lambda m: "{" + m["name"] + "}", rule.rule)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}, key=METHOD_ORDER.index):
             paths.setdefault(path, {})[method.lower()] = _operation(
-                rule.endpoint, rule.rule, op, refs, writes=method != "GET")
+                rule.endpoint, rule.rule, op, refs, writes=method != "GET",
+                limited=rate_limited(view, method))
     return {
         "openapi": OPENAPI_VERSION,
         "info": {

@@ -72,10 +72,55 @@ def _name(what: str):
 CustomerName = _name("Customer")
 ProductName = _name("Product")
 
-Quantity = Annotated[int, BeforeValidator(parse_quantity), WithJsonSchema({
+
+# The text patterns below say exactly what the parsers accept within their
+# limits (no leading zeros, though the parsers forgive them), as plain
+# alternations without lookaheads: a generator (schemathesis, hypothesis)
+# then makes only values the API takes.
+
+def whole_numbers_up_to(limit: int) -> str:
+    """A regular expression for the whole numbers 1 to `limit` (no leading zeros)."""
+    digits = str(limit)
+    shorter = ([] if len(digits) == 1 else ["[1-9]"] if len(digits) == 2
+               else [f"[1-9][0-9]{{0,{len(digits) - 2}}}"])
+    same_length = []
+    for at, digit in enumerate(map(int, digits)):
+        lowest = 1 if at == 0 else 0
+        if digit > lowest:  # this digit smaller, any digits after it
+            rest = len(digits) - at - 1
+            same_length.append(digits[:at] + (f"[{lowest}-{digit - 1}]" if digit - 1 > lowest
+                                              else str(lowest))
+                               + ("[0-9]" * min(rest, 1) + (f"{{{rest}}}" if rest > 1 else "")))
+    return "|".join([*shorter, *same_length, digits])
+
+
+def _amounts_up_to(limit: Decimal) -> str:
+    """A positive amount with at most 2 decimals up to a whole `limit`."""
+    whole = int(limit)
+    return (f"({whole_numbers_up_to(whole - 1)})(\\.[0-9]{{1,2}})?|{whole}(\\.0{{1,2}})?"
+            r"|0?\.([1-9][0-9]?|0[1-9])")
+
+
+def whole_json_number(value):
+    """A JSON number with nothing after the point (2.0, 1E+3) as the int it is:
+    JSON Schema counts it as an integer, so the API takes it as one. (Bodies
+    are read with Decimal for floats; huge exponents stay Decimal and fail.)"""
+    if (isinstance(value, Decimal) and value.is_finite() and value.adjusted() < 18
+            and value == value.to_integral_value()):
+        return int(value)
+    return value
+
+
+QUANTITY_PATTERN = rf"^\s*({whole_numbers_up_to(MAX_QUANTITY)})\s*$"
+PRICE_PATTERN = rf"^\s*({_amounts_up_to(MAX_PRICE)})\s*$"
+SHIPPING_PATTERN = rf"^\s*(0(\.0{{1,2}})?|{_amounts_up_to(MAX_PRICE)})\s*$"
+RATE_PATTERN = r"^\s*(100([.,]0{1,3})?|[0-9]{1,2}([.,][0-9]{1,3})?)\s*%?\s*$"
+
+Quantity = Annotated[int, BeforeValidator(parse_quantity), BeforeValidator(whole_json_number),
+                     WithJsonSchema({
     "description": f"A whole number from 1 to {MAX_QUANTITY:,}, as a number or as text.",
     "anyOf": [{"type": "integer", "minimum": 1, "maximum": MAX_QUANTITY},
-              {"type": "string", "pattern": r"^\s*[0-9]{1,6}\s*$"}],
+              {"type": "string", "pattern": QUANTITY_PATTERN}],
     "examples": [2],
 }, mode="validation")]
 
@@ -83,7 +128,7 @@ UnitPrice = Annotated[Decimal, BeforeValidator(parse_price), WithJsonSchema({
     "description": "A positive amount with at most 2 decimals, at most "
                    f"{MAX_PRICE:,}: preferably text (\"12.50\"); a plain JSON number "
                    "(no exponent) is read exactly too.",
-    "anyOf": [{"type": "string", "pattern": r"^\s*([0-9]{1,9}(\.[0-9]{1,2})?|\.[0-9]{1,2})\s*$"},
+    "anyOf": [{"type": "string", "pattern": PRICE_PATTERN},
               {"type": "number", "exclusiveMinimum": 0, "maximum": int(MAX_PRICE),
                "multipleOf": 0.01}],
     "examples": ["12.50"],
@@ -100,8 +145,8 @@ def _rate(what: str):
     return Annotated[Decimal, BeforeValidator(_rate_of(what)), WithJsonSchema({
         "description": f"{what}: a percentage from 0 to 100 with at most 3 decimals, as "
                        "text (\"19\", \"5.5\") or a number; default 0.",
-        "anyOf": [{"type": "string", "pattern": r"^\s*[0-9]{1,3}([.,][0-9]{1,3})?\s*%?\s*$"},
-                  {"type": "number", "minimum": 0, "maximum": 100}],
+        "anyOf": [{"type": "string", "pattern": RATE_PATTERN},
+                  {"type": "number", "minimum": 0, "maximum": 100, "multipleOf": 0.001}],
         "examples": ["19"],
     }, mode="validation")]
 
@@ -113,7 +158,7 @@ Shipping = Annotated[Decimal, BeforeValidator(parse_shipping), WithJsonSchema({
     "description": "Shipping charged on the order, entered like the prices (net, or "
                    "gross if the workspace enters prices with tax); 0 or a positive amount "
                    "with at most 2 decimals; default 0.",
-    "anyOf": [{"type": "string", "pattern": r"^\s*[0-9]{1,9}(\.[0-9]{0,2})?\s*$"},
+    "anyOf": [{"type": "string", "pattern": SHIPPING_PATTERN},
               {"type": "number", "minimum": 0, "maximum": int(MAX_PRICE),
                "multipleOf": 0.01}],
     "examples": ["4.90"],
@@ -174,7 +219,7 @@ SummaryCustomerRef = Annotated[int | str | None, BeforeValidator(_summary_custom
               {"type": "string", "maxLength": MAX_NAME}, {"type": "null"}]},
     mode="validation")]
 
-OrderId = Annotated[StrictInt, Field(gt=0, le=MAX_ID)]
+OrderId = Annotated[StrictInt, BeforeValidator(whole_json_number), Field(gt=0, le=MAX_ID)]
 
 
 # --- request bodies -----------------------------------------------------------
@@ -193,8 +238,8 @@ class OrderItemIn(_Strict):
 
 
 Items = Annotated[list[OrderItemIn], Field(min_length=1, max_length=MAX_ITEMS)]
-CustomerId = Annotated[StrictInt, Field(gt=0, le=MAX_ID, description="A customer of the "
-                                        "workspace (GET /api/customers).")]
+CustomerId = Annotated[StrictInt, BeforeValidator(whole_json_number), Field(
+    gt=0, le=MAX_ID, description="A customer of the workspace (GET /api/customers).")]
 OrderDate = Annotated[dt.date, BeforeValidator(lambda v: _iso_date(v)), Field(
     description="The order's date, a day in the workspace's calendar: any day up to "
                 "tomorrow. Default: today in the token owner's time zone.",

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ValidationError
 from .. import audit
 from ..auth.current import actor
 from ..errors import InvalidInput, OrderNotFound
-from ..models import Order, ReportJob, ReportKind
+from ..models import Order, ReportFormat, ReportJob, ReportKind
 from ..orders import services as orders
 from ..orders.services import ItemInput
 from ..orders.validation import parse_reference
@@ -24,7 +24,14 @@ from ..schedules.services import ScheduleSpec
 from ..security import limit_order_writes, limit_requests
 from ..timezones import zone_of
 from ..workspaces.roles import ACTIONS
-from .openapi import CONTENT_DISPOSITION, LOCATION, Reply, describe, openapi_document
+from .openapi import (
+    CONTENT_DISPOSITION,
+    LOCATION,
+    Reply,
+    describe,
+    links_by_id,
+    openapi_document,
+)
 from .parsing import invalid_input, json_body, page_query, validated
 from .schemas import (
     AuditEntryOut,
@@ -109,6 +116,14 @@ def _customer_of(body) -> int | str | None:
 
 ORDER_FIELDS = ("order_date", "external_ref", "notes", "shipping", "shipping_tax_rate")
 
+# From an answer with an order, report job or schedule to what can be done with it
+ORDER_LINKS = links_by_id("order_id", "get_order", "update_order", "delete_order")
+JOB_LINKS = links_by_id("job_id", "get_report", "cancel_report", "retry_report",
+                        "download_report", "delete_report")
+SCHEDULE_LINKS = links_by_id("schedule_id", "get_schedule", "update_schedule",
+                             "run_schedule", "list_schedule_runs", "delete_schedule")
+WRITE_LIMIT = "Too many order writes in a short time (ORDER_WRITE_RATE_LIMIT)."
+
 
 # --- orders -----------------------------------------------------------------
 
@@ -117,10 +132,10 @@ ORDER_FIELDS = ("order_date", "external_ref", "notes", "shipping", "shipping_tax
           description="The order gets the workspace's next number. An external_ref the "
                       "workspace already has answers 409 with the existing order's "
                       "Location (change it with PUT /api/orders/by-ref/{ref}).",
-          replies={201: Reply("The new order.", OrderOut, headers=LOCATION)},
+          replies={201: Reply("The new order.", OrderOut, headers=LOCATION,
+                              links=ORDER_LINKS)},
           errors={400: None, 409: "The external_ref belongs to another order (Location "
-                                  "says which).", 413: None,
-                  429: "Too many order writes in a short time (ORDER_WRITE_RATE_LIMIT)."})
+                                  "says which).", 413: None, 429: WRITE_LIMIT})
 @limit_order_writes
 def create_order():
     body = validated(OrderIn, json_body(), ORDER_INVALID)
@@ -144,10 +159,9 @@ def create_order():
                       "customer, items, date, shipping, notes and status (its number "
                       "stays); without one, a new order is made with that reference. An "
                       "external_ref in the body must be {ref} or left out.",
-          replies={200: Reply("The order, changed.", OrderOut),
-                   201: Reply("A new order.", OrderOut, headers=LOCATION)},
-          errors={400: None, 413: None,
-                  429: "Too many order writes in a short time (ORDER_WRITE_RATE_LIMIT)."})
+          replies={200: Reply("The order, changed.", OrderOut, links=ORDER_LINKS),
+                   201: Reply("A new order.", OrderOut, headers=LOCATION, links=ORDER_LINKS)},
+          errors={400: None, 413: None, 429: WRITE_LIMIT})
 @limit_order_writes
 def put_order_by_ref(ref: str):
     body = validated(OrderIn, json_body(), ORDER_INVALID)
@@ -197,8 +211,7 @@ def get_order(order_id: int):
                       "changes if any field is invalid. A missing order is 404 whatever "
                       "the body says.",
           replies={200: Reply("The order as it is now.", OrderOut)},
-          errors={400: None, 404: None, 413: None,
-                  429: "Too many order writes in a short time (ORDER_WRITE_RATE_LIMIT)."})
+          errors={400: None, 404: None, 413: None, 429: WRITE_LIMIT})
 @limit_order_writes
 def update_order(order_id: int):
     orders.get_order(actor(), order_id)  # 404 before 400: say the order is missing first
@@ -216,8 +229,7 @@ def update_order(order_id: int):
 @bp.delete("/orders/<int:order_id>")
 @describe("Delete an order", description="Its reports in progress are cancelled.",
           replies={204: Reply("Deleted.")},
-          errors={404: None,
-                  429: "Too many order writes in a short time (ORDER_WRITE_RATE_LIMIT)."})
+          errors={404: None, 429: WRITE_LIMIT})
 @limit_order_writes
 def delete_order(order_id: int):
     orders.delete_order(actor(), order_id)
@@ -226,9 +238,10 @@ def delete_order(order_id: int):
 
 # --- reports ----------------------------------------------------------------
 
-REQUESTED = Reply("A new job, recorded and queued.", JobOut, headers=LOCATION)
+REQUESTED = Reply("A new job, recorded and queued.", JobOut, headers=LOCATION,
+                  links=JOB_LINKS)
 ALREADY = Reply("The same report is already pending or running: that job.", JobOut,
-                headers=LOCATION)
+                headers=LOCATION, links=JOB_LINKS)
 
 
 @bp.post("/reports")
@@ -284,8 +297,18 @@ def get_report(job_id: int):
 
 @bp.get("/reports/<int:job_id>/download")
 @describe("Download a report's file",
-          replies={200: Reply("The file, as an attachment.", files=("text/csv", "application/pdf"),
-                              headers=CONTENT_DISPOSITION)},
+          description="CSV, PDF or XLSX, as the report was asked for. Where reports are "
+                      "kept in an S3-compatible store (REPORTS_STORAGE=s3://…), the answer "
+                      "is a redirect to the file there, valid for REPORTS_S3_URL_SECONDS "
+                      "(unless the server streams it: REPORTS_S3_DOWNLOAD=proxy).",
+          replies={200: Reply("The file, as an attachment.",
+                              files=tuple(f.mimetype for f in ReportFormat),
+                              headers=CONTENT_DISPOSITION),
+                   302: Reply("The file is in the report store: fetch it from Location (a "
+                              "signed URL, short-lived; the store names it and sets its "
+                              "type).",
+                              headers={"Location": ("The file's signed URL in the store.",
+                                                    True)})},
           errors={404: None, 409: "The report is not COMPLETED (yet).", 410: None})
 def download_report(job_id: int):
     return send_download(job_id)
@@ -301,7 +324,7 @@ def cancel_report(job_id: int):
 @bp.post("/reports/<int:job_id>/retry")
 @describe("Generate a failed or cancelled report again",
           replies={202: Reply("The new attempt, recorded and queued.", JobOut,
-                              headers=LOCATION),
+                              headers=LOCATION, links=JOB_LINKS),
                    200: ALREADY},
           errors={404: None,
                   409: "Only FAILED or CANCELLED jobs can be retried, and an order report "
@@ -383,7 +406,7 @@ def _spec(body: ScheduleIn) -> ScheduleSpec:
                       "e-mail and/or a signed webhook, and always to the in-app notices. "
                       "The answer holds `webhook_secret` this once.",
           replies={201: Reply("The new schedule, with its next run.", ScheduleOut,
-                              headers=LOCATION)},
+                              headers=LOCATION, links=SCHEDULE_LINKS)},
           errors={**SCHEDULE_ERRORS, 413: None,
                   429: "You have SCHEDULES_MAX_PER_USER schedules already (or too many "
                        "writes in a short time)."})
