@@ -190,9 +190,10 @@ def run_job(job_id: int) -> str:
         total = count_rows(db.engine, job)
         pdf_limit = app.config["REPORT_PDF_MAX_ROWS"]
         if job.format is ReportFormat.PDF and total > pdf_limit:
-            raise ReportDataError(
-                f"This report has {total:,} line items; PDFs stop at {pdf_limit:,}. "
-                "Ask for the CSV, or narrow the dates or pick one customer.")
+            # the count stays on the failed job: it tells that a retry would
+            # fail the same way (lifecycle.pdf_over_cap), so none is offered
+            lifecycle.touch(job_id, rows_total=total)
+            raise ReportDataError(lifecycle.pdf_too_long_reason(params_of(job), total, pdf_limit))
         db.session.rollback()  # end the read transaction; the rest streams on its own connection
         if not lifecycle.touch(job_id, rows_total=total):
             raise JobAborted

@@ -56,6 +56,17 @@ def rate(value: Decimal | None) -> str:
     return format(Decimal(value).normalize(), "f")
 
 
+def focus_id(form, default: str) -> str:
+    """The id of the control that takes the keyboard focus when `form` is
+    shown: the first field, in the form's order, that has an error (a person
+    fixes what failed, not the field they already filled), else `default`.
+    A group of radio buttons is focused on its first button."""
+    for field in form:
+        if field.errors and field.type not in ("CSRFTokenField", "HiddenField"):
+            return f"{field.id}-0" if field.type == "RadioField" else field.id
+    return default
+
+
 def register(app: Flask) -> None:
     app.add_template_filter(money)
     app.add_template_filter(rate)
@@ -67,4 +78,5 @@ def register(app: Flask) -> None:
     @app.context_processor
     def globals_():
         return {"currency": currency(), "actor": g.get("actor"), "viewer_zone": viewer_zone,
+                "focus_id": focus_id,
                 "poll_seconds": app.config["STATUS_POLL_SECONDS"]}

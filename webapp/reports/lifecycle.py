@@ -38,6 +38,7 @@ from ..models import (
     ReportEvent,
     ReportFormat,
     ReportJob,
+    ReportKind,
     utcnow,
 )
 from ..storage import StorageError
@@ -416,6 +417,28 @@ def time_limit_reason(seconds: int) -> str:
 def worker_lost_reason(attempts: int) -> str:
     return (f"The worker running this report stopped unexpectedly (worker lost) "
             f"{attempts} time{'s' if attempts != 1 else ''}; giving up.")
+
+
+def pdf_too_long_reason(params: ReportParams, rows: int, cap: int) -> str:
+    """Why a PDF of `rows` line items is refused, with the way out this kind of
+    report has: every kind has CSV; only a summary has dates to narrow, and
+    the orders list has its search."""
+    ways = ["Ask for the CSV"]
+    if params.kind is ReportKind.SUMMARY:
+        ways.append("narrow the dates" if params.customer_id or params.customer
+                    else "narrow the dates or pick one customer")
+    elif params.kind is ReportKind.ORDERS:
+        ways.append("narrow the list with a search")
+    return (f"This report has {rows:,} line items; PDFs stop at {cap:,}. "
+            f"{', or '.join(ways)}.")
+
+
+def pdf_over_cap(job) -> bool:
+    """A PDF job that failed because it had more line items than a PDF may
+    hold (the worker records the count): another attempt fails the same way
+    unless the cap was raised since."""
+    return (job.format is ReportFormat.PDF and job.status is JobStatus.FAILED
+            and (job.rows_total or 0) > current_app.config["REPORT_PDF_MAX_ROWS"])
 
 
 def reason_for(exc: BaseException) -> str:

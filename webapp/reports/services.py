@@ -333,6 +333,20 @@ def cancel_job(actor: Actor, job_id: int) -> ReportJob:
     return job
 
 
+def retry_refusal(job: ReportJob) -> str | None:
+    """Why a failed or cancelled job cannot be generated again as it was, or
+    None: the pages offer Retry only where it can succeed."""
+    # The order must still exist and still be this user's: the old job only
+    # remembers an id. (request_report checks it again, as any request does.)
+    if job.kind is ReportKind.ORDER and job.order_id != params_of(job).order_id:
+        return f"Report {job.id} cannot be generated again: its order was deleted."
+    if lifecycle.pdf_over_cap(job):
+        return (f"Report {job.id} would fail the same way: it has {job.rows_total:,} line "
+                f"items and a PDF holds at most "
+                f"{current_app.config['REPORT_PDF_MAX_ROWS']:,}. Ask for the CSV instead.")
+    return None
+
+
 def retry_job(actor: Actor, job_id: int) -> tuple[ReportJob, bool]:
     """A new attempt with the same parameters, for a FAILED or CANCELLED job."""
     actor = as_actor(actor)
@@ -341,10 +355,9 @@ def retry_job(actor: Actor, job_id: int) -> tuple[ReportJob, bool]:
         raise Conflict(f"Only failed or cancelled reports can be retried; report {job.id} "
                        f"is {job.status.value}.")
     params = params_of(job)
-    # The order must still exist and still be this user's: the old job only
-    # remembers an id. (request_report checks it again, as any request does.)
-    if params.kind is ReportKind.ORDER and job.order_id != params.order_id:
-        raise Conflict(f"Report {job.id} cannot be generated again: its order was deleted.")
+    why_not = retry_refusal(job)
+    if why_not:
+        raise Conflict(why_not)
     try:
         new, created = request_report(here, params, job.format, retry_of=job.id)
     except OrderNotFound:

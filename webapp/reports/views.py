@@ -18,7 +18,7 @@ from ..customers.forms import picked
 from ..errors import Conflict, InvalidInput
 from ..htmx import is_htmx
 from ..http_errors import on_rate_limit
-from ..models import JobStatus, ReportFormat
+from ..models import RETRYABLE_STATUSES, JobStatus, ReportFormat
 from ..orders.services import get_order
 from ..orders.validation import has_control_characters
 from ..pagination import page_arg
@@ -161,6 +161,13 @@ def live_state(job, alive: bool = True) -> str:
     if job.status is JobStatus.PENDING and not alive:
         return "PENDING.noworker"
     return job.status.value
+
+
+@bp.app_template_global()
+def retry_offered(job) -> bool:
+    """Retry is shown for a failed or cancelled job that another attempt could
+    finish (not for one whose order is gone, nor a PDF over the row cap)."""
+    return job.status in RETRYABLE_STATUSES and services.retry_refusal(job) is None
 
 
 @bp.app_template_global()
