@@ -176,25 +176,49 @@ _ACCENTS = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe
 # Letters whose stroke is an accent that Unicode does not decompose ("Søren",
 # "Łódź", "Đorđe"): folded like the others.
 _STROKES = str.maketrans({"ø": "o", "ł": "l", "đ": "d", "ħ": "h", "ŧ": "t"})
+# German transliterations: where an umlaut cannot be typed it is written "ae",
+# "oe", "ue" ("Mueller" for "Müller"), and the umlaut's accent is gone from the
+# key already ("muller"), so the digraph folds to the plain vowel too. Not
+# after a vowel ("Bauer", "Feuer", "neue" hold no umlaut; "Baeuerle" and
+# "Bäuerle" are "bauerle" alike), not after "q" ("Quelle", "Márquez"), and only
+# before a letter: German has no umlaut at a word's end, while "Joe", "Zoe",
+# "Blue" would become "jo", "zo", "blu" and find "John", "Amazon", "Blum" (the
+# cost: a search typed as far as "Mue" finds "Müller" only from "Muel" on).
+# Not before an "e" either, so the key of a key is that key ("boee" stays).
+_TRANSLITERATED = re.compile(r"(?<![aeiouq])([aou])e(?=[^\W\d_e])")
 
 
 def search_key(text: str | None) -> str:
     """The form of a name that searches compare: compatibility-decomposed (NFKD:
     "ﬁ" → "fi", fullwidth → ASCII), casefolded ("ß" → "ss"), accents removed,
     recomposed (NFC), runs of whitespace folded into one space; "ø", "ł", "đ",
-    "ħ", "ŧ" lose their stroke too.
+    "ħ", "ŧ" lose their stroke too; and German transliterations fold like the
+    umlauts they stand for: "ae", "oe", "ue" become "a", "o", "u" (see
+    _TRANSLITERATED for where), so "Mueller", "Müller" and "Muller" all key as
+    "muller", and "Straße" as "strasse" like "Strasse".
 
     "Café Lumière" → "cafe lumiere", "İstanbul" → "istanbul" (casefold alone
     would give "i" + a combining dot, which then goes as an accent), "ÜRÜN" →
-    "urun". The Turkish dotless "ı" stays a letter of its own: "ıstanbul" does
-    not find "Istanbul" (casefold is language-neutral, it maps "I" to "i").
-    Stored in orders.customer_key and applied to the search text alike, so the
-    comparison is the same on SQLite and PostgreSQL whatever their collations."""
+    "urun", "Schoeller" → "scholler", "Bär" and "Baer" → "bar". The Turkish
+    dotless "ı" stays a letter of its own: "ıstanbul" does not find "Istanbul"
+    (casefold is language-neutral, it maps "I" to "i").
+    Stored in orders.customer_key and customers.name_key and applied to the
+    search text alike, so the comparison is the same on SQLite and PostgreSQL
+    whatever their collations (a change here needs a migration recomputing
+    both columns, as 0014 does).
+
+    The price of the folding, accepted for a search: some words that are not
+    German key alike ("Michael" and "Michal", "Rafael" and "Rafał", "Guest"
+    is "gust" and finds "August"), and a fragment starting inside a folded
+    digraph finds nothing ("eller" no longer finds "Mueller", whose key is
+    "muller"; a word's start always works). Where the key decides identity
+    (an order's free-text customer matched to a record, "Create customer" in
+    the picker) such names count as one, as "ACME" and "Acme" do."""
     if not text:
         return ""
     folded = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", text).casefold())
     folded = unicodedata.normalize("NFC", _ACCENTS.sub("", folded)).translate(_STROKES)
-    return " ".join(folded.split())
+    return _TRANSLITERATED.sub(r"\1", " ".join(folded.split()))
 
 
 _RATE = re.compile(r"[0-9]{1,3}(?:[.,][0-9]{1,3})?", re.ASCII)
