@@ -17,7 +17,21 @@
     }
   }
 
+  /* "Run today: Last 7 days: Dec 1–7, including today." for the chosen range
+   * (the server wrote every range's words into data-dates) */
+  function showDates(range, hint) {
+    var dates = JSON.parse(hint.getAttribute("data-dates") || "{}");
+    if (dates[range.value]) {
+      hint.textContent = "Run today: " + dates[range.value] + ".";
+    }
+  }
+
   function start() {
+    var range = document.getElementById("range");
+    var hint = document.getElementById("range-dates");
+    if (range && hint) {
+      range.addEventListener("change", function () { showDates(range, hint); });
+    }
     var select = document.getElementById("frequency");
     if (!select) {
       return;

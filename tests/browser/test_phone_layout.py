@@ -1,8 +1,12 @@
 """Every page fits a phone: at 390 and 320 CSS pixels wide nothing scrolls
-sideways, the header wraps with "Log out" on screen, wide tables scroll inside
-their own labelled box, and long names, e-mails, ids and tokens break. The
-same pages at 1280 px do not overflow either. A "Skip to content" link is the
-first stop of the Tab key and moves focus to the main content.
+sideways, the header wraps with "Log out" on screen, every table's rows become
+stacked "label value" lines with every cell (amounts, status, download) inside
+the window, and long names, e-mails, ids and tokens break. At 1280 px the
+same pages do not overflow either, and a table wider than the window would
+scroll inside its own labelled box. The walk covers every page of the app,
+the schedule pages with a run and the dashboard included, with real data. A
+"Skip to content" link is the first stop of the Tab key and moves focus to the
+main content.
 
 Set PHONE_LAYOUT_SCREENSHOTS to a folder to save a full-page screenshot of
 every page checked (to look at them; the test does not compare images)."""
@@ -32,8 +36,9 @@ TOKEN_NAME = "nightly-export-to-the-warehouse-management-system-without-any-spac
 SHOTS = os.environ.get("PHONE_LAYOUT_SCREENSHOTS")
 
 # document and body no wider than the window; the Log out button, when there is
-# one, inside it; every data table inside a keyboard-focusable, labelled region
-# that scrolls sideways
+# one, inside it; every table a table.data inside a keyboard-focusable, labelled
+# region; every body cell labelled (data-label) and, on a phone, inside the window
+# with nothing overflowing it
 MEASURE = """() => {
   const out = {
     inner: window.innerWidth,
@@ -48,12 +53,25 @@ MEASURE = """() => {
     const r = button.getBoundingClientRect();
     out.logout = {left: r.left, right: r.right, top: r.top, bottom: r.bottom};
   }
-  for (const table of document.querySelectorAll("main table.data")) {
+  for (const table of document.querySelectorAll("main table")) {
     const box = table.closest(".table-scroll");
-    out.tables.push(box ? {
-      region: box.getAttribute("role"), tabindex: box.getAttribute("tabindex"),
-      label: box.getAttribute("aria-label"), overflowX: getComputedStyle(box).overflowX,
-    } : null);
+    const cells = [...table.querySelectorAll("tbody td, tfoot td")];
+    const outside = cells.filter(c => {
+      const r = c.getBoundingClientRect();
+      return r.width > 0 && (r.left < 0 || r.right > window.innerWidth + 0.5
+                             || c.scrollWidth > c.clientWidth + 1);
+    });
+    out.tables.push({
+      data: table.classList.contains("data") || table.classList.contains("items-table"),
+      form: table.classList.contains("items-table"),
+      region: box && box.getAttribute("role"), tabindex: box && box.getAttribute("tabindex"),
+      label: box && (box.getAttribute("aria-label") || box.getAttribute("aria-labelledby")),
+      overflowX: box && getComputedStyle(box).overflowX,
+      cells: cells.length,
+      unlabelled: table.classList.contains("items-table") ? 0
+        : table.querySelectorAll("tbody td:not([data-label]):not(.row-actions)").length,
+      outside: outside.slice(0, 3).map(c => c.textContent.trim().slice(0, 40)),
+    });
   }
   return out;
 }"""
@@ -115,7 +133,19 @@ def shop(browser, server):
     _api(server, token, "POST", "/reports", {
         "kind": "summary", "format": "pdf", "date_from": "2021-01-01",
         "date_to": "2030-12-31", "customer": LONG_CUSTOMER})
-    return {"order": order["id"], "job": job["id"]}
+    schedule = _api(server, token, "POST", "/schedules", {
+        "name": "Weekly sales for the management board of the northern region",
+        "cron": "0 7 * * 1", "timezone": "Europe/Berlin",
+        "report": {"kind": "summary", "format": "pdf", "range": "last_7_days",
+                   "customer": LONG_CUSTOMER}})
+    run = _api(server, token, "POST", f"/schedules/{schedule['id']}/run")
+    deadline = time.monotonic() + 60
+    while run["status"] not in ("COMPLETED", "FAILED"):
+        assert time.monotonic() < deadline, "the worker did not finish the schedule's run"
+        time.sleep(0.2)
+        run = _api(server, token, "GET", f"/reports/{run['id']}")
+    return {"order": order["id"], "job": job["id"], "customer": order["customer_id"],
+            "schedule": schedule["id"]}
 
 
 def _context(browser, server, size, logged_in=True):
@@ -151,10 +181,20 @@ def _check(page, name, size, problems, logged_in=True):
         box = m["logout"]
         if box["left"] < 0 or box["right"] > m["inner"] or box["top"] < 0:
             problems.append(f"{where}: Log out button at {box}, outside the window")
+    phone = size[0] < 640
     for table in m["tables"]:
-        if not table or (table["region"], table["tabindex"], table["overflowX"]) != (
-                "region", "0", "auto") or not table["label"]:
-            problems.append(f"{where}: a table outside a labelled scroll region: {table}")
+        if table["form"]:  # the order form's rows: a form, laid out on its own
+            continue
+        if not table["data"] or (table["region"], table["tabindex"]) != ("region", "0") \
+                or not table["label"]:
+            problems.append(f"{where}: a table outside the one pattern (table.data in a "
+                            f"labelled region): {table}")
+        if table["unlabelled"]:
+            problems.append(f"{where}: {table['unlabelled']} cell(s) without data-label")
+        if phone and table["outside"]:
+            problems.append(f"{where}: cells past the window's edge: {table['outside']}")
+        if not phone and table["overflowX"] != "auto":
+            problems.append(f"{where}: a wide table would not scroll in its box: {table}")
     return m
 
 
@@ -165,6 +205,8 @@ def _visit_all(browser, server, shop, size):
     _check(page, "login", size, problems, logged_in=False)
     page.goto(f"{server}/signup")
     _check(page, "signup", size, problems, logged_in=False)
+    page.goto(f"{server}/password/forgot")
+    _check(page, "forgot-password", size, problems, logged_in=False)
     context.close()
     logged_out_errors = errors
 
@@ -186,6 +228,45 @@ def _visit_all(browser, server, shop, size):
     page.goto(f"{server}/orders/{shop['order']}")
     assert page.locator(".job-status").count() >= 1
     _check(page, "order", size, problems)
+    # the money of the order: every line's gross and the total on screen
+    for cell in [*page.locator(".order-items tbody td:last-child").all(),
+                 page.locator("#order-total")]:
+        box = cell.bounding_box()
+        if not box or box["x"] < 0 or box["x"] + box["width"] > size[0]:
+            problems.append(f"order at {size[0]}px: {cell.inner_text()!r} at {box}")
+    page.goto(f"{server}/orders/{shop['order']}/delete")
+    _check(page, "order-delete", size, problems)
+    page.goto(f"{server}/customers/")
+    _check(page, "customers", size, problems)
+    page.goto(f"{server}/customers/{shop['customer']}")
+    _check(page, "customer", size, problems)
+    page.goto(f"{server}/customers/{shop['customer']}/edit")
+    _check(page, "customer-edit", size, problems)
+    page.goto(f"{server}/customers/new")
+    _check(page, "customer-new", size, problems)
+    page.goto(f"{server}/dashboard?preset=last_30_days")
+    _check(page, "dashboard", size, problems)
+    page.goto(f"{server}/schedules/")
+    assert page.locator("table.schedules tbody tr").count() == 1
+    _check(page, "schedules", size, problems)
+    page.goto(f"{server}/schedules/{shop['schedule']}")
+    assert page.locator("table.runs tbody tr").count() == 1
+    _check(page, "schedule", size, problems)
+    page.goto(f"{server}/schedules/{shop['schedule']}/edit")
+    _check(page, "schedule-edit", size, problems)
+    page.goto(f"{server}/schedules/new")
+    _check(page, "schedule-new", size, problems)
+    page.goto(f"{server}/schedules/{shop['schedule']}/delete")
+    _check(page, "schedule-delete", size, problems)
+    page.goto(f"{server}/notices/")
+    _check(page, "notices", size, problems)
+    page.goto(f"{server}/team/")
+    _check(page, "team", size, problems)
+    page.goto(f"{server}/team/settings")
+    _check(page, "team-settings", size, problems)
+    page.goto(f"{server}/team/audit/")
+    assert page.locator("table.audit tbody tr").count() > 0
+    _check(page, "audit", size, problems)
     page.goto(f"{server}/reports/")
     _check(page, "reports", size, problems)
     page.goto(f"{server}/reports/{shop['job']}")

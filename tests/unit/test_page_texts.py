@@ -235,7 +235,7 @@ def test_other_failures_still_offer_retry(client, user, sent):
 
 
 def _cell(html: str, cell_id: str) -> str:
-    found = re.search(rf'<td id="{cell_id}"[^>]*>(.*?)</td>', html, re.S)
+    found = re.search(rf'<td [^>]*id="{cell_id}"[^>]*>(.*?)</td>', html, re.S)
     assert found, cell_id
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", found[1])).strip()
 

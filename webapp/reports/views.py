@@ -22,7 +22,7 @@ from ..models import RETRYABLE_STATUSES, JobStatus, ReportFormat
 from ..orders.services import get_order
 from ..orders.validation import has_control_characters
 from ..pagination import page_arg
-from ..schedules.services import runs_of_jobs
+from ..schedules.services import run_live_state, run_under_way, runs_by_ids, runs_of_jobs
 from ..security import limit_requests, local_path
 from ..worker_beats import worker_alive
 from . import services
@@ -30,7 +30,7 @@ from .downloads import send_download
 from .forms import OrderReportForm, SummaryReportForm, summary_form_from_query
 from .messages import requested_message
 from .params import ReportParams
-from .presets import PRESETS, matching_preset, user_today
+from .presets import PRESETS, dates_of, matching_preset, spelled, user_today
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
@@ -50,7 +50,8 @@ def _render_index(form, status: int = 200, form_error: str | None = None):
     page = services.list_jobs(actor(), page=page_arg(),
                               per_page=current_app.config["REPORTS_PER_PAGE"])
     return render_template("reports/index.html", page=page, form=form, form_error=form_error,
-                           presets=PRESETS,
+                           presets=PRESETS, spelled=spelled, dates_of=dates_of,
+                           today=user_today(),
                            active_preset=matching_preset(form.date_from.data, form.date_to.data,
                                                          user_today()),
                            worker_alive=worker_alive()), status
@@ -215,16 +216,27 @@ def live():
     jobs = services.jobs_by_ids(actor(), seen)
     alive = worker_alive() if any(j.status is JobStatus.PENDING for j in jobs) else True
     changed = [j for j in jobs if live_state(j, alive) != seen[j.id]]
+    runs, changed_runs = _runs_to_show(changed) if view == "status" else ([], [])
     return render_template(
         "reports/_live.html", jobs=[j for j in jobs if not j.is_final], changed=changed,
-        runs_by_job=_runs_of(changed) if view == "status" else {},
+        changed_runs=changed_runs, live_runs=[r for r in runs if run_under_way(r)],
         live_view=view, poll_step=step + 1, worker_alive=alive, back=_page_path())
 
 
-def _runs_of(changed) -> dict:
-    """Schedule runs of the jobs that just ended (a schedule's page shows
-    their deliveries beside the status), by job id."""
-    return runs_of_jobs([j.id for j in changed if j.is_final])
+def _runs_to_show(changed) -> tuple[list, list]:
+    """A schedule's page: the runs it watches ("run=<id>:<state>", see
+    schedules.services.run_live_state) and the runs of the jobs that just
+    ended. Returns the runs still worth watching and those whose cells
+    (deliveries, outcome) changed: a job's end, then each delivery's, swaps
+    them in without a reload."""
+    seen = _watched(request.args.getlist("run"), current_app.config["STATUS_POLL_MAX_JOBS"])
+    runs = {run.id: run for run in runs_by_ids(actor(), seen)}
+    changed_runs = {run.id: run for run in runs.values()
+                    if run_live_state(run) != seen[run.id]}
+    for run in runs_of_jobs([j.id for j in changed if j.is_final]).values():
+        runs.setdefault(run.id, run)
+        changed_runs[run.id] = runs[run.id]
+    return list(runs.values()), list(changed_runs.values())
 
 
 def _in_row(job) -> bool:

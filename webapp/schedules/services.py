@@ -4,6 +4,7 @@ members may change them, viewers only look, anyone else gets 404."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass, field, replace
 
 import sqlalchemy as sa
@@ -310,6 +311,40 @@ def list_runs(actor: Actor, schedule_id: int, *, page: int = 1, per_page: int = 
         .order_by(ScheduleRun.due_at.desc(), ScheduleRun.id.desc())
         .limit(per_page).offset((page - 1) * per_page)).all()
     return Page(items=list(items), page=page, per_page=per_page, total=total or 0)
+
+
+def run_live_state(run: ScheduleRun) -> str:
+    """What a schedule's page shows of a run that is still under way, in a few
+    characters (sent back by the page's poller with the run's id, like a
+    job's): its outcome and each delivery's status and attempts. The poll
+    swaps the run's cells in when this differs."""
+    parts = [run.outcome or "", "w" if run.waiting else ""]
+    parts += [f"{d.id}{d.status[:2]}{len(d.attempt_log)}" for d in run.deliveries]
+    state = ".".join(parts)
+    if len(state) > 60:  # many deliveries: the poll's parameters stay short
+        state = hashlib.blake2s(state.encode(), digest_size=16).hexdigest()
+    return state
+
+
+def run_under_way(run: ScheduleRun) -> bool:
+    """A run the page keeps polling for: no outcome yet (its report or a
+    delivery is not done)."""
+    return run.outcome is None
+
+
+def runs_by_ids(actor: Actor, run_ids) -> list[ScheduleRun]:
+    """The runs of these ids that the actor's workspace has, with their
+    deliveries and attempts (the page's poll); others are left out like
+    runs that do not exist."""
+    ids = [i for i in run_ids if 0 < i <= MAX_ID]
+    if not ids:
+        return []
+    actor = as_actor(actor)
+    found = db.session.execute(
+        sa.select(ScheduleRun, Schedule.workspace_id)
+        .join(Schedule, Schedule.id == ScheduleRun.schedule_id).where(ScheduleRun.id.in_(ids))
+        .options(selectinload(ScheduleRun.deliveries).selectinload(Delivery.attempt_log)))
+    return [run for run, workspace_id in found if actor.at(workspace_id) is not None]
 
 
 def last_runs(schedules: list[Schedule]) -> dict[int, ScheduleRun]:

@@ -8,9 +8,10 @@ from ..errors import DomainError, InvalidInput, QuotaExceeded
 from ..filters import localtime
 from ..models import ReportFormat, ReportKind
 from ..pagination import page_arg
+from ..ranges import spelled
 from ..reports.messages import requested_message
 from ..security import limit_order_writes, limit_requests
-from ..timezones import zone_of
+from ..timezones import today, zone_of
 from ..worker_beats import worker_alive
 from . import services
 from .cron import CronError, simple
@@ -23,7 +24,24 @@ bp = Blueprint("schedules", __name__, url_prefix="/schedules")
 
 @bp.context_processor
 def _words():
-    return {"range_labels": RANGE_LABELS}
+    return {"range_labels": RANGE_LABELS, "range_today": _range_today}
+
+
+def _range_today(name: str | None, zone: str | None = None) -> str:
+    """A range's dates for a run today in `zone` (the viewer's by default), as
+    the dashboard and the summary form spell them: "Dec 1–7, including today"."""
+    if name not in RANGE_LABELS:
+        return ""
+    words = spelled(name, today(zone or zone_of(actor())))
+    return words.partition(": ")[2]
+
+
+@bp.app_template_global()
+def run_state(run) -> str:
+    """A run's cells as the page shows them, for the poll (see
+    services.run_live_state); global because the poll answer (reports.live)
+    renders the cells too."""
+    return services.run_live_state(run)
 
 
 @bp.get("/")
@@ -101,6 +119,7 @@ def show(schedule_id: int):
     runs = services.list_runs(actor(), schedule.id, page=page_arg(), per_page=20)
     jobs = [run.job for run in runs.items if run.job]
     return render_template("schedules/show.html", schedule=schedule, runs=runs, jobs=jobs,
+                           live_runs=[r for r in runs.items if services.run_under_way(r)],
                            when=services.when(schedule), worker_alive=worker_alive(),
                            recipients=services.recipients(actor(), schedule))
 
