@@ -137,8 +137,9 @@ def test_a_weekly_schedule_from_the_plain_choices_says_when_it_runs_and_is_liste
     facts = page.locator("dl.facts")
     expect(facts.locator("dt:text-is('When') + dd")).to_have_text(
         "Every Monday at 07:00 (Europe/Berlin)")
-    expect(facts.locator("dt:text-is('Report') + dd")).to_have_text(
-        "Completed orders, last 7 days · PDF")
+    # the range's days for a run today, as the dashboard spells them
+    expect(facts.locator("dt:text-is('Report') + dd")).to_have_text(re.compile(
+        r"^Completed orders, last 7 days · PDF \(run today: \w{3} \d+.*, including today\)$"))
     # the next run: next Monday 07:00 in Berlin, as the viewer's UTC and in Berlin
     shown = {_shown(_next_monday_7_berlin(before)), _shown(_next_monday_7_berlin(after))}
     assert page.inner_text("#next-run").strip() in shown

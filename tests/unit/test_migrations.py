@@ -106,3 +106,39 @@ def test_ids_of_deleted_rows_are_never_handed_out_again(app, sent):
     db.session.execute(sa.text("DELETE FROM users WHERE id = :i"), {"i": gone})
     db.session.commit()
     assert make_user("next@example.com").id > gone
+
+
+def test_schedules_keep_their_whole_day_ranges_when_the_words_get_one_meaning(
+        tmp_path, redis_url):
+    """0015: a schedule's "last_7_days" meant the seven days before the run's day;
+    it becomes last_7_full_days (same dates), and "Last 7 days" now counts the
+    run's day as the dashboard does. Downgrade gives the old names back."""
+    from flask_migrate import downgrade
+
+    from tests.conftest import make_user
+    from webapp.models import ReportFormat, ReportKind
+    from webapp.schedules import services as schedules
+
+    app = build_app(f"sqlite:///{tmp_path / 'old.sqlite3'}", tmp_path / "r", "unused", redis_url)
+    migrations = str(ROOT / "migrations")
+    with app.app_context():
+        upgrade(directory=migrations)
+        user = make_user("ranges@example.com")
+        for name, range_ in (("week", "last_7_full_days"), ("month", "last_30_full_days"),
+                             ("quarter", "last_quarter")):
+            schedules.create(user, schedules.ScheduleSpec(
+                name=name, kind=ReportKind.SUMMARY, format=ReportFormat.CSV,
+                cron="0 7 * * 1", timezone="UTC", range=range_))
+        db.session.commit()
+        db.session.remove()
+        downgrade(directory=migrations, revision="0014")
+        ranges = "SELECT name, range FROM schedules ORDER BY name"
+        with db.engine.connect() as conn:
+            assert conn.execute(sa.text(ranges)).all() == [
+                ("month", "last_30_days"), ("quarter", "last_quarter"), ("week", "last_7_days")]
+        upgrade(directory=migrations)
+        with db.engine.connect() as conn:
+            assert conn.execute(sa.text(ranges)).all() == [
+                ("month", "last_30_full_days"), ("quarter", "last_quarter"),
+                ("week", "last_7_full_days")]
+        db.session.remove()

@@ -150,7 +150,7 @@ def test_presets_are_buttons_of_a_get_form_that_work_without_javascript(client):
     buttons = [f for f in presets["fields"] if f.get("name") == "preset"]
     assert [b["value"] for b in buttons] == [
         "today", "last_7_days", "last_30_days", "last_90_days", "this_month", "last_month",
-        "this_quarter", "last_quarter", "year_to_date"]
+        "this_quarter", "last_quarter", "this_year"]
     assert all(b["tag"] == "button" and b["type"] == "submit" and b["id"] for b in buttons)
     hidden = {f["name"]: f["value"] for f in presets["fields"] if f.get("type") == "hidden"}
     # what the user chose so far rides along; the CSRF token never goes into a URL

@@ -32,7 +32,7 @@ UTC = dt.UTC
 # Monday 2026-11-30, 07:00 in Berlin (CET, UTC+1)
 MONDAY_7_BERLIN = dt.datetime(2026, 11, 30, 6, 0, tzinfo=UTC)
 WEEKLY = {"name": "Weekly sales", "cron": "0 7 * * 1", "timezone": "Europe/Berlin",
-          "report": {"kind": "summary", "format": "csv", "range": "last_7_days"}}
+          "report": {"kind": "summary", "format": "csv", "range": "last_7_full_days"}}
 
 
 def _create(client, body=None, **changes):
@@ -95,7 +95,7 @@ def test_a_new_schedule_answers_its_next_run_and_its_webhook_secret_once(
         "%a %H:%M") == "Mon 07:00"
     again = client.get(made["url"]).get_json()
     assert "webhook_secret" not in again
-    assert again["report"] == {"kind": "summary", "format": "csv", "range": "last_7_days",
+    assert again["report"] == {"kind": "summary", "format": "csv", "range": "last_7_full_days",
                                "customer": None, "order_id": None}
     listed = client.get("/api/schedules").get_json()
     assert [s["id"] for s in listed["items"]] == [made["id"]]
@@ -170,7 +170,7 @@ def test_a_due_schedule_runs_once_with_its_range_read_on_the_due_day(client, use
     assert run.due_at == MONDAY_7_BERLIN and run.trigger == "schedule" and run.note is None
     job = run.job
     assert job.status is JobStatus.PENDING and job.workspace_id == user.id
-    # last 7 days on Monday the 30th in Berlin: Monday 23rd to Sunday 29th
+    # last 7 full days on Monday the 30th in Berlin: Monday 23rd to Sunday 29th
     assert job.params == {"date_from": "2026-11-23", "date_to": "2026-11-29",
                           "customer": None, "timezone": "Europe/Berlin"}
     assert [d.channel for d in run.deliveries] == ["notice"]

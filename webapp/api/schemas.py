@@ -42,6 +42,7 @@ from ..orders.validation import (
     parse_shipping,
 )
 from ..pagination import MAX_PAGE, page_number
+from ..schedules.ranges import NAMES as SCHEDULE_RANGES
 
 MAX_PER_PAGE = 100
 DATE_EXAMPLE = "2026-11-28"
@@ -509,8 +510,7 @@ class JobPage(BaseModel):
 
 # --- schedules ------------------------------------------------------------------
 
-RANGE_NAMES = ("yesterday", "last_7_days", "last_30_days", "this_month", "last_month",
-               "this_quarter", "last_quarter", "this_year", "last_year")
+RANGE_NAMES = SCHEDULE_RANGES  # webapp/schedules/ranges.py, in the form's order
 ScheduleName = _name("Schedule")
 CronText = Annotated[str, Field(max_length=100, examples=["0 7 * * 1"], description=(
     "When it runs: 5-field cron (minute hour day-of-month month day-of-week) in `timezone`; "
@@ -531,8 +531,10 @@ class ScheduleReportIn(_Strict):
     kind: Literal["summary", "order"]
     format: ReportFormat
     range: Literal[RANGE_NAMES] | None = Field(None, description=(
-        "summary: the days it covers, counted back from the run's day (yesterday, "
-        "last_7_days and last_30_days end yesterday; this_* run to the run's day)."))
+        "summary: the days it covers, read on the run's day in the schedule's zone, as the "
+        "dashboard reads them: last_7_days and last_30_days include the run's day, "
+        "last_7_full_days and last_30_full_days end the day before, this_* run to the "
+        "run's day, last_month/quarter/year are whole periods."))
     customer: SummaryCustomer = None
     order_id: OrderId | None = None
 

@@ -11,7 +11,7 @@ from ..auth.current import Actor, as_actor
 from ..errors import InvalidInput
 from ..reports.overview import GROSS, NET, Overview, compute
 from ..reports.params import ReportParams
-from ..reports.presets import LABELS, matching_preset, preset_range
+from ..reports.presets import known, matching_preset, preset_range
 from ..timezones import zone_of
 
 DEFAULT_PRESET = "last_30_days"
@@ -40,7 +40,8 @@ def choose_range(args: Mapping[str, str], today: dt.date) -> RangeChoice:
     `date_from`/`date_to`, else the last 30 days."""
     preset = (args.get("preset") or "")[:40]
     typed_from, typed_to = ((args.get(k) or "").strip()[:40] for k in ("date_from", "date_to"))
-    if preset in LABELS:
+    if known(preset):
+        preset = known(preset)
         start, end = preset_range(preset, today)
         return RangeChoice(preset, start.isoformat(), end.isoformat())
     if preset:

@@ -15,7 +15,7 @@ from ..http_errors import on_rate_limit
 from ..models import ReportFormat
 from ..reports import services as report_services
 from ..reports.messages import requested_message
-from ..reports.presets import LABELS, user_today
+from ..reports.presets import LABELS, dates_of, spelled, user_today
 from ..security import limit_requests
 from . import charts, services
 
@@ -25,7 +25,7 @@ FORMATS = (ReportFormat.PDF, ReportFormat.XLSX, ReportFormat.CSV)
 # the ranges offered as links (any preset is understood in the URL)
 PRESETS = tuple((name, LABELS[name]) for name in (
     "last_7_days", "last_30_days", "last_90_days", "this_month", "last_month", "this_quarter",
-    "year_to_date"))
+    "this_year"))
 
 
 def _panel_only() -> bool:
@@ -49,7 +49,8 @@ def _basis() -> str:
 def _render(choice: services.RangeChoice, overview=None, error: InvalidInput | None = None,
             status: int = 200):
     context = {"choice": choice, "overview": overview, "error": error, "presets": PRESETS,
-               "formats": FORMATS, "charts": charts, "today": user_today(),
+               "formats": FORMATS, "charts": charts, "today": user_today(), "spelled": spelled,
+               "dates_of": dates_of,
                "basis": overview.basis if overview else _basis()}
     if _panel_only():
         # htmx 2 swaps 2xx answers only: a refused range is still a panel to show

@@ -11,7 +11,7 @@ from wtforms.validators import InputRequired, Length, Optional, ValidationError
 from ..models import ReportFormat
 from ..orders.validation import parse_name
 from .params import summary_span_error
-from .presets import LABELS, preset_range, user_today
+from .presets import known, preset_range, user_today
 
 FORMAT_CHOICES = [SelectChoice(f.value, f.value.upper()) for f in ReportFormat]
 
@@ -67,8 +67,8 @@ def summary_form_from_query(args: Mapping[str, str],
     `preset` (e.g. last_month) that sets both dates (it wins over dates sent
     with it). A field that is absent keeps its default (this month, CSV)."""
     data = MultiDict((name, args[name]) for name in SUMMARY_FIELDS if args.get(name) is not None)
-    preset = args.get("preset")
-    if preset in LABELS:
+    preset = known(args.get("preset"))
+    if preset:
         start, end = preset_range(preset, today or user_today())
         data["date_from"], data["date_to"] = start.isoformat(), end.isoformat()
     return SummaryReportForm(formdata=data or None)
