@@ -43,6 +43,11 @@ BACKOFF_FIRST, BACKOFF_MAX = 1.0, 30.0  # seconds before a restart, doubling in 
 STABLE_AFTER = 60.0  # a child up this long starts again from BACKOFF_FIRST when it stops
 STOP_GRACE = 15.0  # SIGTERM, then SIGKILL after this long
 TICK = 0.2
+# The worker runs at a lower CPU priority than the web server: on a small
+# machine a big PDF must not make the page polls and new requests wait (the
+# worker still gets every cycle the web does not use, so its throughput on an
+# idle web is the same). deploy/systemd and the Procfile do the same.
+WORKER_NICE = 10
 
 
 @dataclass
@@ -51,6 +56,7 @@ class Child:
     argv: list[str]
     env: dict[str, str]
     proc: subprocess.Popen | None = None
+    nice: int = 0  # added to the child's niceness, before it execs
     started: float = 0.0
     failures: int = 0  # deaths in a row, each less than STABLE_AFTER after its start
     restart_at: float | None = None
@@ -60,9 +66,16 @@ class Child:
             self.argv, cwd=ROOT, env=self.env, stdin=subprocess.DEVNULL,
             # its own session: a signal to its group reaches its own children
             # (and nothing else); Ctrl-C reaches only the launcher, which stops it
-            start_new_session=True, preexec_fn=_die_with_parent)
+            start_new_session=True, preexec_fn=self._before_exec)
         self.started = time.monotonic()
         self.restart_at = None
+
+    def _before_exec(self) -> None:
+        # in the child, between fork and exec
+        if _die_with_parent is not None:
+            _die_with_parent()
+        if self.nice:
+            os.nice(self.nice)
 
     def exited(self) -> int | None:
         """The exit code (negative: killed by that signal) once the process has
@@ -181,7 +194,7 @@ def main() -> int:
                       # gunicorn would take over (and remove when it stops)
                       "--control-socket", str(run_dir / f"gunicorn-{port}.ctl")], env),
         Child("worker", [str(BIN / "celery"), "-A", "tasks.worker", "worker", "--loglevel=INFO",
-                         "--concurrency=2", "-n", f"worker-{port}@%h"], env),
+                         "--concurrency=2", "-n", f"worker-{port}@%h"], env, nice=WORKER_NICE),
         # the sweeper's clock: re-sends lost jobs, fails dead ones, expires old files.
         # Two launchers of one database run two beats: harmless, as a sweep only
         # makes conditional updates (the second finds nothing left to do).

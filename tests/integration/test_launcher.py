@@ -233,6 +233,22 @@ def test_two_launchers_on_one_machine_keep_their_own_sockets_names_and_jobs(pair
     assert one.answers() and two.answers()
 
 
+def niceness(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
+
+
+def test_the_worker_and_its_pool_run_below_the_web_servers_cpu_priority(pair):
+    """Page polls and new requests come first on a busy machine; the worker's
+    pool processes inherit its niceness."""
+    launcher = pair[0]
+    web, worker = launcher.child("web"), launcher.child("worker")
+    pool = children_of(worker)
+    assert pool, "the worker has no pool processes"
+    assert niceness(worker) == niceness(web) + 10
+    assert {niceness(p) for p in pool} == {niceness(worker)}
+    assert niceness(launcher.child("beat")) == niceness(web)
+
+
 def test_a_killed_worker_is_restarted_while_the_web_keeps_serving(pair):
     one, _ = pair
     assert one.wait_completed(one.request_report())["status"] == "COMPLETED"
