@@ -17,6 +17,7 @@ from werkzeug.exceptions import HTTPException, RequestURITooLarge
 from .errors import DomainError
 from .extensions import db, limiter
 from .htmx import is_htmx
+from .storage import StorageError
 from .words import seconds_in_words
 
 
@@ -174,6 +175,17 @@ def register_error_handlers(app: Flask) -> None:
         db.session.rollback()
         app.logger.error("database unavailable on %s %s: %s", request.method, request.path, exc)
         message = "The database is not reachable right now; nothing was lost. Try again shortly."
+        if wants_json():
+            return problem(503, message, headers={"Retry-After": "5"})
+        return _page_error(503, message, {"Retry-After": "5"})
+
+    @app.errorhandler(StorageError)
+    def store_down(exc: StorageError):
+        # a download (or a look-up) while the file store does not answer: the
+        # report and its file are kept, asking again later works
+        app.logger.error("file store unavailable on %s %s: %s", request.method, request.path, exc)
+        message = ("The file store is not reachable right now; the report is kept. "
+                   "Try again shortly.")
         if wants_json():
             return problem(503, message, headers={"Retry-After": "5"})
         return _page_error(503, message, {"Retry-After": "5"})

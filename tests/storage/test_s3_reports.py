@@ -136,3 +136,35 @@ def test_a_store_that_does_not_answer_is_retried_then_named_in_the_reason(
 def test_healthz_reports_the_store(s3_app):
     body = s3_app.test_client().get("/healthz").get_json()
     assert body["storage"] == {"ok": True, "kind": "s3"}
+
+
+def test_a_download_while_the_store_is_down_is_a_503_that_says_so_not_a_500(
+        tmp_path, redis_url):
+    """The report stays COMPLETED; the API answers problem+json with Retry-After,
+    the page a readable 503."""
+    from tests.harness import free_port
+
+    app = build_app(f"sqlite:///{tmp_path / 'db.sqlite3'}", tmp_path / "scratch",
+                    f"unit-{SESSION}", redis_url, REPORTS_STORAGE="s3://nowhere/files",
+                    S3_ENDPOINT_URL=f"http://127.0.0.1:{free_port()}",
+                    REPORTS_S3_DOWNLOAD="proxy")
+    _migrate_fresh(app)
+    with app.app_context():
+        user = make_user("store-down@example.com")
+        order = create_order(user, "ACME", [ItemInput("Tea", 1, Decimal("1.00"))])
+        job, _ = services.request_order_report(user, order.id, ReportFormat.CSV)
+        row = db.session.get(ReportJob, job.id)
+        row.status, row.file_name, row.size = JobStatus.COMPLETED, "gone-away.csv", 10
+        db.session.commit()
+        client = logged_in_client(app, user)
+        api = client.get(f"/api/reports/{job.id}/download")
+        assert api.status_code == 503, api.get_data(as_text=True)[:300]
+        assert api.mimetype == "application/problem+json"
+        assert api.headers["Retry-After"] == "5"
+        assert "file store is not reachable" in api.get_json()["detail"]
+        page = client.get(f"/reports/{job.id}/download")
+        assert page.status_code == 503
+        assert "file store is not reachable" in page.get_data(as_text=True)
+        db.session.expire_all()
+        assert db.session.get(ReportJob, job.id).status is JobStatus.COMPLETED
+        db.session.remove()

@@ -46,8 +46,8 @@ ERROR_WORDS = {
          "app, which answers in plain HTML.)",
     429: "Too many requests in a short time: wait Retry-After seconds.",
     500: "Something went wrong on the server; it has been logged.",
-    503: "The database is not reachable right now; nothing was lost. Retry after Retry-After "
-         "seconds.",
+    503: "The database (or, for a download, the file store) is not reachable right now; "
+         "nothing was lost. Retry after Retry-After seconds.",
 }
 ERROR_HEADERS = {
     401: {"WWW-Authenticate": ("The scheme to use: Bearer.", True)},
