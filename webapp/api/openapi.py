@@ -125,12 +125,33 @@ def _headers(spec: dict[str, tuple[str, bool]]) -> dict:
             for name, (words, required) in spec.items()}
 
 
+# Pydantic writes a number's bounds under its own names (ge, gt, le, lt) when
+# they follow a BeforeValidator (`Annotated[int, BeforeValidator(…), Field(ge=1)]`):
+# JSON Schema ignores those, so the document would allow page=-5 or an id of 0
+# that the API refuses. Said in JSON Schema's words, they bind clients and test
+# generators as they bind the validation.
+BOUNDS = {"ge": "minimum", "gt": "exclusiveMinimum", "le": "maximum", "lt": "exclusiveMaximum"}
+
+
+def _json_schema_words(node):
+    """`node` with pydantic's bound names turned into JSON Schema's, at any depth
+    (only where the value is a number: a property called "le" stays)."""
+    if isinstance(node, list):
+        return [_json_schema_words(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    return {BOUNDS[key] if key in BOUNDS and isinstance(value, int | float)
+            and not isinstance(value, bool) else key: _json_schema_words(value)
+            for key, value in node.items()}
+
+
 def _components() -> tuple[dict, dict]:
     refs, defs = models_json_schema(
         [(m, "validation") for m in REQUEST_MODELS]
         + [(m, "serialization") for m in (*RESPONSE_MODELS, Problem)],
         ref_template=REF)
-    return {model: ref for (model, _), ref in refs.items()}, defs.get("$defs", {})
+    return ({model: ref for (model, _), ref in refs.items()},
+            _json_schema_words(defs.get("$defs", {})))
 
 
 def _parameters(rule_path: str, query: type[BaseModel] | None) -> list[dict]:
@@ -143,7 +164,8 @@ def _parameters(rule_path: str, query: type[BaseModel] | None) -> list[dict]:
                            "description": PATH_PARAMETERS.get(name, "")})
     if query is not None:
         for name, schema in query.model_json_schema()["properties"].items():
-            schema = {k: v for k, v in schema.items() if k not in ("title", "description")}
+            schema = _json_schema_words(
+                {k: v for k, v in schema.items() if k not in ("title", "description")})
             parameters.append({"name": name, "in": "query", "required": False,
                                "schema": schema,
                                "description": query.model_fields[name].description or ""})
