@@ -45,6 +45,7 @@ bench: $(VENV)/.dev
 	$(BIN)/python -m bench.xlsx --rows 100000
 	$(BIN)/python -m bench.dashboard --items 1M -n 20
 	$(BIN)/python -m bench.schedules
+	$(BIN)/python -m bench.small_reports
 
 # ruff; the layer contracts of setup.cfg [importlinter] (core < services < web); every
 # module of webapp/ and tasks/ imported on its own in a fresh interpreter

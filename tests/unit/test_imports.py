@@ -19,9 +19,11 @@ ALLOWED_LATE_IMPORTS = {
     ("webapp/storage.py", "botocore.exceptions"): "boto3's, as above",
     ("webapp/storage.py", "boto3.exceptions"): "boto3's, as above",
     ("webapp/workspaces/services.py", "PIL"): "decodes a logo upload; no request else needs it",
+    ("tasks/worker.py", "tasks.generators.pdf"): "fpdf2 and the parsed fonts, loaded once in "
+    "a worker's prefork parent (its children share them); beat never loads them",
 }
-# fpdf2 (tasks/generators/pdf/) is loaded late too: the prefork parent of a
-# worker that makes no PDF never pays for it
+# fpdf2 (tasks/generators/pdf/) is loaded late too: by a worker's prefork parent
+# at start (tasks/worker.py), by any other process when it first makes a PDF
 LATE_PREFIXES = ("fpdf", "fontTools")
 
 

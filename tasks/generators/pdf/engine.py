@@ -60,7 +60,19 @@ read the produced files back with pypdf and pdfplumber):
   a classic ``xref`` table (one ``0 <size>`` section, every object in use), a
   trailer with ``/Size`` and ``/Root``, a catalog whose ``/Pages`` has one kid
   whose ``/Contents`` is one reference.  :class:`Assembler` checks each of
-  these and raises ``RuntimeError`` if one does not hold.
+  these and raises ``RuntimeError`` if one does not hold;
+* for fonts parsed once per process (fonts.py): ``FPDF.fonts`` (font key ->
+  font object, what ``add_font()`` fills), on fpdf2's TTF font object the
+  attributes ``add_font()`` and ``output()`` set and read (``i``, ``fontkey``,
+  ``ttffile``, ``subset`` -- a ``fpdf.fonts.SubsetMap`` --, ``missing_glyphs``,
+  ``biggest_size_pt``, ``desc``, ``ttfont``, ``collection_font_number``,
+  ``is_compressed``, ``color_font``), and that ``output()`` subsets ``ttfont``
+  with fontTools' ``Subsetter`` asked for glyph names and drops GSUB, GPOS,
+  GDEF and MATH; of fontTools, that subsetting changes a font's 'glyf' glyphs
+  and cmap subtables in place and only replaces attributes of its 'glyf',
+  'cmap', 'hmtx', 'vmtx' and 'post' tables, and that ``Glyph.compile()`` of a
+  glyph of contours depends on its data alone.  tests/generators/test_pdf_fonts_once.py
+  compares the result with fpdf2's own ``add_font()`` byte for byte.
 
 No underscore (private) fpdf2 API is used.
 """
@@ -78,7 +90,7 @@ from pathlib import Path
 from fpdf import FPDF
 from fpdf.image_parsing import RasterImageInfo, preload_image
 
-from .fonts import FONT_PT, PT_PER_MM, Fonts, RawFont, add_text_fonts
+from .fonts import FONT_PT, PT_PER_MM, Fonts, RawFont, add_text_fonts, prepare_output
 
 # Geometry.  A4 landscape is 297 x 210 mm; the PDF unit is the point (1/72 in).
 PAGE_W_PT, PAGE_H_PT = 841.89, 595.28  # fpdf2's A4, landscape
@@ -440,5 +452,6 @@ class Canvas:
 
     def output(self, path) -> None:
         self.end_page()
+        prepare_output(self.pdf)
         skeleton = bytes(self.pdf.output())  # fonts are subset here: all text is drawn by now
         Assembler(skeleton).write(path, self.spill, self.footer)
