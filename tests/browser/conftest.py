@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
+from tests.browser import axe
 from tests.browser.steps import log_in
 from tests.conftest import SESSION, _migrate_fresh, build_app, make_user
 
@@ -60,5 +61,19 @@ def page(browser, server):
     page.on("console", lambda msg: msg.type == "error" and errors.append(msg.text))
     log_in(page, server)
     yield page
+    # the page each test ends on meets axe-core's rules (tests/browser/axe.py)
+    violations = _axe_problems(page, server)
     context.close()
     assert not [e for e in errors if "Content Security Policy" in e], errors
+    assert not violations, "accessibility violations (axe-core):\n" + "\n".join(violations)
+
+
+def _axe_problems(page, server):
+    """axe's findings on the page's document if it is one of the app's HTML pages
+    (not a download, a JSON answer or a closed page)."""
+    if page.is_closed() or not page.url.startswith(server):
+        return []
+    page.wait_for_load_state()
+    if page.evaluate("document.contentType") != "text/html":
+        return []
+    return axe.problems(page, page.url.removeprefix(server))

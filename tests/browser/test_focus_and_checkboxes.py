@@ -10,6 +10,7 @@ import threading
 import pytest
 from werkzeug.serving import make_server
 
+from tests.browser import axe
 from tests.conftest import PASSWORD, SESSION, _migrate_fresh, build_app, make_user
 
 pytestmark = pytest.mark.browser
@@ -54,6 +55,7 @@ def test_a_failed_sign_up_puts_the_focus_on_the_password(browser, server, width)
         page.wait_for_selector(".field-error")
         assert _focused(page) == "password"
         assert page.get_attribute("#password", "aria-invalid") == "true"
+        axe.check(page, f"failed sign-up at {width}px")
         # typing goes where it failed
         page.keyboard.type(PASSWORD)
         assert page.input_value("#password") == PASSWORD

@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import expect
 from pypdf import PdfReader
 
+from tests.browser import axe
 from tests.browser.steps import log_in, new_order
 from tests.conftest import PASSWORD
 
@@ -108,6 +109,7 @@ def test_log_in_order_report_download_then_log_out_refuses_the_link(browser, ser
     page.click("button:has-text('Log in')")
     assert "Wrong e-mail or password." in page.inner_text(".field-error")
     assert page.input_value("#email") == "other@example.com"  # kept for the next try
+    axe.check(page, "failed log-in")
     page.fill("#password", PASSWORD)
     page.click("button:has-text('Log in')")
     page.wait_for_url("**/reports/")

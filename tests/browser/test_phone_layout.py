@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser import axe
 from tests.browser.steps import log_in
 from tests.conftest import PASSWORD
 
@@ -172,6 +173,7 @@ def _check(page, name, size, problems, logged_in=True):
             if box.evaluate("b => (b.scrollLeft = b.scrollWidth) && b.scrollLeft > 0"):
                 box.screenshot(path=f"{SHOTS}/{size[0]}-{name}-table{n}-scrolled.png")
     where = f"{name} at {size[0]}px"
+    problems.extend(axe.problems(page, where))
     if m["doc"] > m["inner"] or m["body"] > m["inner"]:
         problems.append(f"{where}: page {m['doc']} px (body {m['body']} px) wide "
                         f"in a {m['inner']} px window")

@@ -17,6 +17,7 @@ import pytest
 from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
+from tests.browser import axe
 from tests.browser.steps import log_in
 from tests.conftest import SESSION, _migrate_fresh, build_app, make_user
 from tests.harness import WORKER_READY, app_env, celery_worker
@@ -98,4 +99,5 @@ def test_deliveries_turn_delivered_without_a_reload_after_run_now(
         box = webhook.bounding_box()
         assert box and box["x"] + box["width"] <= width, box
         assert page.evaluate("document.documentElement.scrollWidth") <= width
+    axe.check(page, f"schedule with a delivered run at {width}px")
     context.close()

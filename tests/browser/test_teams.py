@@ -17,6 +17,7 @@ import pyotp
 import pytest
 from werkzeug.serving import make_server
 
+from tests.browser import axe
 from tests.browser.steps import new_order
 from tests.conftest import PASSWORD, SESSION, _migrate_fresh, build_app, make_user
 from tests.harness import WORKER_READY, app_env, celery_worker
@@ -108,6 +109,7 @@ def test_a_team_works_together_and_apart(browser, team, smtp):
     for page, email in ((member, "member@example.com"), (viewer, "viewer@example.com")):
         [mail] = _mail_to(smtp, email, 2)
         page.goto(_link(mail, "/invitations/"))
+        axe.check(page, "invitation")
         page.click("button:has-text('Join')")
         page.wait_for_url("**/orders/")
         assert "Welcome to owner’s workspace" in page.inner_text("body")
@@ -134,6 +136,7 @@ def test_a_team_works_together_and_apart(browser, team, smtp):
         viewer.click("text=Create order")
     assert answer.value.status == 403
     _refused(viewer, "Viewers cannot create orders.")
+    axe.check(viewer, "order form refused to a viewer")
     order_id = order_url.rstrip("/").rsplit("/", 1)[1]
     for path, button, reason in (
             (f"/orders/{order_id}/edit", "Save changes", "Viewers cannot change orders."),
@@ -153,6 +156,7 @@ def test_a_team_works_together_and_apart(browser, team, smtp):
 
     # removing the member ends their access at their next request
     owner.goto(f"{url}/team/")
+    axe.check(owner, "team of three, seen by the owner")
     member_id = owner.locator("tr:has-text('member@example.com')").get_attribute("id")
     owner.locator(f"#{member_id} button:has-text('Remove')").click()
     owner.wait_for_selector("text=member@example.com is no longer a member.")
@@ -169,6 +173,7 @@ def test_a_team_works_together_and_apart(browser, team, smtp):
                     if "/password/reset/" in m.message.get_body(("plain",)).get_content()]
     link = _link(reset_mail, "/password/reset/")
     stranger.goto(link)
+    axe.check(stranger, "password reset")
     stranger.fill("#password", NEW_PASSWORD)
     stranger.fill("#confirm", NEW_PASSWORD)
     stranger.click("button:has-text('Set password')")
@@ -194,6 +199,7 @@ def test_a_team_works_together_and_apart(browser, team, smtp):
     fresh.fill("#password", PASSWORD)
     fresh.click("button:has-text('Log in')")
     fresh.wait_for_url("**/login/two-factor**")
+    axe.check(fresh, "two-factor log-in")
     # the next step's code: the current one was spent confirming the set-up, and a
     # code is good once; one step either side is accepted for clock drift
     fresh.fill("#code", pyotp.TOTP(secret).at(time.time() + 30))
