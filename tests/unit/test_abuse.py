@@ -35,7 +35,7 @@ from webapp.schedules import runs
 UTC = dt.UTC
 MONDAY_7 = dt.datetime(2026, 11, 30, 6, 0, tzinfo=UTC)  # 07:00 in Berlin
 WEEKLY = {"name": "Weekly sales", "cron": "0 7 * * 1", "timezone": "Europe/Berlin",
-          "report": {"kind": "summary", "format": "csv", "range": "last_7_days"}}
+          "report": {"kind": "summary", "format": "csv", "range": "last_7_full_days"}}
 FOREIGN = "victim@partner.test"
 
 

@@ -126,7 +126,7 @@ def test_poll_answers_an_out_of_band_row_for_each_job_that_changed_and_nothing_e
     ended = html[html.index(f'<tr id="job-{ends.id}"'):]
     ended = ended[:ended.index("</tr>")]
     assert 'data-status="COMPLETED"' in ended and f"/reports/{ends.id}/download" in ended
-    assert '<td class="duration">1.5 s</td>' in ended and "2.0 KB" in ended
+    assert '<td class="duration" data-label="Duration">1.5 s</td>' in ended and "2.0 KB" in ended
     assert "live-param" not in ended  # a final row is no longer polled
     assert "25%" in html and 'progress max="100" value="25"' in html
     # still active jobs on the page: the poller goes on
