@@ -364,8 +364,15 @@ def _summary_rows(meta: ReportMeta, totals: LineTotals) -> list[list[str]]:
         return rows
 
     def change(name: str) -> str:
-        pct = ov.change(name)
-        return blank if pct is None else n(pct / 100, _S_PERCENT)
+        # the overview's one rule: a percentage only where it means something;
+        # else "new" (nothing before) or "n/m" (the previous figure, beside it,
+        # is too small for a percentage of it to mean anything)
+        comparison = ov.compare(name)
+        if comparison.kind == "new":
+            return t("new")
+        if comparison.kind == "n/m":
+            return t("n/m: previous almost empty")
+        return blank if comparison.percent is None else n(comparison.percent / 100, _S_PERCENT)
 
     rows += [
         [t("This period"), n(_serial(ov.date_from), _S_DATE), n(_serial(ov.date_to), _S_DATE)],

@@ -3,6 +3,7 @@ the file read back with ``pdftotext -layout`` and pdfplumber (text, and the
 chart's vector rectangles)."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 import shutil
@@ -21,6 +22,7 @@ from webapp.enums import ReportKind
 from webapp.reports.overview import Grain, Kpis, Overview, Period, Ranked, TaxRow
 
 BAR_GREY = 0.4  # the chart's bars (BAR_FILL)
+PARTIAL_GREY = 0.75  # a partial period's bar (PARTIAL_FILL)
 RANK_GREY = 0.6  # the top lists' bars (RANK_FILL)
 START = dt.date(2026, 11, 1)
 LONG_NAME = "Umbrella Holdings International Trading Company Limited of Somewhere Far"
@@ -172,7 +174,8 @@ def test_page_one_holds_header_zone_and_every_key_figure_with_its_change(tmp_pat
             k.revenue, k.net, k.tax, k.discount, k.shipping, k.average_order_value))):
         assert re.search(rf"(^|\s){re.escape(value)}(\s|$)", text), value
     assert "Change: +12.5 %" in flat  # orders 45 vs 40
-    assert "Change: n/a" in flat  # items: none before, no percentage; shipping too
+    assert "Change: new" in flat  # items: none before, no percentage; shipping too
+    assert "Change: n/a" not in flat and "n/m" not in flat
     assert "Change: -25.0 %" in flat  # units 300 vs 400
     assert "Change: -50.0 %" in flat  # revenue: half of before; discounts too
     for name in ("net", "tax", "average_order_value"):
@@ -195,6 +198,9 @@ def test_page_one_has_the_chart_title_axes_and_top_lists(tmp_path):
         assert re.search(rf"^\s*{tick}\s", text, re.M), tick
     assert "Nov 1" in text
     assert "Highest: Nov 10, 1,000.50 USD" in text
+    average = sum(p.revenue for p in periods(30)) / 30  # no period is partial here
+    assert f"Average per full day: {average:,.2f} USD" in text
+    assert "partial" not in text
     assert "Top 10 customers by revenue" in text
     assert "Top 10 products by revenue" in text
     for name in CUSTOMERS[:3]:
@@ -566,3 +572,50 @@ def test_a_long_summary_is_a_strict_pdf_with_every_page_numbered(tmp_path):
     assert n >= 5
     for number, page in enumerate(reader.pages, start=1):
         assert f"Page {number} of {n}" in page.extract_text()
+
+
+# -- partial periods and near-empty bases ------------------------------------------------
+
+def test_partial_weeks_are_lighter_bars_and_left_out_of_the_average(tmp_path):
+    # a range from Wednesday Nov 4 to Tuesday Nov 24: the first and last weeks cut
+    starts = [dt.date(2026, 11, 4), dt.date(2026, 11, 9), dt.date(2026, 11, 16),
+              dt.date(2026, 11, 23)]
+    revenue = [Decimal("300.00"), Decimal("1000.00"), Decimal("2000.00"), Decimal("50.00")]
+    weeks = [Period(start, f"Nov {start.day}", amount, 5, cut_start=i == 0, cut_end=i == 3)
+             for i, (start, amount) in enumerate(zip(starts, revenue, strict=True))]
+    path = write(tmp_path, make_overview(periods=weeks, grain=Grain.WEEK))
+
+    flat = squash(pdftotext(path, 1))
+    assert "Average per full week: 1,500.00 USD" in flat  # (1,000 + 2,000) / 2, not 3,350 / 4
+    assert "Week (starting Monday) \u00b7 lighter bars: partial week" in flat
+    with pdfplumber.open(path) as pdf:
+        page = pdf.pages[0]
+        full, partial = rects_of(page, BAR_GREY), rects_of(page, PARTIAL_GREY)
+    assert len(full) == 2 and len(partial) == 2
+    assert partial[0]["x0"] < full[0]["x0"] and full[-1]["x0"] < partial[-1]["x0"]
+    per_unit = full[0]["height"] / 1000
+    assert partial[0]["height"] == pytest.approx(300 * per_unit, rel=0.01)
+
+
+def test_with_no_full_period_the_chart_says_so_instead_of_an_average(tmp_path):
+    today = [Period(START, "Nov 1", Decimal("120.00"), 2, unfinished=True)]
+    path = write(tmp_path, make_overview(periods=today))
+
+    flat = squash(pdftotext(path, 1))
+    assert "No full day: no average" in flat and "Average per" not in flat
+    with pdfplumber.open(path) as pdf:
+        assert len(rects_of(pdf.pages[0], PARTIAL_GREY)) == 1
+        assert rects_of(pdf.pages[0], BAR_GREY) == []
+
+
+def test_a_change_over_a_near_empty_base_reads_n_m_with_what_it_means(tmp_path):
+    ov = make_overview()
+    ov = dataclasses.replace(ov, previous=dataclasses.replace(
+        ov.previous, revenue=Decimal("0.50"), orders=45, units=0))
+    path = write(tmp_path, ov)
+
+    flat = squash(pdftotext(path, 1))
+    assert "Change: n/m" in flat and "Previous: 0.50" in flat  # revenue: +1,000,000 % and more
+    assert "Change: new" in flat  # units: none before
+    assert "Change: 0.0 %" in flat  # orders: 45 against 45
+    assert "n/m: not meaningful, the previous period was almost empty" in flat

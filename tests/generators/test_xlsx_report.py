@@ -3,6 +3,7 @@ with openpyxl, with a strict XML parser and with LibreOffice."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import json
 import re
@@ -521,7 +522,7 @@ def test_summary_with_an_overview_holds_its_figures_as_numbers(tmp_path):
         "Key figures", "This period", "Previous period", "Change %"]
     assert [c.value for c in rows["Orders"]] == ["Orders", 4, 2, 1]  # +100 %
     items = rows["Line items"]
-    assert (items[1].value, items[2].value, items[3].value) == (9, 0, None)  # no change %
+    assert (items[1].value, items[2].value, items[3].value) == (9, 0, "new")  # none before
     assert [c.value for c in rows["Units"]] == ["Units", 32, 16, 1]
     revenue = rows["Revenue (gross)"]
     assert (revenue[1].value, revenue[2].value, revenue[3].value) == (1000.5, 800, 0.251)
@@ -529,8 +530,8 @@ def test_summary_with_an_overview_holds_its_figures_as_numbers(tmp_path):
     assert revenue[3].number_format == "0.0%"  # 25.1 %
     assert [c.value for c in rows["Net"]] == ["Net", 880.6, 700, 0.258]
     assert [c.value for c in rows["Tax"]] == ["Tax", 119.9, 100, 0.199]
-    assert [c.value for c in rows["Discounts"]] == ["Discounts", 25, 0, None]
-    assert [c.value for c in rows["Shipping"]] == ["Shipping", 19.6, 0, None]
+    assert [c.value for c in rows["Discounts"]] == ["Discounts", 25, 0, "new"]
+    assert [c.value for c in rows["Shipping"]] == ["Shipping", 19.6, 0, "new"]
     for label in ("Net", "Tax", "Discounts", "Shipping"):
         assert rows[label][1].number_format == '#,##0.00 "EUR"', label
     aov = rows["Average order value"]
@@ -641,6 +642,20 @@ def test_libreoffice_converts_the_workbook_and_its_first_sheet_is_the_summary(tm
             getattr(r, field) for r in rows), label
 
 
+def test_a_change_over_a_near_empty_base_is_not_meaningful_not_a_huge_percentage(tmp_path):
+    # revenue 1,000.50 against 0.50 (+200,000 %): the overview's rule says "n/m"
+    ov = dataclasses.replace(overview(), previous=Kpis(orders=4, items=9, units=32,
+                                                       revenue=Decimal("0.50")))
+    path = tmp_path / "r.xlsx"
+    write_xlsx([row()], meta(currency="EUR", timezone="Europe/Berlin", overview=ov), path)
+
+    rows = {r[0].value: r for r in reversed(list(load(path)["Summary"].iter_rows()))
+            if r[0].value is not None}
+    assert [c.value for c in rows["Revenue (gross)"]] == [
+        "Revenue (gross)", 1000.5, 0.5, "n/m: previous almost empty"]
+    assert rows["Orders"][3].value == 0  # 4 against 4: a percentage, 0 %
+
+
 def test_libreoffice_reads_every_sheet_with_its_values_and_formats(tmp_path, monkeypatch):
     monkeypatch.setattr(xlsx_report, "MAX_ROWS_PER_SHEET", 3)
     rows = [
@@ -683,7 +698,7 @@ def test_libreoffice_reads_every_sheet_with_its_values_and_formats(tmp_path, mon
     by_label = {r[0]: r[1:] for r in reversed(summary)}  # the first table a label appears in
     assert by_label["Revenue (gross)"] == ["1,000.50 EUR", "800.00 EUR", "25.1%"]
     assert by_label["Net"] == ["880.60 EUR", "700.00 EUR", "25.8%"]
-    assert by_label["Line items"] == ["9", "0", ""]
+    assert by_label["Line items"] == ["9", "0", "new"]
     assert by_label["This period"][:2] == ["2026-11-01", "2026-11-03"]
     assert ["2026-11-02", "Nov 2", "3", "600.00 EUR"] in summary
     assert by_label["Generated at"][0] == "2026-11-28 10:30:00"

@@ -8,19 +8,29 @@ Every number covers the completed orders whose order date lies in the
 range (a pair of calendar dates). "Revenue" is gross (what customers pay:
 tax and shipping included) unless the overview is computed on the net basis
 (the dashboard's switch): then every revenue figure, KPIs, bars and top
-lists alike, is net of tax."""
+lists alike, is net of tax.
+
+A period (a bar) is *partial* when the range cuts it (a week starting on a
+Wednesday, a month ending on the 15th) or when it is not over yet (it holds
+the report's today, or lies after it): such a bar is drawn apart, named
+"partial" and left out of every average over periods, which are therefore
+"per full week". A change over a near-empty base reads "new" or "n/m" (not
+meaningful) instead of "+185,773 %": one rule here (compare), used by the
+dashboard, the PDF overview and the XLSX summary."""
 from __future__ import annotations
 
 import bisect
 import datetime as dt
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from typing import ClassVar
 
 import sqlalchemy as sa
 
 from ..extensions import db
 from ..models import Order, OrderItem, ProductMonth
 from ..orders.money import normalise_rate
+from ..timezones import today as today_in
 from .params import summary_span_error
 
 GROSS, NET = "gross", "net"  # what "revenue" means in an overview
@@ -56,11 +66,64 @@ class Kpis:
 
 @dataclass(frozen=True)
 class Period:
-    """One bar of the revenue chart: a local day, week or month."""
-    start: dt.date  # first local day of the period
+    """One bar of the revenue chart: a local day, week or month, or the part
+    of one that lies in the range."""
+    start: dt.date  # first local day of the period in the range
     label: str  # "Nov 3", "Nov 3" (week starting then), "Nov 2026"
     revenue: Decimal
     orders: int
+    end: dt.date | None = None  # last local day in the range (None: as start, one day)
+    cut_start: bool = False  # the range starts after the calendar period does
+    cut_end: bool = False  # the range ends before the calendar period does
+    unfinished: bool = False  # holds the report's today or a later day: not over yet
+
+    @property
+    def last(self) -> dt.date:
+        return self.end or self.start
+
+    @property
+    def cut(self) -> bool:
+        return self.cut_start or self.cut_end
+
+    @property
+    def partial(self) -> bool:
+        """Not a whole period: cut by the range, or not over yet. Kept out of
+        averages, drawn apart, named "partial"."""
+        return self.cut or self.unfinished
+
+
+@dataclass(frozen=True)
+class Change:
+    """A KPI against the previous period, by one rule (compare): a percentage
+    only where one means something."""
+    PERCENT: ClassVar[str] = "percent"  # percent holds it
+    NEW: ClassVar[str] = "new"  # nothing before, something now
+    NOT_MEANINGFUL: ClassVar[str] = "n/m"  # the earlier figure is too small (or negative)
+    NONE: ClassVar[str] = "none"  # nothing before and nothing now
+
+    kind: str
+    percent: Decimal | None = None  # one decimal; only for PERCENT
+
+
+# Beyond this many percent (either way) a change says more about how small the
+# earlier figure was than about the business: "n/m", with the earlier value.
+NOT_MEANINGFUL_ABOVE = Decimal(1000)
+
+
+def compare(now, before) -> Change:
+    """The change from `before` to `now` (numbers or Decimals): a percentage,
+    "new" (0 before, more now), "n/m" (a base near nothing or below zero), or
+    nothing to compare (0 and 0)."""
+    if not before:
+        if not now:
+            return Change(Change.NONE)
+        return Change(Change.NEW if now > 0 else Change.NOT_MEANINGFUL)
+    if before < 0:  # a refund-heavy period: a percentage of it has no sign one can read
+        return Change(Change.NOT_MEANINGFUL)
+    percent = (Decimal(now - before) * 100 / Decimal(before)).quantize(Decimal("0.1"))
+    if abs(percent) > NOT_MEANINGFUL_ABOVE:
+        return Change(Change.NOT_MEANINGFUL)
+    return Change(Change.PERCENT, percent)
 
 
 @dataclass(frozen=True)
@@ -101,15 +164,33 @@ class Overview:
     customers_total: int = 0  # how many customers there are in all
     tax_rows: list[TaxRow] = field(default_factory=list)  # by rate, ascending; sums = kpis
     basis: str = GROSS  # GROSS or NET: what every "revenue" here is
+    today: dt.date | None = None  # the day "not over yet" was judged on (in `timezone`)
+
+    def compare(self, name: str) -> Change:
+        """KPI `name` ("orders", "items", "units", "revenue",
+        "average_order_value", …) against the previous period (see compare)."""
+        return compare(getattr(self.kpis, name), getattr(self.previous, name))
 
     def change(self, name: str) -> Decimal | None:
-        """Percent change of KPI `name` ("orders", "items", "units", "revenue",
-        "average_order_value") against the previous period, one decimal;
-        None when the previous period had none (no meaningful percentage)."""
-        now, before = getattr(self.kpis, name), getattr(self.previous, name)
-        if not before:
+        """Percent change of KPI `name` against the previous period, one
+        decimal; None where no percentage means something (compare)."""
+        return self.compare(name).percent
+
+    @property
+    def full_periods(self) -> list[Period]:
+        return [p for p in self.periods if not p.partial]
+
+    @property
+    def partial_periods(self) -> list[Period]:
+        return [p for p in self.periods if p.partial]
+
+    def average_per_full_period(self) -> Decimal | None:
+        """Revenue per full period (partial ones left out: a week of two days
+        would pull the average down); None when no period is whole."""
+        full = self.full_periods
+        if not full:
             return None
-        return (Decimal(now - before) * 100 / Decimal(before)).quantize(Decimal("0.1"))
+        return (sum((p.revenue for p in full), Decimal(0)) / len(full)).quantize(CENT)
 
     @property
     def days(self) -> int:
@@ -152,6 +233,37 @@ def period_starts(date_from: dt.date, date_to: dt.date, grain: str) -> list[dt.d
         starts.append(day)
 
 
+def calendar_period(day: dt.date, grain: str) -> tuple[dt.date, dt.date]:
+    """(first, last): the whole local day, week (Monday to Sunday) or month
+    holding `day`, whatever a range cuts off."""
+    if grain == Grain.DAY:
+        return day, day
+    if grain == Grain.WEEK:
+        first = day - dt.timedelta(days=day.weekday())
+        return first, first + dt.timedelta(days=6)
+    first = day.replace(day=1)
+    try:
+        return first, _next_month(first) - dt.timedelta(days=1)
+    except OverflowError:  # December of the calendar's last year
+        return first, dt.date.max
+
+
+def empty_periods(date_from: dt.date, date_to: dt.date, grain: str,
+                  today: dt.date) -> list[Period]:
+    """The periods of [date_from, date_to], without figures, each saying
+    whether the range cuts it and whether it is over on `today` (a period
+    holding today, or later, is not)."""
+    starts = period_starts(date_from, date_to, grain)
+    out = []
+    for i, start in enumerate(starts):
+        end = starts[i + 1] - dt.timedelta(days=1) if i + 1 < len(starts) else date_to
+        first, last = calendar_period(start, grain)
+        out.append(Period(start=start, label=period_label(start, grain), revenue=Decimal("0.00"),
+                          orders=0, end=end, cut_start=first < start, cut_end=end < last,
+                          unfinished=last >= today))
+    return out
+
+
 def period_label(start: dt.date, grain: str) -> str:
     if grain == Grain.MONTH:
         return f"{start:%b %Y}"
@@ -159,10 +271,12 @@ def period_label(start: dt.date, grain: str) -> str:
 
 
 def compute(workspace_id: int, params, currency: str, *, basis: str = GROSS,
-            with_tax: bool = True) -> Overview:
+            with_tax: bool = True, today: dt.date | None = None) -> Overview:
     """The overview of a SUMMARY's parameters (ReportParams: range, customer,
     scope) for the workspace. with_tax: the per-rate table, which reads the
-    line items (a report's overview has it; the dashboard does not ask)."""
+    line items (a report's overview has it; the dashboard does not ask).
+    today: the day periods are judged over or not (default: today in the
+    range's zone)."""
     too_long = summary_span_error(params.date_from, params.date_to)
     if too_long:  # every way in refuses it first; the work here grows with the range
         raise ValueError(too_long)
@@ -171,14 +285,16 @@ def compute(workspace_id: int, params, currency: str, *, basis: str = GROSS,
     previous_from = previous_to - dt.timedelta(days=days - 1)
     previous = replace(params, date_from=previous_from, date_to=previous_to)
     grain = grain_for(days)
-    starts = period_starts(params.date_from, params.date_to, grain)
+    if today is None:
+        today = today_in(params.timezone)
+    shells = empty_periods(params.date_from, params.date_to, grain, today)
     revenue_of = Order.total if basis == GROSS else Order.net_total
     with db.engine.connect() as conn:
         sqlite = conn.dialect.name == "sqlite"
         where = params.where(workspace_id)
         kpis = _kpis(conn, where, sqlite, basis)
         before = _kpis(conn, previous.where(workspace_id), sqlite, basis)
-        periods = _periods(conn, params, where, starts, grain, sqlite, revenue_of)
+        periods = _periods(conn, where, shells, sqlite, revenue_of)
         customers, customers_total = _customers(conn, where, sqlite, revenue_of)
         products = _products(conn, params, workspace_id, sqlite, basis)
         tax_rows = _tax_rows(conn, where, sqlite) if with_tax else []
@@ -187,7 +303,8 @@ def compute(workspace_id: int, params, currency: str, *, basis: str = GROSS,
         date_to=params.date_to, timezone=params.timezone, currency=currency, kpis=kpis,
         previous=before, previous_from=previous_from, previous_to=previous_to, grain=grain,
         periods=periods, top_customers=customers[:TOP], top_products=products,
-        customers=customers, customers_total=customers_total, tax_rows=tax_rows, basis=basis)
+        customers=customers, customers_total=customers_total, tax_rows=tax_rows, basis=basis,
+        today=today)
 
 
 def _money_sum(column, sqlite: bool):
@@ -216,10 +333,11 @@ def _kpis(conn, where: list, sqlite: bool, basis: str = GROSS) -> Kpis:
                 shipping=_money(row[7], sqlite))
 
 
-def _periods(conn, params, where: list, starts: list[dt.date], grain: str,
-             sqlite: bool, revenue_of) -> list[Period]:
+def _periods(conn, where: list, shells: list[Period], sqlite: bool,
+             revenue_of) -> list[Period]:
     """Revenue and orders per period: SQL groups the orders by their date
     (at most a summary's 3,653 days), folded into weeks or months here."""
+    starts = [p.start for p in shells]
     rows = conn.execute(sa.select(Order.order_date, sa.func.count(),
                                   _money_sum(revenue_of, sqlite))
                         .where(*where).group_by(Order.order_date)).all()
@@ -231,9 +349,8 @@ def _periods(conn, params, where: list, starts: list[dt.date], grain: str,
         i = min(max(bisect.bisect_right(starts, day) - 1, 0), len(starts) - 1)
         orders[i] += count
         revenue[i] += money or 0  # whole cents on SQLite (see _money), NUMERIC on PostgreSQL
-    return [Period(start=start, label=period_label(start, grain), orders=orders[i],
-                   revenue=_money(revenue[i], sqlite))
-            for i, start in enumerate(starts)]
+    return [replace(shell, orders=orders[i], revenue=_money(revenue[i], sqlite))
+            for i, shell in enumerate(shells)]
 
 
 def _tax_rows(conn, where: list, sqlite: bool) -> list[TaxRow]:

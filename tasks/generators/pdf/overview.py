@@ -41,13 +41,14 @@ from .fonts import ELLIPSIS, FONT_PT, PT_PER_MM, RawFont
 from .table import percent_text
 
 if TYPE_CHECKING:
-    from webapp.reports.overview import Overview, Ranked, TaxRow
+    from webapp.reports.overview import Change, Overview, Ranked, TaxRow
 
 NO_ORDERS_MESSAGE = "No completed orders in this range"
 
 # Solid greys that stay apart from each other and from the table header band in
 # a greyscale print; text on them is black or GREY_TEXT.
 BAR_FILL = "0.40 g"  # revenue chart bars
+PARTIAL_FILL = "0.75 g"  # a partial period's bar (cut by the range, or not over yet)
 RANK_FILL = "0.60 g"  # bars in the top lists
 KPI_FILL = "0.93 g"  # key-figure boxes
 GRID_STROKE = "0.80 G"
@@ -103,7 +104,15 @@ def compact(value: Decimal) -> str:
     return f"{value:.0f}"
 
 
-def change(pct: Decimal | None) -> str:
+def change(comparison: Change) -> str:
+    """A KPI's change as a box shows it, by the overview's one rule: "+12.5 %",
+    "new" (nothing before), "n/m" (not meaningful: the box's "Previous" line
+    shows how little there was), "n/a" (nothing then or now)."""
+    if comparison.kind == "new":
+        return "new"
+    if comparison.kind == "n/m":
+        return "n/m"
+    pct = comparison.percent
     if pct is None:
         return "n/a"
     if not pct:  # also -0.0 from a tiny drop
@@ -184,8 +193,11 @@ class OverviewPages:
     def key_figures(self, ov: Overview) -> None:
         canvas = self.canvas
         self.need(SECTION_H + KPI_H + GAP)
-        self.heading("Key figures", f"Amounts in {self.currency} \u00b7 {ov.date_from} \u2013 "
-                                    f"{ov.date_to} vs {ov.previous_from} \u2013 {ov.previous_to}")
+        note = (f"Amounts in {self.currency} \u00b7 {ov.date_from} \u2013 {ov.date_to} vs "
+                f"{ov.previous_from} \u2013 {ov.previous_to}")
+        if any(ov.compare(name).kind == "n/m" for name, _label, _money in KPIS):
+            note += " \u00b7 n/m: not meaningful, the previous period was almost empty"
+        self.heading("Key figures", note)
         top = canvas.y + SECTION_H
         width = (WIDTH - (len(KPIS) - 1) * KPI_GAP) / len(KPIS)
         inner = width - 2 * KPI_PAD
@@ -196,7 +208,7 @@ class OverviewPages:
             show = money if is_money else (lambda n: f"{n:,}")
             self.fitted(x, top + 4.2, label, inner, canvas.reg, colour=GREY_TEXT)
             self.fitted(x, top + 10.8, show(getattr(ov.kpis, name)), inner, canvas.bold, KPI_PT)
-            self.fitted(x, top + 14.8, f"Change: {change(ov.change(name))}", inner, canvas.reg)
+            self.fitted(x, top + 14.8, f"Change: {change(ov.compare(name))}", inner, canvas.reg)
             self.fitted(x, top + 18.4, f"Previous: {show(getattr(ov.previous, name))}", inner,
                         canvas.reg, colour=GREY_TEXT)
         canvas.y = top + KPI_H + GAP
@@ -233,10 +245,13 @@ class OverviewPages:
         values = [max(p.revenue, Decimal(0)) for p in periods]  # a refund-heavy period: no bar
         peak = max(values)
         best = periods[values.index(peak)]
-        average = (ov.kpis.revenue / len(periods)).quantize(CENT)
+        # Partial periods (cut by the range, or not over yet) would pull the
+        # average down: it is over the full ones, or there is none.
+        average = ov.average_per_full_period()
+        per = (f"Average per full {word}: {money(average)} {currency}" if average is not None
+               else f"No full {word}: no average")
         # The chart's text alternative: what a reader of the bars would take away.
-        note = (f"Highest: {best.label}, {money(best.revenue)} {currency} \u00b7 "
-                f"Average per {word}: {money(average)} {currency}")
+        note = f"Highest: {best.label}, {money(best.revenue)} {currency} \u00b7 {per}"
         room = CHART_W - 2 * PAD - self.width_mm(title, canvas.bold, SECTION_PT) - 4.0
         self.heading(title, canvas.ellipsize(note, room, reg), width=CHART_W)
 
@@ -262,8 +277,10 @@ class OverviewPages:
         slot = (x1 - x0) / len(periods)
         bar_w = min(slot * 0.72, MAX_BAR_W)
         heights = [float(v / scale) * PLOT_H for v in values]
-        canvas.paint([canvas.rect(x0 + i * slot + (slot - bar_w) / 2, bottom - h, bar_w, h)
-                      for i, h in enumerate(heights) if h > 0], BAR_FILL)
+        for fill, partial in ((BAR_FILL, False), (PARTIAL_FILL, True)):
+            canvas.paint([canvas.rect(x0 + i * slot + (slot - bar_w) / 2, bottom - h, bar_w, h)
+                          for i, h in enumerate(heights)
+                          if h > 0 and periods[i].partial == partial], fill)
         canvas.paint([canvas.line(x0, bottom, x1, bottom), canvas.line(x0, top, x0, bottom)],
                      AXIS_STROKE, 0.6)
 
@@ -281,8 +298,11 @@ class OverviewPages:
             marks.append(canvas.line(x, bottom, x, bottom + 1.0))
             self.text(x, bottom + 3.8, periods[i].label, size=AXIS_PT, align="C")
         canvas.paint(marks, AXIS_STROKE, 0.4)
-        self.text((x0 + x1) / 2, bottom + 7.6, X_AXIS_TITLES.get(ov.grain, "Period"),
-                  size=AXIS_PT, align="C", colour=GREY_TEXT)
+        axis_title = X_AXIS_TITLES.get(ov.grain, "Period")
+        if any(p.partial for p in periods):
+            axis_title += f" \u00b7 lighter bars: partial {word} (cut by the range or not over yet)"
+        self.text((x0 + x1) / 2, bottom + 7.6, axis_title, size=AXIS_PT, align="C",
+                  colour=GREY_TEXT)
         return bottom + 8.5
 
     def tax_table(self, rows: list[TaxRow], x: float) -> None:
