@@ -239,3 +239,66 @@ def test_broken_files_are_refused_with_their_reason(tmp_path, text, match):
 def test_formula_cells_stay_text():
     header = clean_header(["=cmd|' /C calc'!A0", "Customer"])
     assert header[0] == "=cmd|' /C calc'!A0"  # read as text; nothing evaluates it
+
+
+# --- rows into orders ---------------------------------------------------------------------
+
+SHOPIFY_ROWS = [
+    # Name, Email, Financial Status, Currency, Shipping, Taxes, Discount Amount, Created at,
+    # Lineitem quantity, Lineitem name, Lineitem price, Billing Name, Billing City
+    ["#1001", "anna@example.com", "paid", "EUR", "4,90", "3,80", "2,00",
+     "31/10/2026 09:50", "2", "Café crème 1 kg", "12,50", "Anna Müller", "Köln"],
+    ["#1001", "", "", "", "", "", "", "", "1", "Thé vert", "7,00", "", ""],
+    ["#1002", "bo@example.com", "refunded", "EUR", "0,00", "0,00", "0,00",
+     "01/11/2026 10:00", "1", "Tasse", "9,90", "Bø Ødegård", "Oslo"],
+    ["#1003", "cy@example.com", "paid", "EUR", "0,00", "0,00", "0,00",
+     "02/11/2026 10:00", "2.5", "Teller", "3,00", "Cy", "Wien"],
+    ["#1001", "", "", "", "", "", "", "", "1", "Zucker", "1,00", "", ""],
+]
+SHOPIFY_COLUMNS = ["Name", "Email", "Financial Status", "Currency", "Shipping", "Taxes",
+                   "Discount Amount", "Created at", "Lineitem quantity", "Lineitem name",
+                   "Lineitem price", "Billing Name", "Billing City"]
+
+
+def test_a_shopify_file_becomes_orders_with_problems_on_their_lines(tmp_path):
+    from webapp.imports import orders
+
+    out = io.StringIO()
+    csv.writer(out).writerows([SHOPIFY_COLUMNS, *SHOPIFY_ROWS])
+    table = read_csv(_write(tmp_path, out.getvalue()))
+    proposal = mapping.propose(table.header)
+    rows = list(table.rows)
+    reading, questions = orders.reading_for(table.header, proposal.columns,
+                                            [cells for _, cells in rows])
+    assert questions == []
+    assert reading.date_order == values.DAY_FIRST and reading.decimal_comma is True
+    found = list(orders.drafts(rows, reading))
+    assert [d.ref for d in found] == ["#1001", "#1002", "#1003", "#1001"]
+    first, refunded, bad, again = found
+    assert first.ok and first.lines_in_file == [2, 3]
+    assert first.fields["order_date"] == dt.date(2026, 10, 31)
+    assert first.fields["status"] == "completed" and first.fields["currency"] == "EUR"
+    assert first.fields["customer_name"] == "Anna Müller"
+    assert first.fields["shipping"] == Decimal("4.90")
+    assert first.fields["taxes"] == Decimal("3.80")
+    assert [(x.product, x.quantity, x.unit_price) for x in first.lines] == [
+        ("Café crème 1 kg", 2, Decimal("12.50")), ("Thé vert", 1, Decimal("7.00"))]
+    assert refunded.ok and refunded.fields["status"] == "cancelled"
+    assert refunded.fields["customer_name"] == "Bø Ødegård"
+    assert bad.problems == ["line 5, Lineitem quantity: “2.5” is not a whole number"]
+    assert again.problems == ["line 6, Name: order “#1001” appears again after other "
+                              "orders; keep an order's rows together"]
+
+
+def test_the_questions_a_file_raises_are_asked_not_guessed():
+    from webapp.imports import orders
+
+    header = ["Order", "Date", "Customer", "Product", "Qty", "Price"]
+    columns = mapping.propose(header).columns
+    sample = [["A", "03/04/2026", "X", "P", "1", "1.50"],
+              ["B", "05/06/2026", "Y", "P", "1", "1,50"]]
+    _, questions = orders.reading_for(header, columns, sample)
+    assert questions == [
+        "Date: the dates could be day first or month first; say which.",
+        "the amounts are written with both a decimal comma and a decimal point; "
+        "say which mark is the decimal one."]
