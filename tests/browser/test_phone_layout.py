@@ -43,6 +43,7 @@ SHOTS = os.environ.get("PHONE_LAYOUT_SCREENSHOTS")
 MEASURE = """() => {
   const out = {
     inner: window.innerWidth,
+    title: document.title,
     doc: document.documentElement.scrollWidth,
     body: document.body.scrollWidth,
     logout: null,
@@ -177,6 +178,8 @@ def _check(page, name, size, problems, logged_in=True):
     if m["doc"] > m["inner"] or m["body"] > m["inner"]:
         problems.append(f"{where}: page {m['doc']} px (body {m['body']} px) wide "
                         f"in a {m['inner']} px window")
+    if not m["title"].strip() or "<" in m["title"] or ">" in m["title"]:
+        problems.append(f"{where}: the tab's title is {m['title']!r}")
     if logged_in and m["logout"] is None:
         problems.append(f"{where}: no Log out button in the header")
     if m["logout"] is not None:
