@@ -24,7 +24,7 @@ import pytest
 import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase, seed, settings
-from hypothesis.errors import FlakyStrategyDefinition
+from hypothesis.errors import FlakyStrategyDefinition, InvalidDefinition
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import Failure, FailureGroup
 from schemathesis.generation import GenerationMode
@@ -47,8 +47,11 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 # minutes: order and schedule writes stay under 120 a minute and report
 # requests meet their 30 a minute only now and then.
 SCENARIOS, STEPS = 30, 8
-MAX_CALLS = 200  # over every round
-ROUNDS = 4  # at most: a round that Hypothesis stops early (see below) is followed by another
+# Full rounds: at least two (seeds differ), more while an operation has not been
+# reached with a real id (the report limit, 30 a minute, may have answered 429
+# where a link would have led on), for at most SECONDS
+ROUNDS = 12
+SECONDS = 150
 STATELESS_EXAMPLES = 3  # per operation: the operations no link reaches get a look too
 # settings of the developer's shell that would steer the app elsewhere (rate
 # limits among them: this run is about the defaults)
@@ -59,6 +62,23 @@ STEERING = ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "BROKER_DIR", "REP
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 NEW_TOKEN = re.compile(r'id="new-token">([^<]+)<')
 EMAIL, PASSWORD = "stateful@example.com", "stateful-horse-battery-staple"
+
+
+# what the run must reach with real ids (the answers for a thing that exists)
+REACHED = {
+    "POST /api/orders": {201}, "GET /api/orders/{order_id}": {200},
+    "PATCH /api/orders/{order_id}": {200}, "DELETE /api/orders/{order_id}": {204},
+    "POST /api/reports": {200, 202}, "GET /api/reports/{job_id}": {200},
+    "POST /api/reports/{job_id}/cancel": {200, 409},
+    "POST /api/reports/{job_id}/retry": {200, 202, 409},
+    "GET /api/reports/{job_id}/download": {200, 409},  # 409: not finished (yet)
+    "DELETE /api/reports/{job_id}": {204},
+    "POST /api/schedules": {201}, "GET /api/schedules/{schedule_id}": {200},
+    "PATCH /api/schedules/{schedule_id}": {200},
+    "POST /api/schedules/{schedule_id}/run": {202},
+    "GET /api/schedules/{schedule_id}/runs": {200},
+    "DELETE /api/schedules/{schedule_id}": {204},
+}
 
 
 @dataclass
@@ -196,35 +216,49 @@ def test_stateful_sequences_conform_to_the_document(running):
         setattr(Workflow, name, None)  # no longer a rule
     assert made_up, "the made-up-id roots are named differently now: update the filter"
 
-    # First, sequences that start at a new schedule only: "Run now" shares the
-    # report limit (30 a minute) with POST /api/reports, which the full run
-    # would otherwise spend before a schedule's run link is followed
-    class SchedulesFirst(Workflow):
-        pass
+    # First, sequences that start at a new schedule, then at a new order, with
+    # no DELETE link to follow: "Run now" shares the report limit (30 a minute)
+    # with POST /api/reports, which the full run would spend first, and a
+    # sequence that deletes what it made first never patches it
+    def only(roots: str, reached: tuple[tuple[str, int], ...]):
+        cls = type(f"Only_{roots}", (Workflow,), {"reached": reached})
+        for name in dir(machine):
+            root = name.startswith("RANDOM__")
+            if (root and roots not in name) or (not root and "DELETE" in name):
+                setattr(cls, name, None)  # no longer a rule
+        return cls
 
-    others = [name for name in dir(machine) if name.startswith("RANDOM__")
-              and "schedules" not in name and name not in made_up]
-    assert others, "the roots are named differently now: update the filter"
-    for name in others:
-        setattr(SchedulesFirst, name, None)
+    schedules_first = only("schedules", (("POST /api/schedules/{schedule_id}/run", 202),
+                                         ("PATCH /api/schedules/{schedule_id}", 200)))
+    orders_first = only("orders", (("PATCH /api/orders/{order_id}", 200),))
     started = time.monotonic()
-    for round_, (workflow, scenarios) in enumerate(
-            [(SchedulesFirst, SCENARIOS // 3)] * 2 + [(Workflow, SCENARIOS)] * ROUNDS):
-        if running.steps >= MAX_CALLS:
-            break
-        if workflow is SchedulesFirst and running.seen.get(
-                "POST /api/schedules/{schedule_id}/run", {}).get(202):
-            continue  # reached: on to the full run
+    plan = ([(schedules_first, SCENARIOS // 3)] * 2 + [(orders_first, SCENARIOS // 3)] * 2
+            + [(Workflow, SCENARIOS)] * ROUNDS)
+
+    def all_reached() -> bool:
+        return all(codes & set(running.seen.get(op, {})) for op, codes in REACHED.items())
+
+    for round_, (workflow, scenarios) in enumerate(plan):
+        if workflow is Workflow and round_ >= 6 and (
+                all_reached() or time.monotonic() - started > SECONDS):
+            break  # a later full round runs only while something is not reached yet
+        if workflow is not Workflow and all(
+                running.seen.get(op, {}).get(status) for op, status in workflow.reached):
+            continue  # reached: on to the next
         try:
             seed(round_)(workflow).run(settings=settings(
                 max_examples=scenarios, stateful_step_count=STEPS, deadline=None,
                 database=None, phases=[Phase.generate],
                 suppress_health_check=list(HealthCheck)))
-            if workflow is Workflow:
-                break
         except FlakyStrategyDefinition:
             # A live server answers a replayed prefix differently (a 429 now,
             # a job finished meanwhile): Hypothesis stops; start another round
+            running.flaky_rounds += 1
+        except InvalidDefinition:
+            # a restricted round (no DELETE) can run out of transitions the
+            # engine allows before its steps do: that round is over
+            if workflow is Workflow:
+                raise
             running.flaky_rounds += 1
     running.seconds = time.monotonic() - started
     assert not running.findings, "\n".join(running.findings)
@@ -249,24 +283,10 @@ def test_the_stateful_run_reached_the_operations_on_real_ids(running):
     was downloaded."""
     if not running.steps:
         pytest.skip("the stateful run did not happen in this session")
-    reached = {
-        "POST /api/orders": {201}, "GET /api/orders/{order_id}": {200},
-        "PATCH /api/orders/{order_id}": {200}, "DELETE /api/orders/{order_id}": {204},
-        "POST /api/reports": {200, 202}, "GET /api/reports/{job_id}": {200},
-        "POST /api/reports/{job_id}/cancel": {200, 409},
-        "POST /api/reports/{job_id}/retry": {200, 202, 409},
-        "GET /api/reports/{job_id}/download": {200, 409},  # 409: not finished (yet)
-        "DELETE /api/reports/{job_id}": {204},
-        "POST /api/schedules": {201}, "GET /api/schedules/{schedule_id}": {200},
-        "PATCH /api/schedules/{schedule_id}": {200},
-        "POST /api/schedules/{schedule_id}/run": {202},
-        "GET /api/schedules/{schedule_id}/runs": {200},
-        "DELETE /api/schedules/{schedule_id}": {204},
-    }
     print(f"\nstateful: {running.steps} calls in {running.seconds:.0f} s, "
           f"{running.flaky_rounds} rounds stopped early")
     for op, codes in sorted(running.seen.items()):
         print(f"  {op}: {dict(sorted(codes.items()))}")
-    missed = {op: dict(running.seen.get(op, {})) for op, codes in reached.items()
+    missed = {op: dict(running.seen.get(op, {})) for op, codes in REACHED.items()
               if not codes & set(running.seen.get(op, {}))}
     assert not missed, missed  # what each operation that missed got instead
