@@ -19,6 +19,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser import axe
 from tests.browser.steps import log_in
@@ -224,7 +225,10 @@ def _visit_all(browser, server, shop, size):
     page.fill("#customer", LONG_CUSTOMER)
     for index in (1, 2):
         page.click("text=+ Add item")
-        page.wait_for_selector(f"#items-{index}-product")
+        # static/js/forms.js moves the focus into the new row after the swap,
+        # which scrolls the page: wait for it, or it may scroll after _check
+        # has scrolled back to the top and measured the header
+        expect(page.locator(f"#items-{index}-product")).to_be_focused()
     assert page.locator(".item-row").count() == 3
     _check(page, "order-new", size, problems)
     page.goto(f"{server}/orders/{shop['order']}/edit")
